@@ -1,0 +1,45 @@
+"""The ``fangkong`` command: assembles each capability's sub-commands (Typer + Rich)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fangkong.core import cli as core_cli
+
+app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
+app.add_typer(core_cli.db_app, name="db")
+app.add_typer(core_cli.users_app, name="users")
+app.add_typer(core_cli.jurisdictions_app, name="jurisdictions")
+app.add_typer(core_cli.people_app, name="people")
+app.add_typer(core_cli.audit_app, name="audit")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the web pages and the JSON API."""
+    import uvicorn
+
+    core_cli.open_database().dispose()
+    uvicorn.run("fangkong.app:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@app.command()
+def demo(
+    people: Annotated[int, typer.Option(help="residents to generate")] = 200_000,
+    seed: int = 20220628,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the database has people")] = False,
+) -> None:
+    """Build the demo region (real codes, ~200,000 residents in households, one user per role)."""
+    from fangkong.core.demo_loader import load_demo
+
+    load_demo(core_cli.open_database(), people=people, seed=seed, if_empty=if_empty, console=core_cli.console)
+
+
+def main() -> None:
+    app()

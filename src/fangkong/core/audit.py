@@ -1,0 +1,143 @@
+"""The append-only, hash-chained audit log.
+
+Each entry's hash covers the previous entry's hash and every field of its own, so editing, deleting or
+inserting a row anywhere breaks the chain from that row on, and ``fangkong audit verify`` names the first
+broken link. Appends are serialised by writing the one-row ``audit_head`` before reading it: on
+PostgreSQL the UPDATE takes a row lock, on SQLite it takes the database write lock, so the chain cannot
+fork under concurrent writers. Entries are written in the same transaction as the change they record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from fangkong.core.clock import utcnow
+from fangkong.core.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did it and from where; ``system`` for the CLI and background jobs."""
+
+    user_id: int | None
+    username: str
+    ip: str = "local"
+
+
+SYSTEM = Actor(user_id=None, username="system")
+
+
+def _canonical_time(at: dt.datetime) -> str:
+    # SQLite hands datetimes back naive and PostgreSQL in the session's zone: compare in naive UTC.
+    if at.tzinfo is not None:
+        at = at.astimezone(dt.UTC).replace(tzinfo=None)
+    return at.isoformat(timespec="microseconds")
+
+
+def _entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    fields = [
+        prev_hash,
+        _canonical_time(entry.at),
+        "" if entry.actor_id is None else str(entry.actor_id),
+        entry.actor,
+        entry.action,
+        entry.object_type,
+        entry.object_id,
+        entry.jpath or "",
+        entry.detail,
+        entry.ip,
+    ]
+    return hashlib.sha256("\x1e".join(fields).encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    *,
+    detail: Mapping[str, object] | None = None,
+    jpath: str | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain inside the caller's transaction."""
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=AuditHead.last_hash))
+    head = session.get(AuditHead, 1, populate_existing=True)
+    if head is None:
+        head = AuditHead(id=1, last_hash=GENESIS)
+        session.add(head)
+        session.flush()
+    entry = AuditEntry(
+        at=utcnow(),
+        actor_id=actor.user_id,
+        actor=actor.username,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        jpath=jpath,
+        detail=json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True, default=str),
+        ip=actor.ip,
+        prev_hash=head.last_hash,
+    )
+    entry.hash = _entry_hash(head.last_hash, entry)
+    head.last_hash = entry.hash
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    first_broken_id: int | None
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None
+
+
+def verify(session: Session) -> VerifyReport:
+    """Walk the chain in order and report the first entry whose link does not hold."""
+    prev = GENESIS
+    checked = 0
+    rows = session.execute(select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=2000))
+    for entry in rows.scalars():
+        if entry.prev_hash != prev:
+            return VerifyReport(checked, entry.id, "its previous-hash does not match the entry before it")
+        if _entry_hash(prev, entry) != entry.hash:
+            return VerifyReport(checked, entry.id, "its content does not match its hash")
+        prev = entry.hash
+        checked += 1
+    head = session.get(AuditHead, 1)
+    if head is not None and head.last_hash != prev:
+        return VerifyReport(checked, -1, "the chain's head does not match the last entry (rows removed at the end)")
+    return VerifyReport(checked, None, "")
+
+
+def list_entries(
+    session: Session, scope_path: str, *, include_system: bool, page: int = 1, size: int = 50
+) -> tuple[list[AuditEntry], int]:
+    """Entries about the caller's subtree, newest first; system entries only for top-level users."""
+    from sqlalchemy import func, or_
+
+    from fangkong.core.scope import under
+
+    condition = under(AuditEntry.jpath, scope_path)
+    if include_system:
+        condition = or_(condition, AuditEntry.jpath.is_(None))
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(condition)) or 0
+    size = max(1, min(size, 200))
+    rows = session.scalars(
+        select(AuditEntry).where(condition).order_by(AuditEntry.id.desc()).offset((max(page, 1) - 1) * size).limit(size)
+    )
+    return list(rows), total

@@ -1,0 +1,101 @@
+"""Settings, read once from the environment (prefix ``FANGKONG_``) and from ``var/`` in development.
+
+Nothing is built at import time: :func:`get_settings` reads and caches. In development and test the
+secret and encryption keys are generated into ``var/keys.json`` on first use so that ``make run`` works
+on a fresh machine; production refuses to start without explicit keys, because keys generated on one
+host would silently make the data unreadable on the next.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot be used as given; the message says which variable to set."""
+
+
+def _default_var_dir() -> Path:
+    return Path(os.environ.get("FANGKONG_VAR_DIR", Path.cwd() / "var"))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FANGKONG_", extra="ignore")
+
+    env: Environment = "development"
+    var_dir: Path = Field(default_factory=_default_var_dir)
+    database_url: str = ""
+    secret_key: str = ""
+    # 32 bytes, urlsafe base64: AES-256-GCM for personal data at rest.
+    encryption_key: str = ""
+    # Separate key for the keyed hashes (HMAC-SHA256) beside ID and phone numbers, so that a leaked
+    # hash table cannot be matched without it and rotating one key does not force rotating the other.
+    hash_key: str = ""
+    # Failed logins before a user is locked out, and for how long (minutes).
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    session_hours: int = 12
+    default_language: Literal["zh", "en"] = "zh"
+    # Whether cookies carry the Secure flag; on by default in production (HTTPS behind a proxy).
+    secure_cookies: bool = False
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.var_dir / 'fangkong.db'}"
+
+
+def _load_or_create_dev_keys(var_dir: Path) -> dict[str, str]:
+    path = var_dir / "keys.json"
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text())
+        return data
+    var_dir.mkdir(parents=True, exist_ok=True)
+    keys = {
+        "secret_key": secrets.token_urlsafe(48),
+        "encryption_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "hash_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    }
+    # Written with owner-only permissions: these keys unlock every person's personal data.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(keys, fh)
+    return keys
+
+
+def build_settings(**overrides: object) -> Settings:
+    """Read the settings and fill in development keys; raise ConfigurationError in production."""
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    missing = [name for name in ("secret_key", "encryption_key", "hash_key") if not getattr(settings, name)]
+    if missing:
+        if settings.env == "production":
+            names = ", ".join(f"FANGKONG_{m.upper()}" for m in missing)
+            raise ConfigurationError(f"production mode needs explicit keys: set {names}")
+        keys = _load_or_create_dev_keys(settings.var_dir)
+        settings = settings.model_copy(update={m: keys[m] for m in missing})
+    for name in ("encryption_key", "hash_key"):
+        try:
+            raw = base64.urlsafe_b64decode(getattr(settings, name))
+        except ValueError as exc:
+            raise ConfigurationError(f"FANGKONG_{name.upper()} is not urlsafe base64") from exc
+        if len(raw) != 32:
+            raise ConfigurationError(f"FANGKONG_{name.upper()} must decode to 32 bytes, got {len(raw)}")
+    if settings.env == "production" and not settings.database_url:
+        raise ConfigurationError("production mode needs FANGKONG_DATABASE_URL")
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return build_settings()

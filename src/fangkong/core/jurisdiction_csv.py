@@ -1,0 +1,36 @@
+"""Reading jurisdiction rows (code, name, level, parent_code) from CSV text, with row-numbered errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.jurisdictions import JurisdictionRow
+
+COLUMNS = ("code", "name", "level", "parent_code")
+_ALIASES = {"编码": "code", "名称": "name", "级别": "level", "上级编码": "parent_code"}
+
+
+def parse_jurisdiction_csv(content: str) -> list[JurisdictionRow]:
+    reader = csv.reader(io.StringIO(content))
+    try:
+        header = [_ALIASES.get(h.strip(), h.strip().lower()) for h in next(reader)]
+    except StopIteration:
+        raise InvalidInput([RowError(1, "*", "the file is empty")]) from None
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise InvalidInput([RowError(1, c, "column is missing from the header") for c in missing])
+    index = {c: header.index(c) for c in COLUMNS}
+    rows: list[JurisdictionRow] = []
+    errors: list[RowError] = []
+    for number, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            errors.append(RowError(number, "*", f"has {len(values)} columns, the header has {len(header)}"))
+            continue
+        rows.append(JurisdictionRow(*(values[index[c]].strip() for c in COLUMNS)))
+    if errors:
+        raise InvalidInput(errors)
+    return rows

@@ -1,0 +1,228 @@
+"""People registry use cases: register, find, show (masked or revealed), list households, export.
+
+Every query here goes through the scope filter; a person outside the caller's subtree is "not found".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit
+from fangkong.core.auth import Principal
+from fangkong.core.crypto import PersonalData, Vault
+from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
+from fangkong.core.events import EventBus, PersonRegistered
+from fangkong.core.models import Household, Jurisdiction, Level, Person
+from fangkong.core.people_rules import shape_person
+from fangkong.core.scope import path_in_scope, under
+
+MAX_PAGE_SIZE = 200
+_ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
+_PHONE_LIKE = re.compile(r"^(\+?86)?1\d{10}$")
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What a list or detail page shows: masked unless revealed."""
+
+    id: int
+    name: str
+    id_number: str
+    phone: str | None
+    sex: str
+    birth_date: dt.date
+    age: int
+    jurisdiction_id: int
+    jurisdiction_name: str
+    household_id: int | None
+    address: str | None
+    revealed: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[PersonView]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+
+def _age(birth: dt.date, today: dt.date) -> int:
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _masked_view(person: Person, place_name: str, address_masked: str | None, today: dt.date) -> PersonView:
+    return PersonView(
+        id=person.id,
+        name=person.name_masked,
+        id_number=person.id_masked,
+        phone=person.phone_masked,
+        sex=person.sex,
+        birth_date=person.birth_date,
+        age=_age(person.birth_date, today),
+        jurisdiction_id=person.jurisdiction_id,
+        jurisdiction_name=place_name,
+        household_id=person.household_id,
+        address=address_masked,
+        revealed=False,
+    )
+
+
+def communities_in_scope(session: Session, scope_path: str) -> dict[str, tuple[int, str]]:
+    rows = session.execute(
+        select(Jurisdiction.code, Jurisdiction.id, Jurisdiction.path).where(
+            under(Jurisdiction.path, scope_path), Jurisdiction.level == Level.community
+        )
+    )
+    return {code: (jid, path) for code, jid, path in rows}
+
+
+def register(
+    session: Session, vault: Vault, bus: EventBus, actor: Principal, fields: dict[str, str]
+) -> PersonView:
+    """Register one person; errors name the field, a known ID number is a conflict."""
+    communities = communities_in_scope(session, actor.jpath)
+    errors: list[RowError] = []
+    shaped = shape_person(1, fields, vault, communities, errors)
+    if shaped is None:
+        raise InvalidInput(errors)
+    (jid, jpath, hh_hash, hh_cipher, hh_masked, pii, id_hash, phone_hash, name_hash,
+     id_masked, phone_masked, name_masked, sex, birth) = shaped  # fmt: skip
+    if session.scalar(select(Person.id).where(Person.id_hash == id_hash)) is not None:
+        raise Conflict("a person with this ID number is already registered")
+    household = session.scalar(select(Household).where(Household.address_hash == hh_hash))
+    if household is None:
+        household = Household(
+            jurisdiction_id=jid, jpath=jpath, address_hash=hh_hash, address_cipher=hh_cipher, address_masked=hh_masked
+        )
+        session.add(household)
+        session.flush()
+    person = Person(
+        jurisdiction_id=jid,
+        jpath=jpath,
+        household_id=household.id,
+        pii=pii,
+        id_hash=id_hash,
+        phone_hash=phone_hash,
+        name_hash=name_hash,
+        id_masked=id_masked,
+        phone_masked=phone_masked,
+        name_masked=name_masked,
+        sex=sex,
+        birth_date=birth,
+    )
+    session.add(person)
+    session.flush()
+    audit.record(session, _actor(actor), "people.register", "person", person.id, jpath=jpath)
+    bus.publish(session, PersonRegistered(person_id=person.id, jurisdiction_id=jid))
+    place = session.get(Jurisdiction, jid)
+    return _masked_view(person, place.name if place else "", hh_masked, dt.date.today())
+
+
+def _actor(principal: Principal, ip: str = "") -> audit.Actor:
+    return audit.Actor(principal.user_id, principal.username, ip or "web")
+
+
+def search(
+    session: Session,
+    vault: Vault,
+    principal: Principal,
+    query: str = "",
+    *,
+    jurisdiction_id: int | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> Page:
+    """Find people in scope by full ID number, phone or exact name (all matched on keyed hashes)."""
+    size = max(1, min(size, MAX_PAGE_SIZE))
+    page = max(1, page)
+    scope_path = principal.jpath
+    if jurisdiction_id is not None:
+        node = session.get(Jurisdiction, jurisdiction_id)
+        if node is None or not path_in_scope(node.path, principal.jpath):
+            raise NotFound(f"jurisdiction {jurisdiction_id} not found")
+        scope_path = node.path
+    stmt = select(Person).where(under(Person.jpath, scope_path))
+    query = "".join(query.split())
+    if query:
+        if _ID_LIKE.match(query):
+            stmt = stmt.where(Person.id_hash == vault.keyed_hash(query.upper()))
+        elif _PHONE_LIKE.match(query):
+            stmt = stmt.where(Person.phone_hash == vault.keyed_hash(query[-11:]))
+        else:
+            stmt = stmt.where(Person.name_hash == vault.keyed_hash(query))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(session.scalars(stmt.order_by(Person.id).offset((page - 1) * size).limit(size)))
+    return Page(_views(session, rows), total, page, size)
+
+
+def _views(session: Session, rows: list[Person]) -> list[PersonView]:
+    if not rows:
+        return []
+    places = dict(
+        session.execute(
+            select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.id.in_({p.jurisdiction_id for p in rows}))
+        ).all()
+    )
+    households = dict(
+        session.execute(
+            select(Household.id, Household.address_masked).where(
+                Household.id.in_({p.household_id for p in rows if p.household_id is not None})
+            )
+        ).all()
+    )
+    today = dt.date.today()
+    return [
+        _masked_view(p, places.get(p.jurisdiction_id, ""), households.get(p.household_id or -1), today) for p in rows
+    ]
+
+
+def get(session: Session, principal: Principal, person_id: int) -> PersonView:
+    person = session.get(Person, person_id)
+    if person is None or not path_in_scope(person.jpath, principal.jpath):
+        raise NotFound(f"person {person_id} not found")
+    return _views(session, [person])[0]
+
+
+def reveal(session: Session, vault: Vault, principal: Principal, person_id: int, ip: str = "") -> PersonView:
+    """The full personal data, for roles that need it; the read is audited before it is returned."""
+    person = session.get(Person, person_id)
+    if person is None or not path_in_scope(person.jpath, principal.jpath):
+        raise NotFound(f"person {person_id} not found")
+    data: PersonalData = vault.decrypt_person(person.pii)
+    audit.record(
+        session, _actor(principal, ip), "people.reveal", "person", person.id, jpath=person.jpath,
+        detail={"fields": ["id_number", "name", "phone", "address"]},
+    )  # fmt: skip
+    masked = _views(session, [person])[0]
+    return PersonView(
+        **{
+            **masked.__dict__,
+            "name": data.name,
+            "id_number": data.id_number,
+            "phone": data.phone or None,
+            "address": data.address,
+            "revealed": True,
+        }
+    )
+
+
+def household_members(session: Session, principal: Principal, household_id: int) -> list[PersonView]:
+    household = session.get(Household, household_id)
+    if household is None or not path_in_scope(household.jpath, principal.jpath):
+        raise NotFound(f"household {household_id} not found")
+    rows = list(session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.id)))
+    return _views(session, rows)
+
+
+def count_in_scope(session: Session, scope_path: str) -> int:
+    return session.scalar(select(func.count()).select_from(Person).where(under(Person.jpath, scope_path))) or 0

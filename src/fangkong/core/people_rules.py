@@ -1,0 +1,144 @@
+"""Pure validation and shaping of one person's record (no database), shared by single entry and imports.
+
+``shape_chunk`` turns raw rows into insert-ready tuples (validated, encrypted, hashed, masked) and is a
+top-level function so that imports can run it in worker processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from fangkong.core.crypto import PersonalData, Vault, mask_address, mask_name
+from fangkong.core.errors import RowError
+from fangkong.core.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
+from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile
+
+FIELDS = ("id_number", "name", "phone", "sex", "birth_date", "community_code", "address")
+REQUIRED = ("id_number", "name", "community_code", "address")
+# Header aliases so that the Chinese template imports as well as the English one.
+HEADER_ALIASES = {
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "姓名": "name",
+    "手机号": "phone",
+    "手机号码": "phone",
+    "联系电话": "phone",
+    "性别": "sex",
+    "出生日期": "birth_date",
+    "社区编码": "community_code",
+    "住址": "address",
+    "现住址": "address",
+}
+_SEX_WORDS = {"M": "M", "F": "F", "男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
+_NAME = re.compile(r"^[\u3400-\u9fffA-Za-z·•.\-' ]{1,50}$")
+MAX_ADDRESS = 200
+
+
+@dataclass(frozen=True)
+class Keys:
+    encryption_key: str
+    hash_key: str
+
+
+# (jurisdiction_id, jpath, household_address_hash, household_cipher, household_masked,
+#  pii, id_hash, phone_hash, name_hash, id_masked, phone_masked, name_masked, sex, birth_date)
+ShapedPerson = tuple[int, str, str, bytes, str, bytes, str, str | None, str, str, str | None, str, str, dt.date]
+
+
+def canonical_header(name: str) -> str:
+    cleaned = name.strip().lstrip("\ufeff")
+    return HEADER_ALIASES.get(cleaned, cleaned.lower())
+
+
+def shape_person(
+    row_number: int,
+    raw: Mapping[str, str],
+    vault: Vault,
+    communities: Mapping[str, tuple[int, str]],
+    errors: list[RowError],
+) -> ShapedPerson | None:
+    """Validate one row; append every problem to ``errors`` and return None if there is any."""
+    before = len(errors)
+    get = lambda key: (raw.get(key) or "").strip()  # noqa: E731 - a local shorthand reads best here
+    for key in REQUIRED:
+        if not get(key):
+            errors.append(RowError(row_number, key, "is required"))
+    if len(errors) > before:
+        return None
+    id_number = get("id_number").upper()
+    birth: dt.date | None = None
+    sex = ""
+    try:
+        info = validate_id_number(id_number)
+        birth, sex = info.birth_date, info.sex
+    except InvalidIdNumber as exc:
+        errors.append(RowError(row_number, "id_number", str(exc)))
+    name = get("name")
+    if not _NAME.match(name):
+        errors.append(RowError(row_number, "name", f"{name[:20]!r} is not a plausible name"))
+    phone_raw = get("phone")
+    phone = ""
+    if phone_raw:
+        try:
+            phone = normalise_mobile(phone_raw)
+        except InvalidPhone as exc:
+            errors.append(RowError(row_number, "phone", str(exc)))
+    given_sex = get("sex")
+    if given_sex and sex and _SEX_WORDS.get(given_sex.upper()) != sex:
+        errors.append(RowError(row_number, "sex", f"{given_sex!r} contradicts the ID number ({sex})"))
+    given_birth = get("birth_date")
+    if given_birth and birth is not None and given_birth.replace("/", "-") != birth.isoformat():
+        errors.append(RowError(row_number, "birth_date", f"{given_birth} contradicts the ID number ({birth})"))
+    community_code = get("community_code")
+    place = communities.get(community_code)
+    if place is None:
+        errors.append(RowError(row_number, "community_code", f"{community_code} is not a community in your jurisdiction"))
+    address = get("address")
+    if len(address) > MAX_ADDRESS:
+        errors.append(RowError(row_number, "address", f"longer than {MAX_ADDRESS} characters"))
+    if len(errors) > before or birth is None or place is None:
+        return None
+    jurisdiction_id, jpath = place
+    household_hash = vault.keyed_hash(community_code + "|" + address)
+    return (
+        jurisdiction_id,
+        jpath,
+        household_hash,
+        vault.encrypt_text(address),
+        mask_address(address),
+        vault.encrypt_person(PersonalData(id_number, name, phone, address)),
+        vault.keyed_hash(id_number),
+        vault.keyed_hash(phone) if phone else None,
+        vault.keyed_hash(name),
+        mask_id_number(id_number),
+        mask_phone(phone) if phone else None,
+        mask_name(name),
+        sex,
+        birth,
+    )
+
+
+def shape_chunk(
+    first_row: int,
+    rows: Sequence[Sequence[str]],
+    header: Sequence[str],
+    keys: Keys,
+    communities: Mapping[str, tuple[int, str]],
+) -> tuple[list[tuple[int, ShapedPerson]], list[RowError]]:
+    """Shape a chunk of CSV rows; returns (row number, shaped person) pairs and the errors found."""
+    vault = Vault(keys.encryption_key, keys.hash_key)
+    errors: list[RowError] = []
+    shaped: list[tuple[int, ShapedPerson]] = []
+    width = len(header)
+    for offset, values in enumerate(rows):
+        row_number = first_row + offset
+        if len(values) != width:
+            errors.append(RowError(row_number, "*", f"has {len(values)} columns, the header has {width}"))
+            continue
+        person = shape_person(row_number, dict(zip(header, values, strict=True)), vault, communities, errors)
+        if person is not None:
+            shaped.append((row_number, person))
+    return shaped, errors

@@ -1,0 +1,202 @@
+"""Web pages of the shared kernel: login, overview, jurisdictions, people, users, audit log."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from fangkong.core import audit, jurisdictions, people, users
+from fangkong.core.auth import LoginFailed, Principal, authenticate
+from fangkong.core.deps import SESSION_COOKIE, Require, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.errors import DomainError, InvalidInput
+from fangkong.core.i18n import LANGUAGES
+from fangkong.core.models import Level, Role, User
+from fangkong.core.permissions import Permission
+from fangkong.web.templating import LANG_COOKIE, render
+
+router = APIRouter(include_in_schema=False)
+LOGIN_CSRF_COOKIE = "fk_login_csrf"
+
+Reader = Annotated[Principal, Depends(Require(Permission.jurisdictions_read))]
+PeopleReader = Annotated[Principal, Depends(Require(Permission.people_read))]
+Revealer = Annotated[Principal, Depends(Require(Permission.people_reveal))]
+UserAdmin = Annotated[Principal, Depends(Require(Permission.users_manage))]
+AuditReader = Annotated[Principal, Depends(Require(Permission.audit_read))]
+
+
+def _safe_next(target: str) -> str:
+    # Only local paths: an open redirect after login would help phishing.
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str = "/") -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", {"next": _safe_next(next), "error": "", "login_csrf": token})
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict")
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        return render(request, "login.html", {"next": _safe_next(next), "error": "form expired, please try again",
+                                              "login_csrf": expected}, status_code=403)  # fmt: skip
+    try:
+        user = authenticate(
+            session, username, password, threshold=settings.lockout_threshold, lock_minutes=settings.lockout_minutes
+        )
+    except LoginFailed as exc:
+        session.commit()  # keep the failure count
+        return render(request, "login.html", {"next": _safe_next(next), "error": str(exc), "login_csrf": expected},
+                      status_code=401)  # fmt: skip
+    cookie, _csrf = request.app.state.signer.issue(user)
+    audit.record(session, audit.Actor(user.id, user.username, client_ip(request)), "auth.login", "user", user.id)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=settings.secure_cookies,
+        max_age=settings.session_hours * 3600,
+    )  # fmt: skip
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(principal: Reader, session: SessionDep, request: Request) -> Response:
+    user = session.get(User, principal.user_id)
+    if user is not None:
+        user.session_version += 1  # voids every cookie issued to this user
+    audit.record(session, audit.Actor(principal.user_id, principal.username, client_ip(request)),
+                 "auth.logout", "user", principal.user_id)  # fmt: skip
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, request: Request, next: str = "/") -> Response:
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    if code in LANGUAGES:
+        response.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, principal: Reader, session: SessionDep) -> Response:
+    counts = jurisdictions.count_by_level(session, principal.jpath)
+    population = people.count_in_scope(session, principal.jpath) if principal.can(Permission.people_read) else None
+    return render(request, "core/overview.html", {"counts": counts, "population": population,
+                                                  "levels": [lv.value for lv in Level]}, principal=principal)  # fmt: skip
+
+
+@router.get("/jurisdictions", response_class=HTMLResponse)
+def jurisdictions_page(
+    request: Request, principal: Reader, session: SessionDep, id: Annotated[int | None, Query(ge=1)] = None
+) -> Response:
+    node = jurisdictions.get_in_scope(session, id or principal.jurisdiction_id, principal.jpath)
+    trail = [j for j in jurisdictions.ancestors(session, node) if j.path.startswith(principal.jpath)]
+    kids = jurisdictions.children(session, node, principal.jpath)
+    return render(request, "core/jurisdictions.html", {"node": node, "trail": trail, "children": kids},
+                  principal=principal)  # fmt: skip
+
+
+@router.get("/people", response_class=HTMLResponse)
+def people_page(
+    request: Request,
+    principal: PeopleReader,
+    session: SessionDep,
+    vault: VaultDep,
+    q: Annotated[str, Query(max_length=50)] = "",
+    jurisdiction_id: Annotated[int | None, Query(ge=1)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    result = people.search(session, vault, principal, q, jurisdiction_id=jurisdiction_id, page=page, size=50)
+    template = "core/people_table.html" if request.headers.get("HX-Request") else "core/people.html"
+    return render(request, template, {"result": result, "q": q, "jurisdiction_id": jurisdiction_id},
+                  principal=principal)  # fmt: skip
+
+
+@router.get("/people/{person_id}", response_class=HTMLResponse)
+def person_page(request: Request, person_id: int, principal: PeopleReader, session: SessionDep) -> Response:
+    person = people.get(session, principal, person_id)
+    members = people.household_members(session, principal, person.household_id) if person.household_id else []
+    return render(request, "core/person.html", {"person": person, "members": members}, principal=principal)
+
+
+@router.post("/people/{person_id}/reveal", response_class=HTMLResponse)
+def person_reveal(
+    request: Request, person_id: int, principal: Revealer, session: SessionDep, vault: VaultDep
+) -> Response:
+    person = people.reveal(session, vault, principal, person_id, client_ip(request))
+    return render(request, "core/person_identity.html", {"person": person}, principal=principal)
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, principal: UserAdmin, session: SessionDep) -> Response:
+    rows = users.list_users(session, principal.jpath)
+    places = jurisdictions.in_scope_of_level(session, principal.jpath, list(Level)[:4])
+    return render(request, "core/users.html", {"rows": rows, "roles": [r.value for r in Role], "places": places,
+                                               "errors": [], "form": {}}, principal=principal)  # fmt: skip
+
+
+@router.post("/users", response_class=HTMLResponse)
+def users_create(
+    request: Request,
+    principal: UserAdmin,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    display_name: Annotated[str, Form(max_length=100)],
+    role: Annotated[str, Form(max_length=32)],
+    jurisdiction_code: Annotated[str, Form(max_length=12)],
+    password: Annotated[str, Form(max_length=200)],
+) -> Response:
+    form = {"username": username, "display_name": display_name, "role": role, "jurisdiction_code": jurisdiction_code}
+    try:
+        users.create_user(session, audit.Actor(principal.user_id, principal.username, client_ip(request)),
+                          principal.jpath, password=password, **form)  # fmt: skip
+    except InvalidInput as exc:
+        errors = [f"{e.field}: {e.message}" for e in exc.errors]
+    except DomainError as exc:
+        errors = [exc.message]
+    else:
+        return RedirectResponse("/users", status_code=303)
+    session.rollback()
+    rows = users.list_users(session, principal.jpath)
+    places = jurisdictions.in_scope_of_level(session, principal.jpath, list(Level)[:4])
+    return render(request, "core/users.html", {"rows": rows, "roles": [r.value for r in Role], "places": places,
+                                               "errors": errors, "form": form}, principal=principal,
+                  status_code=422)  # fmt: skip
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(
+    request: Request, principal: AuditReader, session: SessionDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+) -> Response:
+    top = principal.jpath.count("/") == 2
+    rows, total = audit.list_entries(session, principal.jpath, include_system=top, page=page, size=50)
+    return render(request, "core/audit.html", {"rows": rows, "total": total, "page": page,
+                                               "pages": max(1, -(-total // 50))}, principal=principal)  # fmt: skip
+
+
+@router.post("/audit/verify", response_class=HTMLResponse)
+def audit_verify(request: Request, principal: AuditReader, session: SessionDep) -> Response:
+    report = audit.verify(session)
+    return render(request, "core/audit_verify.html", {"report": report}, principal=principal)
+
+

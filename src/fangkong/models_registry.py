@@ -1,0 +1,12 @@
+"""Imports every capability's tables so that Alembic and ``create_all`` see the whole schema."""
+
+from __future__ import annotations
+
+import importlib
+
+MODEL_MODULES = ("fangkong.core.models",)
+
+
+def import_all_models() -> None:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
