@@ -1,0 +1,1 @@
+"""Modelling bench: Rt estimation, scenario simulation, strategy comparison ("the account") and drills."""
