@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_MODULES = ("fangkong.core.models",)
+MODEL_MODULES = (
+    "fangkong.core.models",
+    "fangkong.protocol.models",
+    "fangkong.tracing.models",
+    "fangkong.surveillance.models",
+    "fangkong.modeling.models",
+)
 
 
 def import_all_models() -> None:

@@ -1,18 +1,42 @@
 """The one table of which handlers react to which domain event (the whole "并联推进" fan-out).
 
 Read top to bottom, this file says what happens across capabilities when something happens in one.
+Each capability keeps its rows in its own section below.
 """
 
 from __future__ import annotations
 
-from fangkong.core.events import EventBus
+from collections.abc import Callable
 
-# (event type, handler) pairs; capabilities add their rows here as they land.
-SUBSCRIPTIONS: list[tuple[type, object]] = []
+from sqlalchemy.orm import Session
+
+from fangkong.core.events import DomainEvent, EventBus
+
+Subscription = tuple[type[DomainEvent], Callable[[Session, DomainEvent], None]]
+
+
+def _protocol() -> list[Subscription]:
+    return []
+
+
+def _tracing() -> list[Subscription]:
+    return []
+
+
+def _surveillance() -> list[Subscription]:
+    return []
+
+
+def _modeling() -> list[Subscription]:
+    return []
+
+
+def subscriptions() -> list[Subscription]:
+    return [*_protocol(), *_tracing(), *_surveillance(), *_modeling()]
 
 
 def build_bus() -> EventBus:
     bus = EventBus()
-    for event_type, handler in SUBSCRIPTIONS:
-        bus.subscribe(event_type, handler)  # type: ignore[arg-type]
+    for event_type, handler in subscriptions():
+        bus.subscribe(event_type, handler)
     return bus

@@ -7,6 +7,7 @@ publisher's unit of work, so the fan-out commits or rolls back with the change t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,3 +48,28 @@ class PersonRegistered(DomainEvent):
 class PeopleImported(DomainEvent):
     count: int
     jurisdiction_path: str
+
+
+@dataclass(frozen=True)
+class PersonPlacedUnderManagement(DomainEvent):
+    """A person must be managed under the protocol in force (published by tracing, arrivals, ...).
+
+    ``category`` is a protocol person-category id (e.g. ``close_contact``); ``clock_date`` is the date
+    the plan counts from (last exposure, arrival, leaving the area); ``source`` says who asked
+    (e.g. ``contact:42``) so that a later event from the same source replaces rather than duplicates.
+    """
+
+    person_id: int
+    jpath: str
+    category: str
+    clock_date: dt.date
+    source: str
+    linked_person_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PersonReleasedFromManagement(DomainEvent):
+    """The source that placed a person no longer requires it (e.g. a contact reclassified as none)."""
+
+    person_id: int
+    source: str

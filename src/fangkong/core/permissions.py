@@ -21,16 +21,35 @@ class Permission(enum.StrEnum):
     protocol_read = "protocol.read"
     protocol_manage = "protocol.manage"
     analytics_run = "analytics.run"
+    # Case investigation and tracing (流调溯源).
+    cases_read = "cases.read"
+    cases_write = "cases.write"
+    assist_manage = "assist.manage"
+    # Surveillance and early warning.
+    surveillance_read = "surveillance.read"
+    surveillance_write = "surveillance.write"
+    surveillance_configure = "surveillance.configure"
+    alerts_respond = "alerts.respond"
+    # Modelling, the strategy account and drills.
+    modeling_read = "modeling.read"
+    modeling_run = "modeling.run"
+    drills_manage = "drills.manage"
 
 
 _P = Permission
 _EVERYONE = {_P.jurisdictions_read, _P.protocol_read}
 _FIELD = _EVERYONE | {_P.people_read}
 
+_CASES = {_P.cases_read, _P.cases_write, _P.assist_manage}
+_WATCH = {_P.surveillance_read, _P.modeling_read}
+
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(
         _FIELD
+        | _WATCH
         | {
+            _P.surveillance_configure,
+            _P.drills_manage,
             _P.jurisdictions_manage,
             _P.people_write,
             _P.people_import,
@@ -40,16 +59,27 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.protocol_manage,
         }
     ),
-    Role.command_centre: frozenset(_FIELD | {_P.audit_read, _P.people_export, _P.analytics_run}),
-    Role.surveillance_analyst: frozenset(_EVERYONE | {_P.analytics_run}),
-    Role.investigator: frozenset(_FIELD | {_P.people_write, _P.people_reveal, _P.people_export}),
-    Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal}),
-    Role.testing_coordinator: frozenset(_FIELD),
-    Role.laboratory: frozenset(_FIELD),
-    Role.community_worker: frozenset(
-        _FIELD | {_P.people_write, _P.people_import, _P.people_export, _P.people_reveal}
+    Role.command_centre: frozenset(
+        _FIELD
+        | _WATCH
+        | {_P.audit_read, _P.people_export, _P.analytics_run, _P.cases_read, _P.alerts_respond,
+           _P.modeling_run, _P.drills_manage}
+    ),  # fmt: skip
+    Role.surveillance_analyst: frozenset(
+        _EVERYONE
+        | _WATCH
+        | {_P.analytics_run, _P.surveillance_write, _P.surveillance_configure, _P.alerts_respond, _P.modeling_run}
     ),
-    Role.viewer: frozenset(_EVERYONE),
+    Role.investigator: frozenset(
+        _FIELD | _CASES | {_P.people_write, _P.people_reveal, _P.people_export, _P.surveillance_read, _P.alerts_respond}
+    ),
+    Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal, _P.cases_read}),
+    Role.testing_coordinator: frozenset(_FIELD | {_P.cases_read}),
+    Role.laboratory: frozenset(_FIELD | {_P.surveillance_write}),
+    Role.community_worker: frozenset(
+        _FIELD | {_P.people_write, _P.people_import, _P.people_export, _P.people_reveal, _P.cases_read, _P.assist_manage}
+    ),
+    Role.viewer: frozenset(_EVERYONE | _WATCH),
 }
 
 

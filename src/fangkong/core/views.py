@@ -19,6 +19,13 @@ from fangkong.core.permissions import Permission
 from fangkong.web.templating import LANG_COOKIE, render
 
 router = APIRouter(include_in_schema=False)
+NAV: list[tuple[Permission, str, str]] = [
+    (Permission.jurisdictions_read, "/", "Overview"),
+    (Permission.jurisdictions_read, "/jurisdictions", "Jurisdictions"),
+    (Permission.people_read, "/people", "People"),
+    (Permission.users_manage, "/users", "Users"),
+    (Permission.audit_read, "/audit", "Audit log"),
+]
 LOGIN_CSRF_COOKIE = "fk_login_csrf"
 
 Reader = Annotated[Principal, Depends(Require(Permission.jurisdictions_read))]

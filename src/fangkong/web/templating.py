@@ -11,24 +11,12 @@ from fastapi.templating import Jinja2Templates
 
 from fangkong.core.auth import Principal
 from fangkong.core.i18n import LANGUAGES, pick_language, translations
-from fangkong.core.permissions import Permission
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "fk_lang"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-
-# (permission needed, url, message id): the navigation each role sees is derived from this list.
-NAVIGATION: list[tuple[Permission, str, str]] = [
-    (Permission.jurisdictions_read, "/", "Overview"),
-    (Permission.jurisdictions_read, "/jurisdictions", "Jurisdictions"),
-    (Permission.people_read, "/people", "People"),
-    (Permission.protocol_read, "/protocols", "Protocols"),
-    (Permission.users_manage, "/users", "Users"),
-    (Permission.audit_read, "/audit", "Audit log"),
-]
-
 
 def language_of(request: Request) -> str:
     default = request.app.state.settings.default_language
@@ -45,7 +33,9 @@ def render(
 ) -> HTMLResponse:
     language = language_of(request)
     gettext = translations(language).gettext
-    nav = [(url, gettext(label)) for perm, url, label in NAVIGATION if principal is not None and principal.can(perm)]
+    from fangkong.routes import navigation
+
+    nav = [(url, gettext(label)) for perm, url, label in navigation() if principal is not None and principal.can(perm)]
     page_context: dict[str, Any] = {
         "_": gettext,
         "lang": language,

@@ -1,0 +1,49 @@
+# fangkong: the commands a newcomer needs. `make run` serves the demo; `make test` runs the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+FANGKONG := $(VENV)/bin/fangkong
+PYTHON ?= python3
+
+.PHONY: run install test-install test test-fast lint bench demo clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+test-install: $(VENV)/.test-installed
+
+## Serve http://127.0.0.1:8000 on the embedded SQLite database, with the demo region loaded once.
+run: install
+	$(FANGKONG) db upgrade
+	$(FANGKONG) demo --if-empty
+	$(FANGKONG) serve
+
+demo: install
+	$(FANGKONG) demo
+
+## The whole suite: unit, integration (SQLite and PostgreSQL), HTTP and browser tests.
+test: test-install
+	$(VENV)/bin/pytest
+
+test-fast: test-install
+	$(VENV)/bin/pytest -m "not slow and not browser" -x
+
+lint: test-install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Tables of the modeling capability."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the protocol capability."""
+
+from __future__ import annotations

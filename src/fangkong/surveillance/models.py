@@ -1,0 +1,3 @@
+"""Tables of the surveillance capability."""
+
+from __future__ import annotations

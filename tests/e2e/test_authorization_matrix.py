@@ -1,0 +1,117 @@
+"""Every route of the app, called as every role and from a foreign jurisdiction.
+
+The routes are enumerated from the app itself, so a route added later is covered without anyone
+remembering to add it here. For each route the permission it asks for is read from its ``Require``
+dependency; a route with none must be on the short public list below.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute
+from sqlalchemy import select
+
+from conftest import FOREIGN_COUNTY, World, token_for
+from fangkong.core.deps import Require
+from fangkong.core.models import Household, Person, Role, User
+from fangkong.core.permissions import ROLE_PERMISSIONS
+from fangkong.routes import routers
+
+PUBLIC = {
+    ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}"), ("POST", "/api/auth/token"),
+    ("GET", "/healthz"),
+}  # fmt: skip
+# Text that only a response about the foreign county could contain.
+FOREIGN_MARKERS = ("海曙区", "南门社区", "南门街道", "away_")
+
+
+def _permission_of(route: APIRoute) -> Require | None:
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dep = stack.pop()
+        if isinstance(dep.call, Require):
+            return dep.call
+        stack.extend(dep.dependencies)
+    return None
+
+
+def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with app.state.db.unit_of_work() as session:
+        person_id = world.people[FOREIGN_COUNTY][0]
+        person = session.get(Person, person_id)
+        household = session.scalar(select(Household.id).where(Household.id == person.household_id))
+        user = session.scalar(select(User.id).where(User.username == "away_administrator"))
+    return {
+        "person_id": str(person_id),
+        "household_id": str(household),
+        "jurisdiction_id": str(world.jurisdictions[FOREIGN_COUNTY]),
+        "user_id": str(user),
+        "code": "zh",
+    }
+
+
+def _routes(app):  # type: ignore[no-untyped-def]
+    top = [r for r in app.routes if isinstance(r, APIRoute)]
+    nested = [r for router in routers() for r in router.routes if isinstance(r, APIRoute)]
+    for route in top + nested:
+        for method in sorted(route.methods - {"HEAD"}):
+            yield method, route
+
+
+def _call(client, method: str, path: str, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(path, headers=headers, follow_redirects=False)
+    return client.request(method, path, headers=headers, json={}, follow_redirects=False)
+
+
+def test_every_route_declares_a_permission_or_is_public(app) -> None:  # type: ignore[no-untyped-def]
+    undeclared = [
+        (method, route.path)
+        for method, route in _routes(app)
+        if _permission_of(route) is None and (method, route.path) not in PUBLIC
+    ]
+    assert undeclared == []
+
+
+def test_every_route_as_every_role_from_a_foreign_jurisdiction(app, client, world: World) -> None:  # type: ignore[no-untyped-def]
+    ids = _foreign_ids(app, world)
+    problems: list[str] = []
+    tokens = {role: token_for(client, f"home_{role.value}") for role in Role}
+    checked = 0
+    for method, route in _routes(app):
+        if (method, route.path) in PUBLIC:
+            continue
+        params = re.findall(r"{(\w+)}", route.path)
+        unknown = [p for p in params if p not in ids]
+        assert not unknown, f"{route.path}: add a foreign object for path parameter(s) {unknown} to this test"
+        path = route.path.format(**ids)
+        anonymous = _call(client, method, path, {})
+        if anonymous.status_code not in (401, 303):
+            problems.append(f"{method} {path} anonymous -> {anonymous.status_code}")
+        needed = _permission_of(route)
+        assert needed is not None
+        for role, headers in tokens.items():
+            response = _call(client, method, path, headers)
+            checked += 1
+            allowed = needed.permission in ROLE_PERMISSIONS[role]
+            status = response.status_code
+            if status >= 500:
+                problems.append(f"{method} {path} as {role.value} -> {status}")
+            elif not allowed and status != 403:
+                problems.append(f"{method} {path} as {role.value} (lacks {needed.permission.value}) -> {status}")
+            elif allowed and params and status == 200:
+                problems.append(f"{method} {path} as {role.value} reached a foreign object -> 200")
+            elif allowed and any(marker in response.text for marker in FOREIGN_MARKERS):
+                problems.append(f"{method} {path} as {role.value} leaked foreign data")
+    assert checked > 100
+    assert problems == []
+
+
+@pytest.mark.parametrize("role", [Role.investigator, Role.viewer])
+def test_home_routes_still_work_for_allowed_roles(client, world: World, role: Role) -> None:  # type: ignore[no-untyped-def]
+    headers = token_for(client, f"home_{role.value}")
+    assert client.get("/api/me", headers=headers).status_code == 200
+    people_status = client.get("/api/people", headers=headers).status_code
+    assert people_status == (200 if role is Role.investigator else 403)
