@@ -22,6 +22,8 @@ from fangkong.core.config import Settings
 from fangkong.core.db import Base, Database
 from fangkong.models_registry import import_all_models
 
+pytest_plugins = ["browser_fixtures"]
+
 PG_ADMIN_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("FANGKONG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
@@ -61,7 +63,10 @@ def _migrated_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
 
 def _wipe(db: Database) -> None:
     import_all_models()
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    from sqlalchemy import inspect
+
+    existing = set(inspect(db.engine).get_table_names())
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
     with db.engine.begin() as conn:
         if db.is_postgres:
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))

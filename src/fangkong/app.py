@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangkong import __version__
@@ -54,6 +55,12 @@ def install_error_handlers(app: FastAPI) -> None:
             for err in exc.errors()
         ]
         return _error_response(request, 422, "invalid request", errors)
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError) -> Response:
+        # The database refused a value the schema let through (an integer beyond its column, a NUL
+        # character): that is the caller's input, so a 422, never a 500.
+        return _error_response(request, 422, "a value is out of range or holds characters that cannot be stored")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

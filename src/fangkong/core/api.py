@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from fangkong.core import audit, jurisdictions, people, people_import, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import RowId, BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.models import Level
 from fangkong.core.people_rules import Keys
@@ -91,7 +91,7 @@ def list_jurisdictions(
 
 
 @router.get("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionPublic)
-def get_jurisdiction(jurisdiction_id: int, principal: Reader, session: SessionDep) -> JurisdictionPublic:
+def get_jurisdiction(jurisdiction_id: RowId, principal: Reader, session: SessionDep) -> JurisdictionPublic:
     return JurisdictionPublic.model_validate(jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath))
 
 
@@ -200,13 +200,13 @@ async def import_people(
 
 
 @router.get("/people/{person_id}", response_model=PersonPublic)
-def get_person(person_id: int, principal: PeopleReader, session: SessionDep) -> PersonPublic:
+def get_person(person_id: RowId, principal: PeopleReader, session: SessionDep) -> PersonPublic:
     return PersonPublic.model_validate(people.get(session, principal, person_id), from_attributes=True)
 
 
 @router.post("/people/{person_id}/reveal", response_model=PersonPublic)
 def reveal_person(
-    person_id: int, principal: Revealer, session: SessionDep, vault: VaultDep, request: Request
+    person_id: RowId, principal: Revealer, session: SessionDep, vault: VaultDep, request: Request
 ) -> PersonPublic:
     """The full personal data; the read is written to the audit log."""
     view = people.reveal(session, vault, principal, person_id, client_ip(request))
@@ -214,7 +214,7 @@ def reveal_person(
 
 
 @router.get("/households/{household_id}", response_model=list[PersonPublic])
-def household(household_id: int, principal: PeopleReader, session: SessionDep) -> list[PersonPublic]:
+def household(household_id: RowId, principal: PeopleReader, session: SessionDep) -> list[PersonPublic]:
     return [
         PersonPublic.model_validate(v, from_attributes=True)
         for v in people.household_members(session, principal, household_id)
@@ -247,7 +247,7 @@ def create_user(body: UserCreate, principal: UserAdmin, session: SessionDep, req
 
 @router.post("/users/{user_id}/active", response_model=UserPublic)
 def set_user_active(
-    user_id: int, principal: UserAdmin, session: SessionDep, request: Request, active: bool = True
+    user_id: RowId, principal: UserAdmin, session: SessionDep, request: Request, active: bool = True
 ) -> UserPublic:
     if user_id == principal.user_id and not active:
         raise DomainError("you cannot deactivate your own account")

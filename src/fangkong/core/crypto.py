@@ -9,7 +9,6 @@ national scale), over a normalised form so that the same ID or phone written dif
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 from dataclasses import dataclass
@@ -59,7 +58,7 @@ class Vault:
 
     def keyed_hash(self, value: str) -> str:
         normalised = "".join(value.split()).upper()
-        return hmac.new(self._hash_key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._hash_key, normalised.encode("utf-8"), "sha256")[:16].hex()
 
 
 def mask_name(name: str) -> str:

@@ -226,3 +226,34 @@ def household_members(session: Session, principal: Principal, household_id: int)
 
 def count_in_scope(session: Session, scope_path: str) -> int:
     return session.scalar(select(func.count()).select_from(Person).where(under(Person.jpath, scope_path))) or 0
+
+
+def views_by_ids(session: Session, scope_path: str, person_ids: list[int]) -> dict[int, PersonView]:
+    """Masked views of the given people that lie in scope, in one query (list pages of other capabilities)."""
+    found: dict[int, PersonView] = {}
+    unique = sorted(set(person_ids))
+    for start in range(0, len(unique), 1000):
+        rows = list(
+            session.scalars(
+                select(Person).where(Person.id.in_(unique[start : start + 1000]), under(Person.jpath, scope_path))
+            )
+        )
+        found.update((v.id, v) for v in _views(session, rows))
+    return found
+
+
+def ids_by_id_hash(session: Session, scope_path: str, id_hashes: list[str]) -> dict[str, tuple[int, int, str]]:
+    """Registry people in scope by keyed ID-number hash: hash → (person id, jurisdiction id, jpath).
+
+    The bulk form of looking a person up by full ID number, for imports that match thousands of rows.
+    """
+    found: dict[str, tuple[int, int, str]] = {}
+    unique = sorted(set(id_hashes))
+    for start in range(0, len(unique), 1000):
+        rows = session.execute(
+            select(Person.id_hash, Person.id, Person.jurisdiction_id, Person.jpath).where(
+                Person.id_hash.in_(unique[start : start + 1000]), under(Person.jpath, scope_path)
+            )
+        )
+        found.update((h, (pid, jid, path)) for h, pid, jid, path in rows)
+    return found

@@ -72,7 +72,7 @@ class _Writer:
             rows = self.session.execute(
                 select(Household.address_hash, Household.id).where(Household.address_hash.in_(batch))
             )
-            self.households.update(dict(rows))
+            self.households.update(dict(rows.all()))
 
     def write(self, people: Sequence[ShapedPerson]) -> None:
         new_hashes = list({p[2] for p in people} - self.households.keys())

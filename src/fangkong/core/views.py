@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import audit, jurisdictions, people, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import SESSION_COOKIE, Require, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import RowId, SESSION_COOKIE, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput
 from fangkong.core.i18n import LANGUAGES
 from fangkong.core.models import Level, Role, User
 from fangkong.core.permissions import Permission
-from fangkong.web.templating import LANG_COOKIE, render
+from fangkong.web.templating import FOCUS_COOKIE, LANG_COOKIE, focus_of, render
 
 router = APIRouter(include_in_schema=False)
 NAV: list[tuple[Permission, str, str]] = [
@@ -104,11 +104,23 @@ def switch_language(code: str, request: Request, next: str = "/") -> Response:
     return response
 
 
+@router.get("/focus")
+def choose_focus(
+    request: Request, principal: Reader, session: SessionDep, jurisdiction_id: Annotated[int, Query(ge=1)], next: str = "/"
+) -> Response:
+    """The header's jurisdiction picker: remember which part of one's scope to look at."""
+    node = jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(FOCUS_COOKIE, str(node.id), httponly=True, samesite="lax")
+    return response
+
+
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, principal: Reader, session: SessionDep) -> Response:
-    counts = jurisdictions.count_by_level(session, principal.jpath)
-    population = people.count_in_scope(session, principal.jpath) if principal.can(Permission.people_read) else None
-    return render(request, "core/overview.html", {"counts": counts, "population": population,
+    node = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
+    counts = jurisdictions.count_by_level(session, node.path)
+    population = people.count_in_scope(session, node.path) if principal.can(Permission.people_read) else None
+    return render(request, "core/overview.html", {"counts": counts, "population": population, "node": node,
                                                   "levels": [lv.value for lv in Level]}, principal=principal)  # fmt: skip
 
 
@@ -133,6 +145,7 @@ def people_page(
     jurisdiction_id: Annotated[int | None, Query(ge=1)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
+    jurisdiction_id = jurisdiction_id or focus_of(request, principal)
     result = people.search(session, vault, principal, q, jurisdiction_id=jurisdiction_id, page=page, size=50)
     template = "core/people_table.html" if request.headers.get("HX-Request") else "core/people.html"
     return render(request, template, {"result": result, "q": q, "jurisdiction_id": jurisdiction_id},
@@ -140,7 +153,7 @@ def people_page(
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
-def person_page(request: Request, person_id: int, principal: PeopleReader, session: SessionDep) -> Response:
+def person_page(request: Request, person_id: RowId, principal: PeopleReader, session: SessionDep) -> Response:
     person = people.get(session, principal, person_id)
     members = people.household_members(session, principal, person.household_id) if person.household_id else []
     return render(request, "core/person.html", {"person": person, "members": members}, principal=principal)
@@ -148,7 +161,7 @@ def person_page(request: Request, person_id: int, principal: PeopleReader, sessi
 
 @router.post("/people/{person_id}/reveal", response_class=HTMLResponse)
 def person_reveal(
-    request: Request, person_id: int, principal: Revealer, session: SessionDep, vault: VaultDep
+    request: Request, person_id: RowId, principal: Revealer, session: SessionDep, vault: VaultDep
 ) -> Response:
     person = people.reveal(session, vault, principal, person_id, client_ip(request))
     return render(request, "core/person_identity.html", {"person": person}, principal=principal)

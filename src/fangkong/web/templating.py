@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from fangkong.core.auth import Principal
+from fangkong.core.auth import Principal
 from fangkong.core.i18n import LANGUAGES, pick_language, translations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -19,8 +20,46 @@ LANG_COOKIE = "fk_lang"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 def language_of(request: Request) -> str:
+    # Chinese unless the user chose English: the browser's Accept-Language is not consulted, because
+    # shared terminals in health offices often run English-language browsers.
     default = request.app.state.settings.default_language
-    return pick_language(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"), default)
+    return pick_language(request.cookies.get(LANG_COOKIE), None, default)
+
+
+FOCUS_COOKIE = "fk_focus"
+# The picker lists the user's own node and everything under it down to this level.
+FOCUS_LEVELS = ("province", "city", "county", "township")
+
+
+def focus_choices(request: Request, principal: Principal) -> list[tuple[int, str, int]]:
+    """(id, name, depth below the user's node) for the header's jurisdiction picker."""
+    from sqlalchemy import select
+
+    from fangkong.core.models import Jurisdiction
+    from fangkong.core.scope import under
+
+    with request.app.state.db.unit_of_work() as session:
+        rows = session.execute(
+            select(Jurisdiction.id, Jurisdiction.name, Jurisdiction.path)
+            .where(under(Jurisdiction.path, principal.jpath), Jurisdiction.level.in_(FOCUS_LEVELS))
+            .order_by(Jurisdiction.path)
+            .limit(500)
+        ).all()
+    base = principal.jpath.count("/")
+    return [(jid, name, path.count("/") - base) for jid, name, path in rows]
+
+
+def focus_of(request: Request, principal: Principal) -> int:
+    """The jurisdiction the user is looking at: the picker's choice if it lies in scope, else their own."""
+    from fangkong.core.models import Jurisdiction
+
+    raw = request.cookies.get(FOCUS_COOKIE, "")
+    if raw.isdigit():
+        with request.app.state.db.unit_of_work() as session:
+            node = session.get(Jurisdiction, int(raw))
+            if node is not None and node.path.startswith(principal.jpath):
+                return node.id
+    return principal.jurisdiction_id
 
 
 def render(
@@ -36,7 +75,14 @@ def render(
     from fangkong.routes import navigation
 
     nav = [(url, gettext(label)) for perm, url, label in navigation() if principal is not None and principal.can(perm)]
+    focus_options: list[tuple[int, str, int]] = []
+    focus_id: int | None = None
+    if principal is not None:
+        focus_options = focus_choices(request, principal)
+        focus_id = focus_of(request, principal)
     page_context: dict[str, Any] = {
+        "focus_options": focus_options,
+        "focus_id": focus_id,
         "_": gettext,
         "lang": language,
         "languages": LANGUAGES,
