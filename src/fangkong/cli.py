@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 
 from fangkong.core import cli as core_cli
+from fangkong.modeling import cli as modeling_cli
+from fangkong.surveillance import cli as surveillance_cli
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
 app.add_typer(core_cli.db_app, name="db")
@@ -14,6 +16,8 @@ app.add_typer(core_cli.users_app, name="users")
 app.add_typer(core_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(core_cli.people_app, name="people")
 app.add_typer(core_cli.audit_app, name="audit")
+app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(surveillance_cli.detect)
+app.command("rt", help="Estimate the time-varying reproduction number as EpiEstim does.")(modeling_cli.rt)
 
 
 @app.command()

@@ -57,7 +57,10 @@ class Vault:
         return PersonalData(id_number=id_number, name=name, phone=phone, address=address)
 
     def keyed_hash(self, value: str) -> str:
-        normalised = "".join(value.split()).upper()
+        return self.keyed_hash_normalised("".join(value.split()).upper())
+
+    def keyed_hash_normalised(self, normalised: str) -> str:
+        """The keyed hash of a value already in normal form (no white space, upper case)."""
         return hmac.digest(self._hash_key, normalised.encode("utf-8"), "sha256")[:16].hex()
 
 

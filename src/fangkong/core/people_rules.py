@@ -115,6 +115,7 @@ def shape_person(
         return None
     jurisdiction_id, jpath = place
     household_hash = vault.keyed_hash(community_code + "|" + address)
+    # The ID number is upper-case and the phone digits-only by now: hash them without re-normalising.
     return (
         jurisdiction_id,
         jpath,
@@ -122,8 +123,8 @@ def shape_person(
         vault.encrypt_text(address),
         mask_address(address),
         vault.encrypt_person(PersonalData(id_number, name, phone, address)),
-        vault.keyed_hash(id_number),
-        vault.keyed_hash(phone) if phone else None,
+        vault.keyed_hash_normalised(id_number),
+        vault.keyed_hash_normalised(phone) if phone else None,
         vault.keyed_hash(name),
         mask_id_number(id_number),
         mask_phone(phone) if phone else None,

@@ -84,6 +84,8 @@ def normalise_mobile(text: str) -> str:
 
 def mask_phone(number: str) -> str:
     """Show the first 3 and last 4 digits of the national number: ``138****1234``."""
+    if len(number) == NATIONAL_LENGTH and number.isascii() and number.isdigit():
+        return number[:3] + "****" + number[-4:]
     digits = "".join(c for c in unicodedata.normalize("NFKC", number) if c.isdigit())
     if len(digits) == NATIONAL_LENGTH + 2 and digits.startswith("86"):
         digits = digits[2:]
