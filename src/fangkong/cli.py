@@ -8,6 +8,7 @@ import typer
 
 from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
+from fangkong.protocol import cli as protocol_cli
 from fangkong.surveillance import cli as surveillance_cli
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
@@ -16,6 +17,7 @@ app.add_typer(core_cli.users_app, name="users")
 app.add_typer(core_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(core_cli.people_app, name="people")
 app.add_typer(core_cli.audit_app, name="audit")
+app.add_typer(protocol_cli.app, name="protocol", help="Control protocols as data, and each person's plan.")
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(surveillance_cli.detect)
 app.command("rt", help="Estimate the time-varying reproduction number as EpiEstim does.")(modeling_cli.rt)
 

@@ -27,7 +27,9 @@ def navigation() -> list[tuple[Permission, str, str]]:
     for capability in CAPABILITIES:
         module = importlib.import_module(f"fangkong.{capability}.views")
         entries.extend(getattr(module, "NAV", []))
-    return entries
+    from fangkong.core.views import ADMIN_NAV
+
+    return entries + ADMIN_NAV
 
 
 def include_all(app: FastAPI) -> None:

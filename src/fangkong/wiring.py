@@ -10,13 +10,24 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from fangkong.core.events import DomainEvent, EventBus
+from fangkong.core.events import (
+    DomainEvent,
+    EventBus,
+    PersonPlacedUnderManagement,
+    PersonReleasedFromManagement,
+)
 
 Subscription = tuple[type[DomainEvent], Callable[[Session, DomainEvent], None]]
 
 
 def _protocol() -> list[Subscription]:
-    return []
+    from fangkong.protocol import service
+
+    return [
+        # Whoever asks for a person to be managed gets the plan of the protocol in force there.
+        (PersonPlacedUnderManagement, service.place_under_management),
+        (PersonReleasedFromManagement, service.release_from_management),
+    ]
 
 
 def _tracing() -> list[Subscription]:

@@ -23,6 +23,9 @@ NAV: list[tuple[Permission, str, str]] = [
     (Permission.jurisdictions_read, "/", "Overview"),
     (Permission.jurisdictions_read, "/jurisdictions", "Jurisdictions"),
     (Permission.people_read, "/people", "People"),
+]
+# Administration pages come last in the navigation, after every capability's pages.
+ADMIN_NAV: list[tuple[Permission, str, str]] = [
     (Permission.users_manage, "/users", "Users"),
     (Permission.audit_read, "/audit", "Audit log"),
 ]

@@ -1,0 +1,287 @@
+"""Protocol use cases: the protocol in force per jurisdiction, switching it (re-planning everyone under
+management), uploading a protocol file, and keeping each person's management plan.
+
+Plans are owned here. Other capabilities ask for one by publishing ``PersonPlacedUnderManagement``
+(see ``fangkong.wiring``); this module answers by computing the plan under the protocol in force where
+the person is managed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from sqlalchemy import and_, not_, or_, select, update
+from sqlalchemy.orm import Session
+
+from fangkong.core import audit
+from fangkong.core.errors import InvalidInput, NotFound, RowError
+from fangkong.core.events import DomainEvent, PersonPlacedUnderManagement, PersonReleasedFromManagement
+from fangkong.core.models import Jurisdiction, Person
+from fangkong.core.scope import path_in_scope, under
+from fangkong.protocol.loader import (
+    DEFAULT_PROTOCOL_ID,
+    ProtocolError,
+    builtin_ids,
+    load_builtin,
+    parse_protocol,
+)
+from fangkong.protocol.models import ManagementPlanRecord, PlanState, ProtocolAssignment, UploadedProtocol
+from fangkong.protocol.plan import (
+    ManagementPlan,
+    PlanChange,
+    PlanError,
+    PlanFacts,
+    compute_plan,
+    count_changes,
+    plan_templates,
+    replan_many,
+)
+from fangkong.protocol.schema import Protocol
+
+# Re-planning writes in batches of this many rows.
+UPDATE_BATCH = 5_000
+
+
+@lru_cache(maxsize=64)
+def _parsed_upload(protocol_id: str, text: str) -> Protocol:
+    return parse_protocol(text, f"uploaded:{protocol_id}")
+
+
+def get_protocol(session: Session, protocol_id: str) -> Protocol:
+    """A shipped protocol or one an administrator uploaded; NotFound otherwise."""
+    if protocol_id in builtin_ids():
+        return load_builtin(protocol_id)
+    upload = session.scalar(select(UploadedProtocol).where(UploadedProtocol.protocol_id == protocol_id))
+    if upload is None:
+        raise NotFound(f"protocol {protocol_id!r} not found")
+    return _parsed_upload(upload.protocol_id, upload.yaml_text)
+
+
+def available_protocols(session: Session) -> list[Protocol]:
+    uploaded = session.scalars(select(UploadedProtocol).order_by(UploadedProtocol.protocol_id))
+    return [load_builtin(pid) for pid in builtin_ids()] + [
+        _parsed_upload(u.protocol_id, u.yaml_text) for u in uploaded
+    ]
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+
+
+def protocol_id_in_force(session: Session, jpath: str) -> str:
+    """The id of the protocol in force at ``jpath``: the deepest assignment above it, else the default."""
+    row = session.execute(
+        select(ProtocolAssignment.protocol_id, ProtocolAssignment.jpath)
+        .where(ProtocolAssignment.jpath.in_(_ancestor_paths(jpath)))
+    ).all()  # fmt: skip
+    if not row:
+        return DEFAULT_PROTOCOL_ID
+    return max(row, key=lambda r: len(r[1]))[0]
+
+
+def protocol_in_force(session: Session, jpath: str) -> Protocol:
+    return get_protocol(session, protocol_id_in_force(session, jpath))
+
+
+def upload_protocol(
+    session: Session, actor: audit.Actor, text: str, filename: str = "upload.yaml"
+) -> Protocol:
+    """Validate and store a protocol file; every problem is returned with its key path and line."""
+    try:
+        protocol = parse_protocol(text, filename)
+    except ProtocolError as exc:
+        raise InvalidInput(
+            [RowError(issue.line or 0, issue.path or "<document>", issue.message) for issue in exc.errors],
+            message=f"protocol refused: {len(exc.errors)} problem(s)",
+        ) from None
+    if protocol.id in builtin_ids():
+        raise InvalidInput([RowError(1, "id", f"{protocol.id} is a shipped protocol; give yours another id")])
+    existing = session.scalar(select(UploadedProtocol).where(UploadedProtocol.protocol_id == protocol.id))
+    if existing is None:
+        session.add(UploadedProtocol(protocol_id=protocol.id, yaml_text=text, uploaded_by=actor.username))
+    else:
+        existing.yaml_text = text
+        existing.uploaded_by = actor.username
+    audit.record(session, actor, "protocol.upload", "protocol", protocol.id, detail={"file": filename})
+    return protocol
+
+
+# --- switching --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SwitchReport:
+    jurisdiction: str
+    old_protocol: str
+    new_protocol: str
+    replanned: int = 0
+    changed: int = 0
+    summary: list[tuple[str, str, int]] = field(default_factory=list)
+    changes: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _facts(row: Sequence[object]) -> PlanFacts:
+    return PlanFacts(last_exposure=row[4], arrival=row[5], area_departure=row[6], diagnosis=row[7])  # type: ignore[arg-type]
+
+
+def switch_protocol(
+    session: Session, actor: audit.Actor, jurisdiction: Jurisdiction, protocol_id: str
+) -> SwitchReport:
+    """Put ``protocol_id`` in force in ``jurisdiction`` and re-plan everyone under management there.
+
+    Subtrees that have their own assignment keep it. The new protocol is loaded first: if it cannot be
+    loaded, nothing changes.
+    """
+    new_protocol = get_protocol(session, protocol_id)
+    old_id = protocol_id_in_force(session, jurisdiction.path)
+    report = SwitchReport(jurisdiction.name, old_id, new_protocol.id)
+    assignment = session.scalar(
+        select(ProtocolAssignment).where(ProtocolAssignment.jurisdiction_id == jurisdiction.id)
+    )
+    if assignment is None:
+        session.add(ProtocolAssignment(jurisdiction_id=jurisdiction.id, jpath=jurisdiction.path,
+                                       protocol_id=new_protocol.id, assigned_by=actor.username))  # fmt: skip
+    else:
+        assignment.protocol_id = new_protocol.id
+        assignment.assigned_by = actor.username
+    deeper = session.scalars(
+        select(ProtocolAssignment.jpath).where(
+            under(ProtocolAssignment.jpath, jurisdiction.path), ProtocolAssignment.jpath != jurisdiction.path
+        )
+    ).all()
+    condition = and_(
+        under(ManagementPlanRecord.jpath, jurisdiction.path), ManagementPlanRecord.state == PlanState.active
+    )
+    if deeper:
+        condition = and_(condition, not_(or_(*(under(ManagementPlanRecord.jpath, p) for p in deeper))))
+    rows = session.execute(
+        select(ManagementPlanRecord.id, ManagementPlanRecord.person_id, ManagementPlanRecord.category,
+               ManagementPlanRecord.protocol_id, ManagementPlanRecord.last_exposure, ManagementPlanRecord.arrival,
+               ManagementPlanRecord.area_departure, ManagementPlanRecord.diagnosis, ManagementPlanRecord.clock_date)
+        .where(condition)
+        .order_by(ManagementPlanRecord.id)
+    ).all()  # fmt: skip
+    templates: dict[str, dict[str, object]] = {}
+    olds: list[tuple[PlanFacts, ManagementPlan]] = []
+    for row in rows:
+        book = templates.get(row[3])
+        if book is None:
+            book = templates[row[3]] = dict(plan_templates(get_protocol(session, row[3])))
+        olds.append((_facts(row), ManagementPlan(book[row[2]], row[8])))  # type: ignore[arg-type]
+    results = replan_many(olds, new_protocol)
+    updates = []
+    changes: list[PlanChange] = []
+    for row, (new_plan, change) in zip(rows, results, strict=True):
+        changes.append(change)
+        if change.changed:
+            report.changes.append((row[1], change.summary))
+        updates.append({
+            "id": row[0], "protocol_id": new_protocol.id, "clock_date": new_plan.clock_date,
+            "start_date": new_plan.start_date, "end_date": new_plan.end_date,
+            "state": PlanState.active if new_plan.managed else PlanState.ended,
+        })  # fmt: skip
+    _bulk_update(session, updates)
+    report.replanned = len(rows)
+    report.changed = len(report.changes)
+    report.summary = count_changes(changes)
+    audit.record(
+        session, actor, "protocol.switch", "jurisdiction", jurisdiction.id, jpath=jurisdiction.path,
+        detail={"from": old_id, "to": new_protocol.id, "replanned": report.replanned, "changed": report.changed},
+    )  # fmt: skip
+    return report
+
+
+def _bulk_update(session: Session, updates: list[dict[str, object]]) -> None:
+    # ORM bulk UPDATE by primary key: one executemany per batch, no objects loaded.
+    for start in range(0, len(updates), UPDATE_BATCH):
+        session.execute(update(ManagementPlanRecord), updates[start : start + UPDATE_BATCH])
+
+
+# --- plans -------------------------------------------------------------------------------------------
+
+
+def place_under_management(session: Session, event: DomainEvent) -> None:
+    """Handler of ``PersonPlacedUnderManagement``: compute or update the plan from that source."""
+    assert isinstance(event, PersonPlacedUnderManagement)
+    protocol = protocol_in_force(session, event.jpath)
+    facts = PlanFacts(last_exposure=event.clock_date)
+    record = session.scalar(
+        select(ManagementPlanRecord).where(
+            ManagementPlanRecord.person_id == event.person_id, ManagementPlanRecord.source == event.source
+        )
+    )
+    existing = None
+    if record is not None and record.category == event.category and record.protocol_id == protocol.id:
+        existing = ManagementPlan(plan_templates(protocol)[record.category], record.clock_date)
+        if record.last_exposure is not None and record.last_exposure > event.clock_date:
+            facts = PlanFacts(last_exposure=record.last_exposure)
+    try:
+        plan = compute_plan(protocol, event.category, facts, existing)
+    except PlanError as exc:
+        raise InvalidInput([RowError(1, "category", str(exc))]) from None
+    if record is None:
+        record = ManagementPlanRecord(person_id=event.person_id, source=event.source)
+        session.add(record)
+    record.jpath = event.jpath
+    record.category = event.category
+    record.protocol_id = protocol.id
+    record.linked_person_id = event.linked_person_id
+    record.last_exposure = facts.last_exposure
+    record.clock_date = plan.clock_date
+    record.start_date = plan.start_date
+    record.end_date = plan.end_date
+    record.state = PlanState.active if plan.managed else PlanState.ended
+    session.flush()
+
+
+def release_from_management(session: Session, event: DomainEvent) -> None:
+    """Handler of ``PersonReleasedFromManagement``: the plan from that source ends."""
+    assert isinstance(event, PersonReleasedFromManagement)
+    session.execute(
+        update(ManagementPlanRecord)
+        .where(ManagementPlanRecord.person_id == event.person_id, ManagementPlanRecord.source == event.source)
+        .values(state=PlanState.ended)
+    )
+
+
+@dataclass(frozen=True)
+class PlanView:
+    record_id: int
+    source: str
+    state: str
+    plan: ManagementPlan
+
+
+def plans_for_person(session: Session, scope_path: str, person_id: int) -> list[PlanView]:
+    person = session.get(Person, person_id)
+    if person is None or not path_in_scope(person.jpath, scope_path):
+        raise NotFound(f"person {person_id} not found")
+    records = session.scalars(
+        select(ManagementPlanRecord)
+        .where(ManagementPlanRecord.person_id == person_id)
+        .order_by(ManagementPlanRecord.id)
+    )
+    views = []
+    for record in records:
+        template = plan_templates(get_protocol(session, record.protocol_id))[record.category]
+        views.append(
+            PlanView(
+                record.id, record.source, record.state.value, ManagementPlan(template, record.clock_date)
+            )
+        )
+    return views
+
+
+def count_under_management(session: Session, scope_path: str, on: dt.date) -> int:
+    from sqlalchemy import func
+
+    return session.scalar(
+        select(func.count()).select_from(ManagementPlanRecord).where(
+            under(ManagementPlanRecord.jpath, scope_path), ManagementPlanRecord.state == PlanState.active,
+            ManagementPlanRecord.start_date <= on, ManagementPlanRecord.end_date >= on,
+        )
+    ) or 0  # fmt: skip
