@@ -2,14 +2,16 @@
 
 The four personal fields of a person travel as one ciphertext (one nonce, one tag) rather than four:
 it is a quarter of the work on bulk imports and the fields are always revealed together anyway.
-Hashes are HMAC-SHA256 under a separate key, truncated to 128 bits (collisions stay negligible at
-national scale), over a normalised form so that the same ID or phone written differently matches.
+Hashes are keyed BLAKE2b (a PRF in its keyed mode, RFC 7693) under a separate key, 128 bits (collisions
+stay negligible at national scale), over a normalised form so that the same ID or phone written
+differently matches. BLAKE2b rather than HMAC-SHA256: one pass instead of two, about three times
+faster, which matters at four hashes per person on million-row imports.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
+import hashlib
 import os
 from dataclasses import dataclass
 
@@ -61,7 +63,7 @@ class Vault:
 
     def keyed_hash_normalised(self, normalised: str) -> str:
         """The keyed hash of a value already in normal form (no white space, upper case)."""
-        return hmac.digest(self._hash_key, normalised.encode("utf-8"), "sha256")[:16].hex()
+        return hashlib.blake2b(normalised.encode("utf-8"), key=self._hash_key, digest_size=16).hexdigest()
 
 
 def mask_name(name: str) -> str:

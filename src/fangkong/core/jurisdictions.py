@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, func, not_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fangkong.core import audit
 from fangkong.core.errors import Forbidden, InvalidInput, NotFound, RowError
@@ -161,3 +161,78 @@ def count_by_level(session: Session, scope_path: str) -> dict[str, int]:
         .group_by(Jurisdiction.level)
     )
     return {Level(level).value: n for level, n in session.execute(stmt)}
+
+
+# ---------------------------------------------------------------- drill sandboxes
+# A drill's sandbox is a township of made-up communities under a real county, flagged ``is_sandbox``.
+# Its rows live in the real tables (so teams practise on the real screens) and are kept out of real
+# statistics by filtering on the sandbox paths below.
+
+# Township codes a sandbox may take under its county: the county code plus 990-999, a range no
+# official township code uses in the demo region (GB/T 2260 township serials start at 001).
+SANDBOX_TOWNSHIP_SERIALS = range(999, 989, -1)
+# Name prefix that marks every sandbox node on every screen ("drill").
+SANDBOX_NAME_PREFIX = "【演练】"
+
+
+def sandbox_paths(session: Session) -> list[str]:
+    """Paths of the sandbox roots (sandbox nodes whose parent is real), shortest first."""
+    rows = sorted(session.scalars(select(Jurisdiction.path).where(Jurisdiction.is_sandbox.is_(True))))
+    roots: list[str] = []
+    for path in rows:
+        if not any(path.startswith(root) for root in roots):
+            roots.append(path)
+    return roots
+
+
+def outside_sandboxes(column: InstrumentedAttribute[str], paths: Sequence[str]) -> ColumnElement[bool]:
+    """True for rows that lie in no sandbox: add it to any query that feeds real statistics."""
+    if not paths:
+        return true()
+    return and_(*[not_(under(column, path)) for path in paths])
+
+
+def create_sandbox(
+    session: Session, actor: audit.Actor, county: Jurisdiction, *, label: str, communities: int
+) -> tuple[Jurisdiction, list[Jurisdiction]]:
+    """A sandbox township with ``communities`` communities under a real county, all ``is_sandbox``."""
+    if county.level is not Level.county or county.is_sandbox:
+        raise InvalidInput([RowError(1, "jurisdiction", "a sandbox is made under a real county")])
+    if not 1 <= communities <= 99:
+        raise InvalidInput([RowError(1, "communities", "between 1 and 99 communities")])
+    taken = set(session.scalars(select(Jurisdiction.code).where(Jurisdiction.parent_id == county.id)))
+    code = next(
+        (f"{county.code}{s:03d}" for s in SANDBOX_TOWNSHIP_SERIALS if f"{county.code}{s:03d}" not in taken),
+        None,
+    )
+    if code is None:
+        raise InvalidInput([RowError(1, "jurisdiction", f"{county.name} has no free sandbox code left")])
+    township = Jurisdiction(
+        code=code,
+        name=f"{SANDBOX_NAME_PREFIX}{label}"[:100],
+        level=Level.township,
+        parent_id=county.id,
+        path=f"{county.path}{code}/",
+        is_sandbox=True,
+    )
+    session.add(township)
+    session.flush()
+    members: list[Jurisdiction] = []
+    for i in range(1, communities + 1):
+        member_code = f"{code}{i:03d}"
+        member = Jurisdiction(
+            code=member_code,
+            name=f"{SANDBOX_NAME_PREFIX}{label} {i}"[:100],
+            level=Level.community,
+            parent_id=township.id,
+            path=f"{township.path}{member_code}/",
+            is_sandbox=True,
+        )
+        session.add(member)
+        members.append(member)
+    session.flush()
+    audit.record(
+        session, actor, "jurisdictions.sandbox", "jurisdiction", township.id, jpath=township.path,
+        detail={"code": code, "communities": communities},
+    )  # fmt: skip
+    return township, members

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -20,6 +21,10 @@ from fangkong.core.events import EventBus, PersonRegistered
 from fangkong.core.models import Household, Jurisdiction, Level, Person
 from fangkong.core.people_rules import shape_person
 from fangkong.core.scope import path_in_scope, under
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 MAX_PAGE_SIZE = 200
 _ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
@@ -257,3 +262,64 @@ def ids_by_id_hash(session: Session, scope_path: str, id_hashes: list[str]) -> d
         )
         found.update((h, (pid, jid, path)) for h, pid, jid, path in rows)
     return found
+
+
+@dataclass(frozen=True)
+class PopulationArrays:
+    """The registry's people in a subtree as columns, one entry per person, in person-id order.
+
+    ``household_id`` is -1 for people without a household; ``age`` is in whole years on ``as_of``.
+    """
+
+    person_id: npt.NDArray[np.int64]
+    age: npt.NDArray[np.int64]
+    household_id: npt.NDArray[np.int64]
+    jurisdiction_id: npt.NDArray[np.int64]
+    as_of: dt.date
+
+    @property
+    def size(self) -> int:
+        return int(self.person_id.shape[0])
+
+
+def population_arrays(
+    session: Session, scope_path: str, *, as_of: dt.date | None = None, include_sandbox: bool = False
+) -> PopulationArrays:
+    """Age, household and jurisdiction of everyone in a subtree, as numpy arrays (for the simulator).
+
+    Drill sandboxes are left out unless ``include_sandbox``: a synthetic outbreak's residents are not
+    part of the real population.
+    """
+    import numpy as np
+
+    from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
+
+    today = as_of or dt.date.today()
+    conditions = [under(Person.jpath, scope_path)]
+    if not include_sandbox:
+        conditions.append(outside_sandboxes(Person.jpath, sandbox_paths(session)))
+    rows = session.execute(
+        select(Person.id, Person.birth_date, Person.household_id, Person.jurisdiction_id)
+        .where(*conditions)
+        .order_by(Person.id)
+    ).all()
+    n = len(rows)
+    person_id = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
+    birth = np.array([r[1] for r in rows], dtype="datetime64[D]") if n else np.empty(0, "datetime64[D]")
+    household = np.fromiter((-1 if r[2] is None else r[2] for r in rows), dtype=np.int64, count=n)
+    jurisdiction = np.fromiter((r[3] for r in rows), dtype=np.int64, count=n)
+    return PopulationArrays(person_id, _ages(birth, today), household, jurisdiction, today)
+
+
+def _ages(birth: npt.NDArray[np.datetime64], today: dt.date) -> npt.NDArray[np.int64]:
+    """Whole years between each birth date and ``today`` (a birthday counts on its day)."""
+    import numpy as np
+
+    if birth.size == 0:
+        return np.empty(0, dtype=np.int64)
+    years = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    months = birth.astype("datetime64[M]").astype(np.int64) % 12 + 1
+    days = (birth - birth.astype("datetime64[M]")).astype(np.int64) + 1
+    before_birthday = (months > today.month) | ((months == today.month) & (days > today.day))
+    ages: npt.NDArray[np.int64] = (today.year - years - before_birthday.astype(np.int64)).astype(np.int64)
+    return ages

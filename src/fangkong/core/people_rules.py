@@ -71,6 +71,7 @@ def shape_person(
     vault: Vault,
     communities: Mapping[str, tuple[int, str]],
     errors: list[RowError],
+    households: dict[str, tuple[str, bytes, str]] | None = None,
 ) -> ShapedPerson | None:
     """Validate one row; append every problem to ``errors`` and return None if there is any."""
     before = len(errors)
@@ -114,14 +115,21 @@ def shape_person(
     if len(errors) > before or birth is None or place is None:
         return None
     jurisdiction_id, jpath = place
-    household_hash = vault.keyed_hash(community_code + "|" + address)
+    household_key = community_code + "|" + address
+    household = households.get(household_key) if households is not None else None
+    if household is None:
+        # Members of a household share its hash and ciphertext: computed once per household in a chunk.
+        household = (vault.keyed_hash(household_key), vault.encrypt_text(address), mask_address(address))
+        if households is not None:
+            households[household_key] = household
+    household_hash, household_cipher, household_masked = household
     # The ID number is upper-case and the phone digits-only by now: hash them without re-normalising.
     return (
         jurisdiction_id,
         jpath,
         household_hash,
-        vault.encrypt_text(address),
-        mask_address(address),
+        household_cipher,
+        household_masked,
         vault.encrypt_person(PersonalData(id_number, name, phone, address)),
         vault.keyed_hash_normalised(id_number),
         vault.keyed_hash_normalised(phone) if phone else None,
@@ -145,13 +153,14 @@ def shape_chunk(
     vault = Vault(keys.encryption_key, keys.hash_key)
     errors: list[RowError] = []
     shaped: list[tuple[int, ShapedPerson]] = []
+    households: dict[str, tuple[str, bytes, str]] = {}
     width = len(header)
     for offset, values in enumerate(rows):
         row_number = first_row + offset
         if len(values) != width:
             errors.append(RowError(row_number, "*", f"has {len(values)} columns, the header has {width}"))
             continue
-        person = shape_person(row_number, dict(zip(header, values, strict=True)), vault, communities, errors)
+        person = shape_person(row_number, dict(zip(header, values, strict=True)), vault, communities, errors, households)
         if person is not None:
             shaped.append((row_number, person))
     return shaped, errors

@@ -102,3 +102,35 @@ def test_missing_column_is_named(client, world: World, tmp_path) -> None:  # typ
         response = client.post("/api/people/import", files={"file": ("bad.csv", fh, "text/csv")}, headers=headers)
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"id_number", "community_code", "address"}
+
+
+@pytest.mark.slow
+def test_initial_load_rebuilds_every_index_and_constraint(app, client, world: World, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect, text
+
+    from fangkong.core import people_import
+
+    db = app.state.db
+    with db.unit_of_work() as session:  # an empty registry, so the import takes the initial-load path
+        session.execute(text("DELETE FROM people"))
+        session.execute(text("DELETE FROM households"))
+
+    def shape() -> tuple[set[str], set[str]]:
+        inspector = inspect(db.engine)
+        indexes = {ix["name"] for t in ("people", "households") for ix in inspector.get_indexes(t)}
+        uniques = {c["name"] for t in ("people", "households") for c in inspector.get_unique_constraints(t)}
+        return indexes, uniques
+
+    before = shape()
+    path = tmp_path / "people.csv"
+    population = write_people_csv(path, people_import.CHUNK_ROWS + 5_000, seed=13, community_codes=COMMUNITIES)
+    with db.unit_of_work() as session:
+        report = import_people_csv(session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path)
+    assert report.created == people_import.CHUNK_ROWS + 5_000
+    assert shape() == before
+    headers = token_for(client, "home_investigator")
+    duplicate = {"id_number": str(population.id_number[0]), "name": "重复", "phone": "", "community_code": COMMUNITIES[0],
+                 "address": "别处1号"}  # fmt: skip
+    assert client.post("/api/people", json=duplicate, headers=headers).status_code == 409
+    found = client.get("/api/people", params={"q": str(population.id_number[0])}, headers=headers).json()
+    assert found["total"] == 1
