@@ -40,7 +40,9 @@ def _fresh_database(backend: str, workdir: Path) -> tuple[str, str | None]:
     if backend == "sqlite":
         return f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:6]}.db'}", None
     name = f"fangkong_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
@@ -50,7 +52,9 @@ def _fresh_database(backend: str, workdir: Path) -> tuple[str, str | None]:
 def _drop_database(name: str | None) -> None:
     if name is None:
         return
-    admin = create_engine(PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    admin = create_engine(
+        PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
@@ -64,7 +68,9 @@ def _prepare(url: str) -> Database:
     return db
 
 
-def _stored_rows(csv_path: Path, keys: Keys, db: Database) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+def _stored_rows(
+    csv_path: Path, keys: Keys, db: Database
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
     """The households and people rows exactly as the import stores them (untimed preparation)."""
     import csv
 
@@ -85,7 +91,23 @@ def _stored_rows(csv_path: Path, keys: Keys, db: Database) -> tuple[list[tuple[o
         for _, p in shaped:
             if p[2] not in households:
                 households[p[2]] = (len(households) + 1, p[0], p[1], p[2], p[3], p[4])
-            people.append((p[0], p[1], households[p[2]][0], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], now))
+            people.append(
+                (
+                    p[0],
+                    p[1],
+                    households[p[2]][0],
+                    p[5],
+                    p[6],
+                    p[7],
+                    p[8],
+                    p[9],
+                    p[10],
+                    p[11],
+                    p[12],
+                    p[13],
+                    now,
+                )
+            )
     return list(households.values()), people
 
 
@@ -99,11 +121,16 @@ def _drop_indexes(db: Database) -> None:
                 conn.execute(text(f'DROP INDEX "{index["name"]}"'))
 
 
-def _bare_insert(db: Database, households: list[tuple[object, ...]], people: list[tuple[object, ...]]) -> float:
+def _bare_insert(
+    db: Database, households: list[tuple[object, ...]], people: list[tuple[object, ...]]
+) -> float:
     started = time.perf_counter()
     with db.engine.begin() as conn:
         raw = conn.connection.driver_connection
-        for table, columns, rows in (("households", HOUSEHOLD_COLUMNS, households), ("people", PEOPLE_COLUMNS, people)):
+        for table, columns, rows in (
+            ("households", HOUSEHOLD_COLUMNS, households),
+            ("people", PEOPLE_COLUMNS, people),
+        ):
             if db.is_postgres:
                 with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                     for row in rows:
@@ -115,7 +142,9 @@ def _bare_insert(db: Database, households: list[tuple[object, ...]], people: lis
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=2)
@@ -128,14 +157,19 @@ def main() -> None:
         communities = [c.code for c in demo_region_spec().communities]
         t0 = time.perf_counter()
         write_people_csv(csv_path, args.rows, seed=11, community_codes=communities)
-        print(f"generated {args.rows:,} residents in {time.perf_counter() - t0:.1f} s ({csv_path.stat().st_size / 1e6:.0f} MB)")
+        print(
+            f"generated {args.rows:,} residents in {time.perf_counter() - t0:.1f} s "
+            f"({csv_path.stat().st_size / 1e6:.0f} MB)"
+        )
         for backend in [b for b in args.backends.split(",") if b]:
             url, pg_name = _fresh_database(backend, workdir)
             try:
                 db = _prepare(url)
                 started = time.perf_counter()
                 with db.unit_of_work() as session:
-                    report = import_people_csv(session, keys, audit.SYSTEM, "/", csv_path, workers=args.workers)
+                    report = import_people_csv(
+                        session, keys, audit.SYSTEM, "/", csv_path, workers=args.workers
+                    )
                 fangkong_s = time.perf_counter() - started
                 assert report.created == args.rows
                 db.dispose()
@@ -154,14 +188,25 @@ def main() -> None:
     baseline_name = {"sqlite": "bare executemany", "postgresql": "bare COPY"}
     print(f"\n{'backend':<12}{'fangkong rows/s':>18}{'bare rows/s':>15}{'ratio':>8}   (target >= 0.5)")
     for backend, fangkong_s, bare_s in results:
-        print(f"{backend:<12}{args.rows / fangkong_s:>18,.0f}{args.rows / bare_s:>15,.0f}{bare_s / fangkong_s:>8.2f}")
+        print(
+            f"{backend:<12}{args.rows / fangkong_s:>18,.0f}{args.rows / bare_s:>15,.0f}"
+            f"{bare_s / fangkong_s:>8.2f}"
+        )
     for backend, fangkong_s, bare_s in results:
-        print(json.dumps({
-            "bench": "people_import", "metric": "people_import_rows_per_s", "backend": backend,
-            "value": round(args.rows / fangkong_s), "unit": "rows/s",
-            "baseline": f"{baseline_name[backend]} of the stored rows, no indexes",
-            "baseline_value": round(args.rows / bare_s), "ratio": round(bare_s / fangkong_s, 3),
-        }))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "bench": "people_import",
+                    "metric": "people_import_rows_per_s",
+                    "backend": backend,
+                    "value": round(args.rows / fangkong_s),
+                    "unit": "rows/s",
+                    "baseline": f"{baseline_name[backend]} of the stored rows, no indexes",
+                    "baseline_value": round(args.rows / bare_s),
+                    "ratio": round(bare_s / fangkong_s, 3),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ def loop_baseline(incidence: np.ndarray, window: int) -> np.ndarray:
     w = discretised_serial_interval(SI_MEAN, SI_SD, days)
     means = []
     for series in incidence:
-        lam = np.array([np.dot(series[t - 1 :: -1][: t], w[1 : t + 1]) for t in range(1, days)])
+        lam = np.array([np.dot(series[t - 1 :: -1][:t], w[1 : t + 1]) for t in range(1, days)])
         lam = np.concatenate([[np.nan], lam])
         row = []
         for start in range(2, days - window + 2):
@@ -59,12 +59,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--window", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--baseline-sample", type=int, default=30, help="jurisdictions timed in the loop baseline")
+    parser.add_argument(
+        "--baseline-sample", type=int, default=30, help="jurisdictions timed in the loop baseline"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(2013)
     incidence = synthetic_incidence(rng, args.jurisdictions, args.days)
 
-    vectorised = timed(lambda: estimate_r(incidence, mean_si=SI_MEAN, std_si=SI_SD, window=args.window), args.repeats)
+    vectorised = timed(
+        lambda: estimate_r(incidence, mean_si=SI_MEAN, std_si=SI_SD, window=args.window), args.repeats
+    )
     per_series = timed(
         lambda: [estimate_r(row, mean_si=SI_MEAN, std_si=SI_SD, window=args.window) for row in incidence], 1
     )
@@ -80,10 +84,19 @@ def main() -> None:
         ("rt_seconds", "one call per jurisdiction", per_series),
         ("rt_seconds", "per-window loop as EpiEstim", loop),
     ):
-        print(json.dumps({
-            "bench": "rt", "metric": metric, "value": round(vectorised, 4), "unit": "s",
-            "baseline": baseline, "baseline_value": round(value, 3), "ratio": round(value / vectorised, 1),
-        }))
+        print(
+            json.dumps(
+                {
+                    "bench": "rt",
+                    "metric": metric,
+                    "value": round(vectorised, 4),
+                    "unit": "s",
+                    "baseline": baseline,
+                    "baseline_value": round(value, 3),
+                    "ratio": round(value / vectorised, 1),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -69,19 +69,21 @@ def _wipe(db: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name in existing]
     with db.engine.begin() as conn:
         if db.is_postgres:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
 
 
 @pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, _migrated_urls: dict[str, str]) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, _migrated_urls: dict[str, str]) -> str:
     url = _migrated_urls[request.param]
     db = Database(url)
     _wipe(db)
     db.dispose()
-    yield url
+    return url
 
 
 def _key() -> str:
@@ -164,14 +166,26 @@ def seed_world(db: Database, vault_keys: tuple[str, str]) -> World:
         for role in Role:
             for code, prefix in ((HOME_COUNTY, "home"), (FOREIGN_COUNTY, "away")):
                 user = users.create_user(
-                    session, audit.SYSTEM, "/", username=f"{prefix}_{role.value}", display_name=f"{prefix} {role.value}",
-                    role=role.value, jurisdiction_code=code, password=PASSWORD,
-                )  # fmt: skip
+                    session,
+                    audit.SYSTEM,
+                    "/",
+                    username=f"{prefix}_{role.value}",
+                    display_name=f"{prefix} {role.value}",
+                    role=role.value,
+                    jurisdiction_code=code,
+                    password=PASSWORD,
+                )
                 world.users[user.username] = user.id
         admin = users.create_user(
-            session, audit.SYSTEM, "/", username="province_admin", display_name="省管理员",
-            role="administrator", jurisdiction_code="330000", password=PASSWORD,
-        )  # fmt: skip
+            session,
+            audit.SYSTEM,
+            "/",
+            username="province_admin",
+            display_name="省管理员",
+            role="administrator",
+            jurisdiction_code="330000",
+            password=PASSWORD,
+        )
         world.users[admin.username] = admin.id
         bus = EventBus()
         for county, community, region in (
@@ -184,10 +198,19 @@ def seed_world(db: Database, vault_keys: tuple[str, str]) -> World:
             principal = principal_for(session, registrar, "token")
             for i in range(3):
                 id_number = valid_id(region, f"19{60 + i * 10}0{i + 1}15", 10 + i + len(world.id_numbers))
-                view = people.register(session, vault, bus, principal, {
-                    "id_number": id_number, "name": ["张伟", "王芳", "李娜"][i], "phone": f"1380013{len(world.id_numbers):04d}",
-                    "community_code": community, "address": f"{community} 幸福路{i % 2 + 1}号",
-                })  # fmt: skip
+                view = people.register(
+                    session,
+                    vault,
+                    bus,
+                    principal,
+                    {
+                        "id_number": id_number,
+                        "name": ["张伟", "王芳", "李娜"][i],
+                        "phone": f"1380013{len(world.id_numbers):04d}",
+                        "community_code": community,
+                        "address": f"{community} 幸福路{i % 2 + 1}号",
+                    },
+                )
                 world.people.setdefault(county, []).append(view.id)
                 world.id_numbers[view.id] = id_number
     return world
@@ -232,3 +255,77 @@ def _cheap_argon2() -> Iterator[None]:
     auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     auth._hasher = original
+
+
+# ---------------------------------------------------------------- surveillance objects in the foreign county
+
+
+def seed_surveillance_foreign(db: Database, world: World) -> dict[str, str]:
+    """A channel, detector configuration, fusion rule, observation, alert and pull source of 海曙区 (foreign).
+
+    Made through the surveillance use cases with the foreign county's scope, so that every route with one
+    of these path parameters can be tried from the home county (the authorization matrix).
+    """
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from fangkong.core import audit
+    from fangkong.core.models import Jurisdiction
+    from fangkong.surveillance import observations, service
+    from fangkong.surveillance.ingest import RawRecord
+    from fangkong.surveillance.models import Alert, AlertLevel, AlertStatus, Observation, RuleKind
+
+    now = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
+    system = audit.SYSTEM
+    with db.unit_of_work() as session:
+        county = session.get(Jurisdiction, world.jurisdictions[FOREIGN_COUNTY])
+        assert county is not None
+        path = county.path
+        channel = service.create_channel(
+            session,
+            system,
+            path,
+            service.ChannelInput("haishu_custom", "海曙区 custom channel", "cases", "daily", "county"),
+        )
+        config = service.create_config(session, system, path, channel.id, "county", "ears_c1", {})
+        rule = service.create_rule(
+            session, system, path, service.RuleInput("海曙区 rule", "single_channel", "county", "blue")
+        )
+        record = RawRecord(2, "haishu_custom", FOREIGN_COUNTY, "2024-03-19", 3)
+        report = observations.ingest(session, system, path, [record], "seed", now)
+        observation_id = session.scalar(select(Observation.id).where(Observation.batch_id == report.batch_id))
+        alert = Alert(
+            rule_id=rule.id,
+            kind=RuleKind.single_channel,
+            jurisdiction_id=county.id,
+            jpath=path,
+            assigned_jurisdiction_id=county.id,
+            assigned_jpath=path,
+            level=AlertLevel.blue,
+            status=AlertStatus.signal,
+            title="海曙区: seeded alert",
+            dedupe_key=f"temporal:{county.id}",
+            first_date=now.date(),
+            last_date=now.date(),
+            created_at=now,
+            response_hours=24,
+            response_due_at=now + dt.timedelta(hours=24),
+            outcome_note="",
+            escalations=0,
+            evidence="{}",
+            rank=0.0,
+        )
+        session.add(alert)
+        source = service.create_pull_source(
+            session, system, path, "haishu-feed", "http_json", "http://127.0.0.1:9/feed", "haishu_custom"
+        )
+        session.flush()
+        return {
+            "channel_id": str(channel.id),
+            "config_id": str(config.id),
+            "rule_id": str(rule.id),
+            "observation_id": str(observation_id),
+            "alert_id": str(alert.id),
+            "source_id": str(source.id),
+        }

@@ -43,7 +43,7 @@ def upgrade() -> None:
             ["jurisdiction_id"],
             ["jurisdictions.id"],
             name=op.f("fk_protocol_assignments_jurisdiction_id_jurisdictions"),
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_protocol_assignments")),
         sa.UniqueConstraint("jurisdiction_id", name=op.f("uq_protocol_assignments_jurisdiction_id")),
     )

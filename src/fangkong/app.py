@@ -22,15 +22,23 @@ from fangkong.wiring import build_bus
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", "text/html"
+    )
 
 
-def _error_response(request: Request, status: int, message: str, errors: list[dict[str, Any]] | None = None) -> Response:
+def _error_response(
+    request: Request, status: int, message: str, errors: list[dict[str, Any]] | None = None
+) -> Response:
     if _wants_html(request):
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(request, "error.html", {"status": status, "message": message, "errors": errors or []},
-                      status_code=status)  # fmt: skip
+        return render(
+            request,
+            "error.html",
+            {"status": status, "message": message, "errors": errors or []},
+            status_code=status,
+        )
     body: dict[str, Any] = {"detail": message}
     if errors is not None:
         body["errors"] = errors
@@ -51,7 +59,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            {"row": 1, "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"), "message": err.get("msg", "")}
+            {
+                "row": 1,
+                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+                "message": err.get("msg", ""),
+            }
             for err in exc.errors()
         ]
         return _error_response(request, 422, "invalid request", errors)
@@ -60,7 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def data_error(request: Request, exc: DataError) -> Response:
         # The database refused a value the schema let through (an integer beyond its column, a NUL
         # character): that is the caller's input, so a 422, never a 500.
-        return _error_response(request, 422, "a value is out of range or holds characters that cannot be stored")
+        return _error_response(
+            request, 422, "a value is out of range or holds characters that cannot be stored"
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -76,7 +90,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="fangkong", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(
+        title="fangkong", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json"
+    )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url())
     app.state.vault = Vault(settings.encryption_key, settings.hash_key)

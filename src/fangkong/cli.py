@@ -18,7 +18,9 @@ app.add_typer(core_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(core_cli.people_app, name="people")
 app.add_typer(core_cli.audit_app, name="audit")
 app.add_typer(protocol_cli.app, name="protocol", help="Control protocols as data, and each person's plan.")
-app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(surveillance_cli.detect)
+app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
+    surveillance_cli.detect
+)
 app.command("rt", help="Estimate the time-varying reproduction number as EpiEstim does.")(modeling_cli.rt)
 
 
@@ -39,7 +41,9 @@ def serve(
 def demo(
     people: Annotated[int, typer.Option(help="residents to generate")] = 200_000,
     seed: int = 20220628,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing if the database has people")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="do nothing if the database has people")
+    ] = False,
 ) -> None:
     """Build the demo region (real codes, ~200,000 residents in households, one user per role)."""
     from fangkong.core.demo_loader import load_demo

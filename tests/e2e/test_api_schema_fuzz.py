@@ -29,4 +29,6 @@ def auth_headers(client, world: World) -> dict[str, str]:  # type: ignore[no-unt
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_api_answer_5xx(case, auth_headers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     response = case.call(headers=auth_headers)
-    assert response.status_code < 500, f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+    assert response.status_code < 500, (
+        f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+    )

@@ -20,9 +20,12 @@ from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
 
 PUBLIC = {
-    ("GET", "/login"), ("POST", "/login"), ("GET", "/lang/{code}"), ("POST", "/api/auth/token"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("GET", "/lang/{code}"),
+    ("POST", "/api/auth/token"),
     ("GET", "/healthz"),
-}  # fmt: skip
+}
 # Path parameters that name things every jurisdiction shares (a language, a protocol), not scoped rows.
 SHARED_PARAMS = {"code", "protocol_id"}
 # Text that only a response about the foreign county could contain.
@@ -72,17 +75,32 @@ def _foreign_tracing(app, world: World) -> dict[str, str]:  # type: ignore[no-un
     settings = app.state.settings
     vault, bus = Vault(settings.encryption_key, settings.hash_key), EventBus()
     with app.state.db.unit_of_work() as session:
-        me = principal_for(session, session.scalar(select(User).where(User.username == "away_investigator")), "token")
+        investigator = session.scalar(select(User).where(User.username == "away_investigator"))
+        me = principal_for(session, investigator, "token")
         first, second = (
-            service.register_case(session, vault, bus, me, service.CaseInput(
-                classification=Classification.confirmed, onset_date=dt.date(2022, 7, 5),
-                person=PersonInput(id_number=world.id_numbers[pid])))
+            service.register_case(
+                session,
+                vault,
+                bus,
+                me,
+                service.CaseInput(
+                    classification=Classification.confirmed,
+                    onset_date=dt.date(2022, 7, 5),
+                    person=PersonInput(id_number=world.id_numbers[pid]),
+                ),
+            )
             for pid in world.people[FOREIGN_COUNTY][:2]
-        )  # fmt: skip
+        )
         link = service.add_link(session, me, first.id, second.id, Certainty.probable)
-        (contact,) = service.add_exposures(session, vault, bus, me, first.id, [service.ExposureInput(
-            "household", dt.datetime(2022, 7, 4, 20), person=PersonInput(name="南门客", phone="13900009999",
-                                                                          residence_code="330102"))])  # fmt: skip
+        stranger = PersonInput(name="南门客", phone="13900009999", residence_code="330102")
+        (contact,) = service.add_exposures(
+            session,
+            vault,
+            bus,
+            me,
+            first.id,
+            [service.ExposureInput("household", dt.datetime(2022, 7, 4, 20), person=stranger)],
+        )
         exposure = service.exposures_of(session, me, first.id)[0]
         request = assist.send(session, vault, me, contact.id, "330102")
         return {
@@ -144,7 +162,9 @@ def test_every_route_as_every_role_from_a_foreign_jurisdiction(app, client, worl
             if status >= 500:
                 problems.append(f"{method} {path} as {role.value} -> {status}")
             elif not allowed and status != 403:
-                problems.append(f"{method} {path} as {role.value} (lacks {needed.permission.value}) -> {status}")
+                problems.append(
+                    f"{method} {path} as {role.value} (lacks {needed.permission.value}) -> {status}"
+                )
             elif allowed and set(params) - SHARED_PARAMS and status == 200:
                 problems.append(f"{method} {path} as {role.value} reached a foreign object -> 200")
             elif allowed and any(marker in response.text for marker in FOREIGN_MARKERS):

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from fangkong.core import audit, jurisdictions, people, people_import, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import RowId, BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import BusDep, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.models import Level
 from fangkong.core.people_rules import Keys
@@ -53,18 +53,25 @@ def actor_of(principal: Principal, request: Request) -> audit.Actor:
 
 
 @router.post("/auth/token", response_model=TokenPublic)
-def issue_token(body: TokenRequest, session: SessionDep, settings: SettingsDep, request: Request) -> TokenPublic:
+def issue_token(
+    body: TokenRequest, session: SessionDep, settings: SettingsDep, request: Request
+) -> TokenPublic:
     """Exchange a username and password for a bearer token (failures count towards lock-out)."""
     try:
         user = authenticate(
-            session, body.username, body.password,
-            threshold=settings.lockout_threshold, lock_minutes=settings.lockout_minutes,
-        )  # fmt: skip
+            session,
+            body.username,
+            body.password,
+            threshold=settings.lockout_threshold,
+            lock_minutes=settings.lockout_minutes,
+        )
     except LoginFailed as exc:
         # The failure counter must persist even though the request fails: commit it first.
         session.commit()
         raise DomainError(str(exc)) from exc
-    token = users.issue_token(session, audit.Actor(user.id, user.username, client_ip(request)), user, body.name)
+    token = users.issue_token(
+        session, audit.Actor(user.id, user.username, client_ip(request)), user, body.name
+    )
     return TokenPublic(token=token)
 
 
@@ -87,12 +94,16 @@ def list_jurisdictions(
 ) -> list[JurisdictionPublic]:
     """Children of ``parent_id``, or the caller's own jurisdiction when it is not given."""
     parent = jurisdictions.get_in_scope(session, parent_id, principal.jpath) if parent_id else None
-    return [JurisdictionPublic.model_validate(j) for j in jurisdictions.children(session, parent, principal.jpath)]
+    return [
+        JurisdictionPublic.model_validate(j) for j in jurisdictions.children(session, parent, principal.jpath)
+    ]
 
 
 @router.get("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionPublic)
 def get_jurisdiction(jurisdiction_id: RowId, principal: Reader, session: SessionDep) -> JurisdictionPublic:
-    return JurisdictionPublic.model_validate(jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath))
+    return JurisdictionPublic.model_validate(
+        jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath)
+    )
 
 
 @router.post("/jurisdictions/import", response_model=dict[str, int])
@@ -122,7 +133,9 @@ def search_people(
     size: Annotated[int, Query(ge=1, le=people.MAX_PAGE_SIZE)] = 50,
 ) -> PersonPage:
     """People in scope; ``q`` is a full ID number, a mobile number or an exact name."""
-    result = people.search(session, vault, principal, q, jurisdiction_id=jurisdiction_id, page=page, size=size)
+    result = people.search(
+        session, vault, principal, q, jurisdiction_id=jurisdiction_id, page=page, size=size
+    )
     return PersonPage(
         items=[PersonPublic.model_validate(v, from_attributes=True) for v in result.items],
         total=result.total,
@@ -154,16 +167,34 @@ def export_people(
     writer.writerow(["id", "name", "id_number", "phone", "sex", "birth_date", "jurisdiction", "address"])
     page = 1
     while True:
-        chunk = people.search(session, vault, principal, "", jurisdiction_id=jurisdiction_id, page=page, size=200)
+        chunk = people.search(
+            session, vault, principal, "", jurisdiction_id=jurisdiction_id, page=page, size=200
+        )
         for v in chunk.items:
-            writer.writerow([v.id, v.name, v.id_number, v.phone or "", v.sex, v.birth_date, v.jurisdiction_name, v.address or ""])
+            writer.writerow(
+                [
+                    v.id,
+                    v.name,
+                    v.id_number,
+                    v.phone or "",
+                    v.sex,
+                    v.birth_date,
+                    v.jurisdiction_name,
+                    v.address or "",
+                ]
+            )
         if page >= chunk.pages:
             break
         page += 1
     audit.record(
-        session, actor_of(principal, request), "people.export", "person", "*", jpath=principal.jpath,
+        session,
+        actor_of(principal, request),
+        "people.export",
+        "person",
+        "*",
+        jpath=principal.jpath,
         detail={"jurisdiction_id": jurisdiction_id, "rows": chunk.total},
-    )  # fmt: skip
+    )
     return StreamingResponse(
         iter([buffer.getvalue()]),
         media_type="text/csv; charset=utf-8",
@@ -191,11 +222,18 @@ async def import_people(
                     raise DomainError("file too large")
                 out.write(block)
         report = people_import.import_people_csv(
-            session, Keys(settings.encryption_key, settings.hash_key), actor_of(principal, request),
-            principal.jpath, path, dry_run=dry_run,
-        )  # fmt: skip
+            session,
+            Keys(settings.encryption_key, settings.hash_key),
+            actor_of(principal, request),
+            principal.jpath,
+            path,
+            dry_run=dry_run,
+        )
     return ImportResult(
-        rows=report.rows, created=report.created, households_created=report.households_created, dry_run=dry_run
+        rows=report.rows,
+        created=report.created,
+        households_created=report.households_created,
+        dry_run=dry_run,
     )
 
 
@@ -225,12 +263,19 @@ def _user_public(u: object, j: object) -> UserPublic:
     from fangkong.core.clock import utcnow
     from fangkong.core.models import Jurisdiction, User
 
-    assert isinstance(u, User) and isinstance(j, Jurisdiction)
+    assert isinstance(u, User)
+    assert isinstance(j, Jurisdiction)
     locked = u.locked_until is not None and u.locked_until.replace(tzinfo=utcnow().tzinfo) > utcnow()
     return UserPublic(
-        id=u.id, username=u.username, display_name=u.display_name, role=u.role.value,
-        jurisdiction_code=j.code, jurisdiction_name=j.name, is_active=u.is_active, locked=locked,
-    )  # fmt: skip
+        id=u.id,
+        username=u.username,
+        display_name=u.display_name,
+        role=u.role.value,
+        jurisdiction_code=j.code,
+        jurisdiction_name=j.name,
+        is_active=u.is_active,
+        locked=locked,
+    )
 
 
 @router.get("/users", response_model=list[UserPublic])

@@ -120,7 +120,9 @@ def verify(session: Session) -> VerifyReport:
         checked += 1
     head = session.get(AuditHead, 1)
     if head is not None and head.last_hash != prev:
-        return VerifyReport(checked, -1, "the chain's head does not match the last entry (rows removed at the end)")
+        return VerifyReport(
+            checked, -1, "the chain's head does not match the last entry (rows removed at the end)"
+        )
     return VerifyReport(checked, None, "")
 
 
@@ -132,12 +134,16 @@ def list_entries(
 
     from fangkong.core.scope import under
 
-    condition = under(AuditEntry.jpath, scope_path)
+    condition = under(AuditEntry.jpath, scope_path)  # type: ignore[arg-type]  # NULL paths fail the range
     if include_system:
         condition = or_(condition, AuditEntry.jpath.is_(None))
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(condition)) or 0
     size = max(1, min(size, 200))
     rows = session.scalars(
-        select(AuditEntry).where(condition).order_by(AuditEntry.id.desc()).offset((max(page, 1) - 1) * size).limit(size)
+        select(AuditEntry)
+        .where(condition)
+        .order_by(AuditEntry.id.desc())
+        .offset((max(page, 1) - 1) * size)
+        .limit(size)
     )
     return list(rows), total

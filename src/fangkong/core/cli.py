@@ -73,9 +73,15 @@ def users_create(
     try:
         with db.unit_of_work() as session:
             user = users.create_user(
-                session, audit.SYSTEM, "/", username=username, display_name=display_name or username,
-                role=role, jurisdiction_code=jurisdiction, password=password,
-            )  # fmt: skip
+                session,
+                audit.SYSTEM,
+                "/",
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                jurisdiction_code=jurisdiction,
+                password=password,
+            )
             console.print(f"created user [bold]{user.username}[/] ({user.role.value})")
     except DomainError as exc:
         fail(exc)
@@ -128,26 +134,46 @@ def people_import(
     try:
         with (
             db.unit_of_work() as session,
-            Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                     console=err, disable=as_json) as progress,
-        ):  # fmt: skip
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                disable=as_json,
+            ) as progress,
+        ):
             task = progress.add_task("importing", total=total)
             report = import_people_csv(
-                session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", file,
-                dry_run=dry_run, workers=workers, progress=lambda n: progress.advance(task, n),
-            )  # fmt: skip
+                session,
+                Keys(settings.encryption_key, settings.hash_key),
+                audit.SYSTEM,
+                "/",
+                file,
+                dry_run=dry_run,
+                workers=workers,
+                progress=lambda n: progress.advance(task, n),
+            )
     except DomainError as exc:
         if as_json and isinstance(exc, InvalidInput):
             print(json.dumps({"ok": False, "errors": [e.__dict__ for e in exc.errors]}, ensure_ascii=False))
             raise typer.Exit(2) from None
         fail(exc)
-    result = {"ok": True, "rows": report.rows, "created": report.created,
-              "households_created": report.households_created, "dry_run": dry_run}  # fmt: skip
+    result = {
+        "ok": True,
+        "rows": report.rows,
+        "created": report.created,
+        "households_created": report.households_created,
+        "dry_run": dry_run,
+    }
     if as_json:
         print(json.dumps(result))
     else:
         verb = "checked" if dry_run else "imported"
-        console.print(f"{verb} {report.rows:,} rows; {report.created:,} people, {report.households_created:,} households")
+        console.print(
+            f"{verb} {report.rows:,} rows; {report.created:,} people, "
+            f"{report.households_created:,} households"
+        )
 
 
 @audit_app.command("verify")
@@ -159,8 +185,16 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
     with db.unit_of_work() as session:
         report = audit.verify(session)
     if as_json:
-        print(json.dumps({"ok": report.ok, "checked": report.checked, "first_broken_id": report.first_broken_id,
-                          "reason": report.reason}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "ok": report.ok,
+                    "checked": report.checked,
+                    "first_broken_id": report.first_broken_id,
+                    "reason": report.reason,
+                }
+            )
+        )
     elif report.ok:
         console.print(f"[green]audit chain intact[/]: {report.checked:,} entries checked")
     else:

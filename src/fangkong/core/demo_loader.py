@@ -17,9 +17,8 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from fangkong.core import audit, jurisdictions, users
-from fangkong.core.config import get_settings
+from fangkong.core.config import ConfigurationError, get_settings
 from fangkong.core.db import Database
-from fangkong.core.config import ConfigurationError
 from fangkong.core.models import Person, Role, User
 from fangkong.core.national import rows_of
 from fangkong.core.people_import import import_people_csv
@@ -65,23 +64,39 @@ def load_demo(db: Database, *, people: int, seed: int, if_empty: bool, console: 
     started = time.perf_counter()
     region = demo_region_spec()
     with db.unit_of_work() as session:
-        created = jurisdictions.import_tree(session, audit.SYSTEM, rows_of(region.all_divisions()), skip_existing=True)
-    console.print(f"region: {region.province.name}, {len(region.cities)} cities, {len(region.counties)} counties, "
-                  f"{len(region.townships)} townships, {len(region.communities)} communities ({created} new)")  # fmt: skip
+        created = jurisdictions.import_tree(
+            session, audit.SYSTEM, rows_of(region.all_divisions()), skip_existing=True
+        )
+    console.print(
+        f"region: {region.province.name}, {len(region.cities)} cities, {len(region.counties)} counties, "
+        f"{len(region.townships)} townships, {len(region.communities)} communities ({created} new)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "demo_people.csv"
         write_people_csv(csv_path, people, seed=seed, community_codes=[c.code for c in region.communities])
         with db.unit_of_work() as session:
             report = import_people_csv(
-                session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", csv_path,
-            )  # fmt: skip
+                session,
+                Keys(settings.encryption_key, settings.hash_key),
+                audit.SYSTEM,
+                "/",
+                csv_path,
+            )
     console.print(f"residents: {report.created:,} people in {report.households_created:,} households")
     county = region.counties[-1 if len(region.counties) < 3 else 2]
     with db.unit_of_work() as session:
         for username, role, code in _logins(region.province.code, region.cities[0].code, county.code):
             if session.scalar(select(User.id).where(User.username == username)) is None:
-                users.create_user(session, audit.SYSTEM, "/", username=username, display_name=f"demo {role.value}",
-                                  role=role.value, jurisdiction_code=code, password=DEMO_PASSWORD)  # fmt: skip
+                users.create_user(
+                    session,
+                    audit.SYSTEM,
+                    "/",
+                    username=username,
+                    display_name=f"demo {role.value}",
+                    role=role.value,
+                    jurisdiction_code=code,
+                    password=DEMO_PASSWORD,
+                )
     console.print(f"demo region loaded in {time.perf_counter() - started:.1f} s")
     return _print_logins(db, console)
 

@@ -123,7 +123,9 @@ class Require:
 
     def __call__(self, principal: CurrentUser) -> Principal:
         if not principal.can(self.permission):
-            raise HTTPException(status_code=403, detail=f"your role lacks the permission {self.permission.value}")
+            raise HTTPException(
+                status_code=403, detail=f"your role lacks the permission {self.permission.value}"
+            )
         return principal
 
     def __repr__(self) -> str:

@@ -46,7 +46,7 @@ PROVINCE_PREFIXES = frozenset(
 )  # fmt: skip
 
 
-class InvalidIdNumber(ValueError):  # noqa: N818 - the name people_rules and the API use
+class InvalidIdNumber(ValueError):
     """The text is not a valid resident ID number; ``reason`` names the rule it breaks."""
 
     def __init__(self, reason: Reason, message: str) -> None:
@@ -94,7 +94,11 @@ def validate_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:
         )
         raise InvalidIdNumber("length", f"must be {ID_LENGTH} characters, got {len(number)}{hint}")
     body, last = number[:17], number[17]
-    bad = [] if body.isdigit() and body.isascii() else [i + 1 for i, c in enumerate(body) if not ("0" <= c <= "9")]
+    bad = (
+        []
+        if body.isdigit() and body.isascii()
+        else [i + 1 for i, c in enumerate(body) if not ("0" <= c <= "9")]
+    )
     if bad or not ("0" <= last <= "9" or last == "X"):
         where = bad[0] if bad else ID_LENGTH
         raise InvalidIdNumber(

@@ -44,7 +44,9 @@ def _check_row(index: int, row: JurisdictionRow, known: dict[str, tuple[Level, s
         return [RowError(index, "level", f"unknown level {row.level!r}; use one of {allowed}")]
     if not _DIGITS.match(row.code) or len(row.code) != CODE_LENGTH[level]:
         errors.append(
-            RowError(index, "code", f"{row.code!r} is not a {CODE_LENGTH[level]}-digit code for a {level.value}")
+            RowError(
+                index, "code", f"{row.code!r} is not a {CODE_LENGTH[level]}-digit code for a {level.value}"
+            )
         )
     if not row.name.strip():
         errors.append(RowError(index, "name", "name is empty"))
@@ -232,7 +234,12 @@ def create_sandbox(
         members.append(member)
     session.flush()
     audit.record(
-        session, actor, "jurisdictions.sandbox", "jurisdiction", township.id, jpath=township.path,
+        session,
+        actor,
+        "jurisdictions.sandbox",
+        "jurisdiction",
+        township.id,
+        jpath=township.path,
         detail={"code": code, "communities": communities},
-    )  # fmt: skip
+    )
     return township, members

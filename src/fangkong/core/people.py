@@ -100,14 +100,32 @@ def register(
     shaped = shape_person(1, fields, vault, communities, errors)
     if shaped is None:
         raise InvalidInput(errors)
-    (jid, jpath, hh_hash, hh_cipher, hh_masked, pii, id_hash, phone_hash, name_hash,
-     id_masked, phone_masked, name_masked, sex, birth) = shaped  # fmt: skip
+    (
+        jid,
+        jpath,
+        hh_hash,
+        hh_cipher,
+        hh_masked,
+        pii,
+        id_hash,
+        phone_hash,
+        name_hash,
+        id_masked,
+        phone_masked,
+        name_masked,
+        sex,
+        birth,
+    ) = shaped
     if session.scalar(select(Person.id).where(Person.id_hash == id_hash)) is not None:
         raise Conflict("a person with this ID number is already registered")
     household = session.scalar(select(Household).where(Household.address_hash == hh_hash))
     if household is None:
         household = Household(
-            jurisdiction_id=jid, jpath=jpath, address_hash=hh_hash, address_cipher=hh_cipher, address_masked=hh_masked
+            jurisdiction_id=jid,
+            jpath=jpath,
+            address_hash=hh_hash,
+            address_cipher=hh_cipher,
+            address_masked=hh_masked,
         )
         session.add(household)
         session.flush()
@@ -175,7 +193,9 @@ def _views(session: Session, rows: list[Person]) -> list[PersonView]:
         return []
     places = dict(
         session.execute(
-            select(Jurisdiction.id, Jurisdiction.name).where(Jurisdiction.id.in_({p.jurisdiction_id for p in rows}))
+            select(Jurisdiction.id, Jurisdiction.name).where(
+                Jurisdiction.id.in_({p.jurisdiction_id for p in rows})
+            )
         ).all()
     )
     households = dict(
@@ -187,7 +207,8 @@ def _views(session: Session, rows: list[Person]) -> list[PersonView]:
     )
     today = dt.date.today()
     return [
-        _masked_view(p, places.get(p.jurisdiction_id, ""), households.get(p.household_id or -1), today) for p in rows
+        _masked_view(p, places.get(p.jurisdiction_id, ""), households.get(p.household_id or -1), today)
+        for p in rows
     ]
 
 
@@ -205,9 +226,14 @@ def reveal(session: Session, vault: Vault, principal: Principal, person_id: int,
         raise NotFound(f"person {person_id} not found")
     data: PersonalData = vault.decrypt_person(person.pii)
     audit.record(
-        session, _actor(principal, ip), "people.reveal", "person", person.id, jpath=person.jpath,
+        session,
+        _actor(principal, ip),
+        "people.reveal",
+        "person",
+        person.id,
+        jpath=person.jpath,
         detail={"fields": ["id_number", "name", "phone", "address"]},
-    )  # fmt: skip
+    )
     masked = _views(session, [person])[0]
     return PersonView(
         **{
@@ -225,12 +251,16 @@ def household_members(session: Session, principal: Principal, household_id: int)
     household = session.get(Household, household_id)
     if household is None or not path_in_scope(household.jpath, principal.jpath):
         raise NotFound(f"household {household_id} not found")
-    rows = list(session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.id)))
+    rows = list(
+        session.scalars(select(Person).where(Person.household_id == household_id).order_by(Person.id))
+    )
     return _views(session, rows)
 
 
 def count_in_scope(session: Session, scope_path: str) -> int:
-    return session.scalar(select(func.count()).select_from(Person).where(under(Person.jpath, scope_path))) or 0
+    return (
+        session.scalar(select(func.count()).select_from(Person).where(under(Person.jpath, scope_path))) or 0
+    )
 
 
 def views_by_ids(session: Session, scope_path: str, person_ids: list[int]) -> dict[int, PersonView]:
@@ -240,14 +270,18 @@ def views_by_ids(session: Session, scope_path: str, person_ids: list[int]) -> di
     for start in range(0, len(unique), 1000):
         rows = list(
             session.scalars(
-                select(Person).where(Person.id.in_(unique[start : start + 1000]), under(Person.jpath, scope_path))
+                select(Person).where(
+                    Person.id.in_(unique[start : start + 1000]), under(Person.jpath, scope_path)
+                )
             )
         )
         found.update((v.id, v) for v in _views(session, rows))
     return found
 
 
-def ids_by_id_hash(session: Session, scope_path: str, id_hashes: list[str]) -> dict[str, tuple[int, int, str]]:
+def ids_by_id_hash(
+    session: Session, scope_path: str, id_hashes: list[str]
+) -> dict[str, tuple[int, int, str]]:
     """Registry people in scope by keyed ID-number hash: hash → (person id, jurisdiction id, jpath).
 
     The bulk form of looking a person up by full ID number, for imports that match thousands of rows.

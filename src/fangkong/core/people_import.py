@@ -17,7 +17,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Index, func, inspect, select, text
+from sqlalchemy import Index, Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -33,9 +33,20 @@ PARALLEL_MIN_ROWS = 50_000
 MAX_ERRORS = 1_000
 
 PEOPLE_COLUMNS = (
-    "jurisdiction_id", "jpath", "household_id", "pii", "id_hash", "phone_hash", "name_hash",
-    "id_masked", "phone_masked", "name_masked", "sex", "birth_date", "created_at",
-)  # fmt: skip
+    "jurisdiction_id",
+    "jpath",
+    "household_id",
+    "pii",
+    "id_hash",
+    "phone_hash",
+    "name_hash",
+    "id_masked",
+    "phone_masked",
+    "name_masked",
+    "sex",
+    "birth_date",
+    "created_at",
+)
 HOUSEHOLD_COLUMNS = ("id", "jurisdiction_id", "jpath", "address_hash", "address_cipher", "address_masked")
 
 
@@ -56,7 +67,8 @@ BULK_MODE_RATIO = 1.0
 
 
 def _secondary_indexes() -> list[Index]:
-    return [ix for table in (Person.__table__, Household.__table__) for ix in table.indexes if not ix.unique]
+    tables = (Person.__table__, Household.__table__)
+    return [ix for table in tables if isinstance(table, Table) for ix in table.indexes if not ix.unique]
 
 
 class _Writer:
@@ -80,7 +92,9 @@ class _Writer:
 
     def _drop_secondary_indexes(self) -> None:
         connection = self.session.connection()
-        present = {ix["name"] for table in ("people", "households") for ix in inspect(connection).get_indexes(table)}
+        present = {
+            ix["name"] for table in ("people", "households") for ix in inspect(connection).get_indexes(table)
+        }
         for index in _secondary_indexes():
             if index.name in present:
                 index.drop(connection)
@@ -162,7 +176,9 @@ class _Writer:
         for index in self.dropped:
             index.create(connection)
         for table, name, columns in self.dropped_unique:
-            connection.execute(text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" UNIQUE ({", ".join(columns)})'))
+            connection.execute(
+                text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" UNIQUE ({", ".join(columns)})')
+            )
         if self.is_pg and self.next_household_id > self.first_household_id:
             # Ids were assigned here, so the serial sequence must be moved past them.
             self.session.execute(
@@ -234,7 +250,9 @@ def import_people_csv(
             known = writer.known_ids([p[6] for _, p in shaped])
             for row_number, person in shaped:
                 if person[6] in known:
-                    report.errors.append(RowError(row_number, "id_number", "this person is already registered"))
+                    report.errors.append(
+                        RowError(row_number, "id_number", "this person is already registered")
+                    )
             if not report.errors and not dry_run:
                 writer.write([p for _, p in shaped])
             if progress is not None:
@@ -253,9 +271,14 @@ def import_people_csv(
     report.created = writer.created if not dry_run else 0
     if not dry_run:
         audit.record(
-            session, actor, "people.import", "person", "*", jpath=scope_path,
+            session,
+            actor,
+            "people.import",
+            "person",
+            "*",
+            jpath=scope_path,
             detail={"file": path.name, "rows": report.rows, "households": report.households_created},
-        )  # fmt: skip
+        )
     return report
 
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from fangkong.core.crypto import PersonalData, Vault, mask_address, mask_name
 from fangkong.core.errors import RowError
 from fangkong.core.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
-from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile
-
-import phonenumbers
+from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile_fast
 
 FIELDS = ("id_number", "name", "phone", "sex", "birth_date", "community_code", "address")
 REQUIRED = ("id_number", "name", "community_code", "address")
@@ -37,16 +35,6 @@ HEADER_ALIASES = {
 _SEX_WORDS = {"M": "M", "F": "F", "男": "M", "女": "F", "MALE": "M", "FEMALE": "F"}
 _NAME = re.compile(r"^[\u3400-\u9fffA-Za-z·•.\-' ]{1,50}$")
 MAX_ADDRESS = 200
-# Bulk imports are dominated by phonenumbers.parse (~100 us a number). Plain 11-digit input, the common
-# case, is checked against the same library metadata's mobile pattern directly; anything else (+86,
-# spaces, full-width digits) takes the full parse.
-_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
-
-
-def _mobile(text: str) -> str:
-    if len(text) == 11 and text.isascii() and text.isdigit() and _CN_MOBILE.fullmatch(text):
-        return text
-    return normalise_mobile(text)
 
 
 @dataclass(frozen=True)
@@ -57,7 +45,9 @@ class Keys:
 
 # (jurisdiction_id, jpath, household_address_hash, household_cipher, household_masked,
 #  pii, id_hash, phone_hash, name_hash, id_masked, phone_masked, name_masked, sex, birth_date)
-ShapedPerson = tuple[int, str, str, bytes, str, bytes, str, str | None, str, str, str | None, str, str, dt.date]
+ShapedPerson = tuple[
+    int, str, str, bytes, str, bytes, str, str | None, str, str, str | None, str, str, dt.date
+]
 
 
 def canonical_header(name: str) -> str:
@@ -75,7 +65,10 @@ def shape_person(
 ) -> ShapedPerson | None:
     """Validate one row; append every problem to ``errors`` and return None if there is any."""
     before = len(errors)
-    get = lambda key: (raw.get(key) or "").strip()  # noqa: E731 - a local shorthand reads best here
+
+    def get(key: str) -> str:
+        return (raw.get(key) or "").strip()
+
     for key in REQUIRED:
         if not get(key):
             errors.append(RowError(row_number, key, "is required"))
@@ -96,7 +89,7 @@ def shape_person(
     phone = ""
     if phone_raw:
         try:
-            phone = _mobile(phone_raw)
+            phone = normalise_mobile_fast(phone_raw)
         except InvalidPhone as exc:
             errors.append(RowError(row_number, "phone", str(exc)))
     given_sex = get("sex")
@@ -104,11 +97,17 @@ def shape_person(
         errors.append(RowError(row_number, "sex", f"{given_sex!r} contradicts the ID number ({sex})"))
     given_birth = get("birth_date")
     if given_birth and birth is not None and given_birth.replace("/", "-") != birth.isoformat():
-        errors.append(RowError(row_number, "birth_date", f"{given_birth} contradicts the ID number ({birth})"))
+        errors.append(
+            RowError(row_number, "birth_date", f"{given_birth} contradicts the ID number ({birth})")
+        )
     community_code = get("community_code")
     place = communities.get(community_code)
     if place is None:
-        errors.append(RowError(row_number, "community_code", f"{community_code} is not a community in your jurisdiction"))
+        errors.append(
+            RowError(
+                row_number, "community_code", f"{community_code} is not a community in your jurisdiction"
+            )
+        )
     address = get("address")
     if len(address) > MAX_ADDRESS:
         errors.append(RowError(row_number, "address", f"longer than {MAX_ADDRESS} characters"))
@@ -160,7 +159,9 @@ def shape_chunk(
         if len(values) != width:
             errors.append(RowError(row_number, "*", f"has {len(values)} columns, the header has {width}"))
             continue
-        person = shape_person(row_number, dict(zip(header, values, strict=True)), vault, communities, errors, households)
+        person = shape_person(
+            row_number, dict(zip(header, values, strict=True)), vault, communities, errors, households
+        )
         if person is not None:
             shaped.append((row_number, person))
     return shaped, errors

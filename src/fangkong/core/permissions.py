@@ -62,22 +62,45 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.command_centre: frozenset(
         _FIELD
         | _WATCH
-        | {_P.audit_read, _P.people_export, _P.analytics_run, _P.cases_read, _P.alerts_respond,
-           _P.modeling_run, _P.drills_manage}
-    ),  # fmt: skip
+        | {
+            _P.audit_read,
+            _P.people_export,
+            _P.analytics_run,
+            _P.cases_read,
+            _P.alerts_respond,
+            _P.modeling_run,
+            _P.drills_manage,
+        }
+    ),
     Role.surveillance_analyst: frozenset(
         _EVERYONE
         | _WATCH
-        | {_P.analytics_run, _P.surveillance_write, _P.surveillance_configure, _P.alerts_respond, _P.modeling_run}
+        | {
+            _P.analytics_run,
+            _P.surveillance_write,
+            _P.surveillance_configure,
+            _P.alerts_respond,
+            _P.modeling_run,
+        }
     ),
     Role.investigator: frozenset(
-        _FIELD | _CASES | {_P.people_write, _P.people_reveal, _P.people_export, _P.surveillance_read, _P.alerts_respond}
+        _FIELD
+        | _CASES
+        | {_P.people_write, _P.people_reveal, _P.people_export, _P.surveillance_read, _P.alerts_respond}
     ),
     Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal, _P.cases_read}),
     Role.testing_coordinator: frozenset(_FIELD | {_P.cases_read}),
     Role.laboratory: frozenset(_FIELD | {_P.surveillance_write}),
     Role.community_worker: frozenset(
-        _FIELD | {_P.people_write, _P.people_import, _P.people_export, _P.people_reveal, _P.cases_read, _P.assist_manage}
+        _FIELD
+        | {
+            _P.people_write,
+            _P.people_import,
+            _P.people_export,
+            _P.people_reveal,
+            _P.cases_read,
+            _P.assist_manage,
+        }
     ),
     Role.viewer: frozenset(_EVERYONE | _WATCH),
 }

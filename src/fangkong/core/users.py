@@ -30,13 +30,19 @@ def create_user(
     """Create an account in a jurisdiction inside the creator's scope."""
     errors: list[RowError] = []
     if not _USERNAME.match(username):
-        errors.append(RowError(1, "username", "3-64 characters: lower-case letters, digits, _ . - ; start with a letter"))
+        errors.append(
+            RowError(
+                1, "username", "3-64 characters: lower-case letters, digits, _ . - ; start with a letter"
+            )
+        )
     if not display_name.strip():
         errors.append(RowError(1, "display_name", "is required"))
     try:
         role_value = Role(role)
     except ValueError:
-        errors.append(RowError(1, "role", f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"))
+        errors.append(
+            RowError(1, "role", f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+        )
         role_value = Role.viewer
     place = session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction_code))
     if place is None or not path_in_scope(place.path, scope_path):
@@ -60,9 +66,14 @@ def create_user(
     session.add(user)
     session.flush()
     audit.record(
-        session, actor, "users.create", "user", user.id, jpath=place.path,
+        session,
+        actor,
+        "users.create",
+        "user",
+        user.id,
+        jpath=place.path,
         detail={"username": username, "role": role_value.value},
-    )  # fmt: skip
+    )
     return user
 
 
@@ -78,7 +89,9 @@ def list_users(session: Session, scope_path: str) -> list[tuple[User, Jurisdicti
 
 def get_in_scope(session: Session, scope_path: str, user_id: int) -> User:
     row = session.execute(
-        select(User, Jurisdiction).join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id).where(User.id == user_id)
+        select(User, Jurisdiction)
+        .join(Jurisdiction, Jurisdiction.id == User.jurisdiction_id)
+        .where(User.id == user_id)
     ).first()
     if row is None or not path_in_scope(row[1].path, scope_path):
         raise NotFound(f"user {user_id} not found")

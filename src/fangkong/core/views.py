@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import audit, jurisdictions, people, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import RowId, SESSION_COOKIE, Require, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import SESSION_COOKIE, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput
 from fangkong.core.i18n import LANGUAGES
 from fangkong.core.models import Level, Role, User
@@ -66,23 +66,41 @@ def login_submit(
 ) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
-        return render(request, "login.html", {"next": _safe_next(next), "error": "form expired, please try again",
-                                              "login_csrf": expected}, status_code=403)  # fmt: skip
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": "form expired, please try again", "login_csrf": expected},
+            status_code=403,
+        )
     try:
         user = authenticate(
-            session, username, password, threshold=settings.lockout_threshold, lock_minutes=settings.lockout_minutes
+            session,
+            username,
+            password,
+            threshold=settings.lockout_threshold,
+            lock_minutes=settings.lockout_minutes,
         )
     except LoginFailed as exc:
         session.commit()  # keep the failure count
-        return render(request, "login.html", {"next": _safe_next(next), "error": str(exc), "login_csrf": expected},
-                      status_code=401)  # fmt: skip
+        return render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": str(exc), "login_csrf": expected},
+            status_code=401,
+        )
     cookie, _csrf = request.app.state.signer.issue(user)
-    audit.record(session, audit.Actor(user.id, user.username, client_ip(request)), "auth.login", "user", user.id)
+    audit.record(
+        session, audit.Actor(user.id, user.username, client_ip(request)), "auth.login", "user", user.id
+    )
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, cookie, httponly=True, samesite="lax", secure=settings.secure_cookies,
+        SESSION_COOKIE,
+        cookie,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
         max_age=settings.session_hours * 3600,
-    )  # fmt: skip
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -92,8 +110,13 @@ def logout(principal: Reader, session: SessionDep, request: Request) -> Response
     user = session.get(User, principal.user_id)
     if user is not None:
         user.session_version += 1  # voids every cookie issued to this user
-    audit.record(session, audit.Actor(principal.user_id, principal.username, client_ip(request)),
-                 "auth.logout", "user", principal.user_id)  # fmt: skip
+    audit.record(
+        session,
+        audit.Actor(principal.user_id, principal.username, client_ip(request)),
+        "auth.logout",
+        "user",
+        principal.user_id,
+    )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -109,7 +132,11 @@ def switch_language(code: str, request: Request, next: str = "/") -> Response:
 
 @router.get("/focus")
 def choose_focus(
-    request: Request, principal: Reader, session: SessionDep, jurisdiction_id: Annotated[int, Query(ge=1)], next: str = "/"
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    jurisdiction_id: Annotated[int, Query(ge=1)],
+    next: str = "/",
 ) -> Response:
     """The header's jurisdiction picker: remember which part of one's scope to look at."""
     node = jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath)
@@ -123,8 +150,12 @@ def overview(request: Request, principal: Reader, session: SessionDep) -> Respon
     node = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     counts = jurisdictions.count_by_level(session, node.path)
     population = people.count_in_scope(session, node.path) if principal.can(Permission.people_read) else None
-    return render(request, "core/overview.html", {"counts": counts, "population": population, "node": node,
-                                                  "levels": [lv.value for lv in Level]}, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "core/overview.html",
+        {"counts": counts, "population": population, "node": node, "levels": [lv.value for lv in Level]},
+        principal=principal,
+    )
 
 
 @router.get("/jurisdictions", response_class=HTMLResponse)
@@ -134,8 +165,12 @@ def jurisdictions_page(
     node = jurisdictions.get_in_scope(session, id or principal.jurisdiction_id, principal.jpath)
     trail = [j for j in jurisdictions.ancestors(session, node) if j.path.startswith(principal.jpath)]
     kids = jurisdictions.children(session, node, principal.jpath)
-    return render(request, "core/jurisdictions.html", {"node": node, "trail": trail, "children": kids},
-                  principal=principal)  # fmt: skip
+    return render(
+        request,
+        "core/jurisdictions.html",
+        {"node": node, "trail": trail, "children": kids},
+        principal=principal,
+    )
 
 
 @router.get("/people", response_class=HTMLResponse)
@@ -151,8 +186,9 @@ def people_page(
     jurisdiction_id = jurisdiction_id or focus_of(request, principal)
     result = people.search(session, vault, principal, q, jurisdiction_id=jurisdiction_id, page=page, size=50)
     template = "core/people_table.html" if request.headers.get("HX-Request") else "core/people.html"
-    return render(request, template, {"result": result, "q": q, "jurisdiction_id": jurisdiction_id},
-                  principal=principal)  # fmt: skip
+    return render(
+        request, template, {"result": result, "q": q, "jurisdiction_id": jurisdiction_id}, principal=principal
+    )
 
 
 @router.get("/people/{person_id}", response_class=HTMLResponse)
@@ -174,8 +210,12 @@ def person_reveal(
 def users_page(request: Request, principal: UserAdmin, session: SessionDep) -> Response:
     rows = users.list_users(session, principal.jpath)
     places = jurisdictions.in_scope_of_level(session, principal.jpath, list(Level)[:4])
-    return render(request, "core/users.html", {"rows": rows, "roles": [r.value for r in Role], "places": places,
-                                               "errors": [], "form": {}}, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "core/users.html",
+        {"rows": rows, "roles": [r.value for r in Role], "places": places, "errors": [], "form": {}},
+        principal=principal,
+    )
 
 
 @router.post("/users", response_class=HTMLResponse)
@@ -189,10 +229,20 @@ def users_create(
     jurisdiction_code: Annotated[str, Form(max_length=12)],
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
-    form = {"username": username, "display_name": display_name, "role": role, "jurisdiction_code": jurisdiction_code}
+    form = {
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "jurisdiction_code": jurisdiction_code,
+    }
     try:
-        users.create_user(session, audit.Actor(principal.user_id, principal.username, client_ip(request)),
-                          principal.jpath, password=password, **form)  # fmt: skip
+        users.create_user(
+            session,
+            audit.Actor(principal.user_id, principal.username, client_ip(request)),
+            principal.jpath,
+            password=password,
+            **form,
+        )
     except InvalidInput as exc:
         errors = [f"{e.field}: {e.message}" for e in exc.errors]
     except DomainError as exc:
@@ -202,24 +252,33 @@ def users_create(
     session.rollback()
     rows = users.list_users(session, principal.jpath)
     places = jurisdictions.in_scope_of_level(session, principal.jpath, list(Level)[:4])
-    return render(request, "core/users.html", {"rows": rows, "roles": [r.value for r in Role], "places": places,
-                                               "errors": errors, "form": form}, principal=principal,
-                  status_code=422)  # fmt: skip
+    return render(
+        request,
+        "core/users.html",
+        {"rows": rows, "roles": [r.value for r in Role], "places": places, "errors": errors, "form": form},
+        principal=principal,
+        status_code=422,
+    )
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
-    request: Request, principal: AuditReader, session: SessionDep, page: Annotated[int, Query(ge=1, le=100_000)] = 1
+    request: Request,
+    principal: AuditReader,
+    session: SessionDep,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     top = principal.jpath.count("/") == 2
     rows, total = audit.list_entries(session, principal.jpath, include_system=top, page=page, size=50)
-    return render(request, "core/audit.html", {"rows": rows, "total": total, "page": page,
-                                               "pages": max(1, -(-total // 50))}, principal=principal)  # fmt: skip
+    return render(
+        request,
+        "core/audit.html",
+        {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50))},
+        principal=principal,
+    )
 
 
 @router.post("/audit/verify", response_class=HTMLResponse)
 def audit_verify(request: Request, principal: AuditReader, session: SessionDep) -> Response:
     report = audit.verify(session)
     return render(request, "core/audit_verify.html", {"report": report}, principal=principal)
-
-

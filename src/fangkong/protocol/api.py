@@ -41,9 +41,13 @@ MAX_PROTOCOL_BYTES = 256 * 1024
 
 def summary_of(protocol: Protocol) -> ProtocolSummary:
     return ProtocolSummary(
-        id=protocol.id, name=protocol.name, jurisdiction=protocol.jurisdiction, effective=protocol.effective,
-        summary=protocol.summary, uploaded=protocol.id not in builtin_ids(),
-    )  # fmt: skip
+        id=protocol.id,
+        name=protocol.name,
+        jurisdiction=protocol.jurisdiction,
+        effective=protocol.effective,
+        summary=protocol.summary,
+        uploaded=protocol.id not in builtin_ids(),
+    )
 
 
 def cell_of(cell: Cell) -> CellPublic:
@@ -61,8 +65,17 @@ def diff(
 ) -> list[DiffRowPublic]:
     """Two protocols side by side: categories × measures × days × tests, then the other rules."""
     rows = diff_protocols(service.get_protocol(session, a), service.get_protocol(session, b), changed_only)
-    return [DiffRowPublic(section=r.section, subject=r.subject, item=r.item, a=cell_of(r.a), b=cell_of(r.b),
-                          changed=r.changed) for r in rows]  # fmt: skip
+    return [
+        DiffRowPublic(
+            section=r.section,
+            subject=r.subject,
+            item=r.item,
+            a=cell_of(r.a),
+            b=cell_of(r.b),
+            changed=r.changed,
+        )
+        for r in rows
+    ]
 
 
 @router.post("/protocols/plan", response_model=dict[str, object])
@@ -75,8 +88,12 @@ def plan(body: PlanRequest, principal: Reader, session: SessionDep) -> dict[str,
             session, body.jurisdiction_id or principal.jurisdiction_id, principal.jpath
         )
         protocol = service.protocol_in_force(session, place.path)
-    facts = PlanFacts(last_exposure=body.last_exposure, arrival=body.arrival, area_departure=body.area_departure,
-                      diagnosis=body.diagnosis)  # fmt: skip
+    facts = PlanFacts(
+        last_exposure=body.last_exposure,
+        arrival=body.arrival,
+        area_departure=body.area_departure,
+        diagnosis=body.diagnosis,
+    )
     try:
         return compute_plan(protocol, body.category, facts).to_dict()
     except PlanError as exc:
@@ -104,8 +121,10 @@ async def upload(
 @router.get("/protocols/{protocol_id}", response_model=ProtocolDetail)
 def show(protocol_id: str, principal: Reader, session: SessionDep) -> ProtocolDetail:
     protocol = service.get_protocol(session, protocol_id)
-    rows = [ProtocolRowPublic(section=r.section, subject=r.subject, item=r.item, cell=cell_of(r.cell))
-            for r in protocol_rows(protocol)]  # fmt: skip
+    rows = [
+        ProtocolRowPublic(section=r.section, subject=r.subject, item=r.item, cell=cell_of(r.cell))
+        for r in protocol_rows(protocol)
+    ]
     return ProtocolDetail(protocol=summary_of(protocol), rows=rows)
 
 
@@ -117,8 +136,11 @@ def in_force(jurisdiction_id: RowId, principal: Reader, session: SessionDep) -> 
     from fangkong.protocol.models import ProtocolAssignment
 
     here = session.scalar(select(ProtocolAssignment.id).where(ProtocolAssignment.jurisdiction_id == place.id))
-    return InForce(jurisdiction_id=place.id, protocol_id=service.protocol_id_in_force(session, place.path),
-                   assigned_here=here is not None)  # fmt: skip
+    return InForce(
+        jurisdiction_id=place.id,
+        protocol_id=service.protocol_id_in_force(session, place.path),
+        assigned_here=here is not None,
+    )
 
 
 @router.post("/jurisdictions/{jurisdiction_id}/protocol", response_model=SwitchResult)
@@ -127,17 +149,23 @@ def switch(
 ) -> SwitchResult:
     """Put a protocol in force in a jurisdiction (audited) and re-plan everyone under management there."""
     place = jurisdictions.get_in_scope(session, jurisdiction_id, principal.jpath)
-    report = service.switch_protocol(session, Actor(principal.user_id, principal.username, client_ip(request)),
-                                     place, body.protocol_id)  # fmt: skip
+    report = service.switch_protocol(
+        session, Actor(principal.user_id, principal.username, client_ip(request)), place, body.protocol_id
+    )
     return SwitchResult(
-        jurisdiction=report.jurisdiction, old_protocol=report.old_protocol, new_protocol=report.new_protocol,
-        replanned=report.replanned, changed=report.changed,
+        jurisdiction=report.jurisdiction,
+        old_protocol=report.old_protocol,
+        new_protocol=report.new_protocol,
+        replanned=report.replanned,
+        changed=report.changed,
         summary=[ChangeCount(category=c, change=t, people=n) for c, t, n in report.summary],
         sample=[{"person_id": pid, "change": text} for pid, text in report.changes[:100]],
-    )  # fmt: skip
+    )
 
 
 @router.get("/people/{person_id}/plans", response_model=list[PersonPlan])
 def person_plans(person_id: RowId, principal: PeopleReader, session: SessionDep) -> list[PersonPlan]:
-    return [PersonPlan(source=v.source, state=v.state, plan=v.plan.to_dict())
-            for v in service.plans_for_person(session, principal.jpath, person_id)]  # fmt: skip
+    return [
+        PersonPlan(source=v.source, state=v.state, plan=v.plan.to_dict())
+        for v in service.plans_for_person(session, principal.jpath, person_id)
+    ]

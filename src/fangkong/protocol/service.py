@@ -75,9 +75,10 @@ def _ancestor_paths(path: str) -> list[str]:
 def protocol_id_in_force(session: Session, jpath: str) -> str:
     """The id of the protocol in force at ``jpath``: the deepest assignment above it, else the default."""
     row = session.execute(
-        select(ProtocolAssignment.protocol_id, ProtocolAssignment.jpath)
-        .where(ProtocolAssignment.jpath.in_(_ancestor_paths(jpath)))
-    ).all()  # fmt: skip
+        select(ProtocolAssignment.protocol_id, ProtocolAssignment.jpath).where(
+            ProtocolAssignment.jpath.in_(_ancestor_paths(jpath))
+        )
+    ).all()
     if not row:
         return DEFAULT_PROTOCOL_ID
     return max(row, key=lambda r: len(r[1]))[0]
@@ -143,8 +144,14 @@ def switch_protocol(
         select(ProtocolAssignment).where(ProtocolAssignment.jurisdiction_id == jurisdiction.id)
     )
     if assignment is None:
-        session.add(ProtocolAssignment(jurisdiction_id=jurisdiction.id, jpath=jurisdiction.path,
-                                       protocol_id=new_protocol.id, assigned_by=actor.username))  # fmt: skip
+        session.add(
+            ProtocolAssignment(
+                jurisdiction_id=jurisdiction.id,
+                jpath=jurisdiction.path,
+                protocol_id=new_protocol.id,
+                assigned_by=actor.username,
+            )
+        )
     else:
         assignment.protocol_id = new_protocol.id
         assignment.assigned_by = actor.username
@@ -159,12 +166,20 @@ def switch_protocol(
     if deeper:
         condition = and_(condition, not_(or_(*(under(ManagementPlanRecord.jpath, p) for p in deeper))))
     rows = session.execute(
-        select(ManagementPlanRecord.id, ManagementPlanRecord.person_id, ManagementPlanRecord.category,
-               ManagementPlanRecord.protocol_id, ManagementPlanRecord.last_exposure, ManagementPlanRecord.arrival,
-               ManagementPlanRecord.area_departure, ManagementPlanRecord.diagnosis, ManagementPlanRecord.clock_date)
+        select(
+            ManagementPlanRecord.id,
+            ManagementPlanRecord.person_id,
+            ManagementPlanRecord.category,
+            ManagementPlanRecord.protocol_id,
+            ManagementPlanRecord.last_exposure,
+            ManagementPlanRecord.arrival,
+            ManagementPlanRecord.area_departure,
+            ManagementPlanRecord.diagnosis,
+            ManagementPlanRecord.clock_date,
+        )
         .where(condition)
         .order_by(ManagementPlanRecord.id)
-    ).all()  # fmt: skip
+    ).all()
     templates: dict[str, dict[str, object]] = {}
     olds: list[tuple[PlanFacts, ManagementPlan]] = []
     for row in rows:
@@ -179,19 +194,34 @@ def switch_protocol(
         changes.append(change)
         if change.changed:
             report.changes.append((row[1], change.summary))
-        updates.append({
-            "id": row[0], "protocol_id": new_protocol.id, "clock_date": new_plan.clock_date,
-            "start_date": new_plan.start_date, "end_date": new_plan.end_date,
-            "state": PlanState.active if new_plan.managed else PlanState.ended,
-        })  # fmt: skip
+        updates.append(
+            {
+                "id": row[0],
+                "protocol_id": new_protocol.id,
+                "clock_date": new_plan.clock_date,
+                "start_date": new_plan.start_date,
+                "end_date": new_plan.end_date,
+                "state": PlanState.active if new_plan.managed else PlanState.ended,
+            }
+        )
     _bulk_update(session, updates)
     report.replanned = len(rows)
     report.changed = len(report.changes)
     report.summary = count_changes(changes)
     audit.record(
-        session, actor, "protocol.switch", "jurisdiction", jurisdiction.id, jpath=jurisdiction.path,
-        detail={"from": old_id, "to": new_protocol.id, "replanned": report.replanned, "changed": report.changed},
-    )  # fmt: skip
+        session,
+        actor,
+        "protocol.switch",
+        "jurisdiction",
+        jurisdiction.id,
+        jpath=jurisdiction.path,
+        detail={
+            "from": old_id,
+            "to": new_protocol.id,
+            "replanned": report.replanned,
+            "changed": report.changed,
+        },
+    )
     return report
 
 
@@ -279,9 +309,16 @@ def plans_for_person(session: Session, scope_path: str, person_id: int) -> list[
 def count_under_management(session: Session, scope_path: str, on: dt.date) -> int:
     from sqlalchemy import func
 
-    return session.scalar(
-        select(func.count()).select_from(ManagementPlanRecord).where(
-            under(ManagementPlanRecord.jpath, scope_path), ManagementPlanRecord.state == PlanState.active,
-            ManagementPlanRecord.start_date <= on, ManagementPlanRecord.end_date >= on,
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ManagementPlanRecord)
+            .where(
+                under(ManagementPlanRecord.jpath, scope_path),
+                ManagementPlanRecord.state == PlanState.active,
+                ManagementPlanRecord.start_date <= on,
+                ManagementPlanRecord.end_date >= on,
+            )
         )
-    ) or 0  # fmt: skip
+        or 0
+    )

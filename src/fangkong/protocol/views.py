@@ -23,8 +23,15 @@ Reader = Annotated[Principal, Depends(Require(Permission.protocol_read))]
 Manager = Annotated[Principal, Depends(Require(Permission.protocol_manage))]
 
 
-def _page(request: Request, principal: Principal, session: SessionDep, compare: str | None,
-          report: service.SwitchReport | None = None, error: str = "", status_code: int = 200) -> Response:  # fmt: skip
+def _page(
+    request: Request,
+    principal: Principal,
+    session: SessionDep,
+    compare: str | None,
+    report: service.SwitchReport | None = None,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
     place = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     current = service.protocol_in_force(session, place.path)
     available = service.available_protocols(session)
@@ -33,10 +40,21 @@ def _page(request: Request, principal: Principal, session: SessionDep, compare: 
         other_id = current.id
     other = service.get_protocol(session, other_id)
     rows = diff_protocols(current, other)
-    return render(request, "protocol/protocols.html", {
-        "place": place, "current": current, "other": other, "rows": rows, "available": available,
-        "report": report, "error": error,
-    }, principal=principal, status_code=status_code)  # fmt: skip
+    return render(
+        request,
+        "protocol/protocols.html",
+        {
+            "place": place,
+            "current": current,
+            "other": other,
+            "rows": rows,
+            "available": available,
+            "report": report,
+            "error": error,
+        },
+        principal=principal,
+        status_code=status_code,
+    )
 
 
 @router.get("/protocols", response_class=HTMLResponse)
@@ -58,8 +76,9 @@ def switch_page(
 ) -> Response:
     place = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     try:
-        report = service.switch_protocol(session, Actor(principal.user_id, principal.username, client_ip(request)),
-                                         place, protocol_id)  # fmt: skip
+        report = service.switch_protocol(
+            session, Actor(principal.user_id, principal.username, client_ip(request)), place, protocol_id
+        )
     except DomainError as exc:
         session.rollback()
         return _page(request, principal, session, None, error=exc.message, status_code=exc.status)

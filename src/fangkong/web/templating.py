@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from fangkong.core.auth import Principal
-from fangkong.core.auth import Principal
 from fangkong.core.i18n import LANGUAGES, pick_language, translations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -18,6 +17,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "fk_lang"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
 
 def language_of(request: Request) -> str:
     # Chinese unless the user chose English: the browser's Accept-Language is not consulted, because
@@ -58,7 +58,7 @@ def focus_of(request: Request, principal: Principal) -> int:
         with request.app.state.db.unit_of_work() as session:
             node = session.get(Jurisdiction, int(raw))
             if node is not None and node.path.startswith(principal.jpath):
-                return node.id
+                return int(node.id)
     return principal.jurisdiction_id
 
 
@@ -74,7 +74,11 @@ def render(
     gettext = translations(language).gettext
     from fangkong.routes import navigation
 
-    nav = [(url, gettext(label)) for perm, url, label in navigation() if principal is not None and principal.can(perm)]
+    nav = [
+        (url, gettext(label))
+        for perm, url, label in navigation()
+        if principal is not None and principal.can(perm)
+    ]
     focus_options: list[tuple[int, str, int]] = []
     focus_id: int | None = None
     if principal is not None:

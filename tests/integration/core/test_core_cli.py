@@ -38,8 +38,11 @@ def test_national_tree_then_lower_levels_then_people(run, tmp_path) -> None:  # 
     assert "0 jurisdictions created" in again.output  # idempotent
 
     lower = tmp_path / "lower.csv"
-    lower.write_text("code,name,level,parent_code\n330106001,北山街道,township,330106\n"
-                     "330106001001,保俶社区,community,330106001\n", encoding="utf-8")  # fmt: skip
+    lower.write_text(
+        "code,name,level,parent_code\n330106001,北山街道,township,330106\n"
+        "330106001001,保俶社区,community,330106001\n",
+        encoding="utf-8",
+    )
     assert run("jurisdictions", "import", str(lower)).exit_code == 0
 
     people = tmp_path / "people.csv"
@@ -48,16 +51,30 @@ def test_national_tree_then_lower_levels_then_people(run, tmp_path) -> None:  # 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["created"] == 500
 
-    user = run("users", "create", "xihu_admin", "--role", "administrator", "--jurisdiction", "330106",
-               "--display-name", "西湖管理员", "--password", "a-long-password-1")  # fmt: skip
+    user = run(
+        "users",
+        "create",
+        "xihu_admin",
+        "--role",
+        "administrator",
+        "--jurisdiction",
+        "330106",
+        "--display-name",
+        "西湖管理员",
+        "--password",
+        "a-long-password-1",
+    )
     assert user.exit_code == 0, user.output
 
 
 def test_bad_rows_exit_2_and_are_all_listed(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     run("jurisdictions", "import", "--national")
     lower = tmp_path / "lower.csv"
-    lower.write_text("code,name,level,parent_code\n330106001,北山街道,township,330106\n"
-                     "330106001001,保俶社区,community,330106001\n", encoding="utf-8")  # fmt: skip
+    lower.write_text(
+        "code,name,level,parent_code\n330106001,北山街道,township,330106\n"
+        "330106001001,保俶社区,community,330106001\n",
+        encoding="utf-8",
+    )
     run("jurisdictions", "import", str(lower))
     people = tmp_path / "people.csv"
     write_people_csv(people, 50, seed=2, community_codes=["330106001001"])
@@ -73,8 +90,11 @@ def test_bad_rows_exit_2_and_are_all_listed(run, tmp_path) -> None:  # type: ign
 def test_bad_lower_level_codes_are_named(run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     run("jurisdictions", "import", "--national")
     lower = tmp_path / "lower.csv"
-    lower.write_text("code,name,level,parent_code\n33010600,北山街道,township,330106\n"
-                     "330106001001,保俶社区,community,330106999\n", encoding="utf-8")  # fmt: skip
+    lower.write_text(
+        "code,name,level,parent_code\n33010600,北山街道,township,330106\n"
+        "330106001001,保俶社区,community,330106999\n",
+        encoding="utf-8",
+    )
     result = run("jurisdictions", "import", str(lower))
     assert result.exit_code == 2
     assert "row 2, code" in result.output and "row 3, parent_code" in result.output

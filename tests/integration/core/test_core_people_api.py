@@ -17,7 +17,9 @@ def test_foreign_person_is_not_found_by_id_search_or_export(client, world: World
     foreign_id = world.people[FOREIGN_COUNTY][0]
     assert client.get(f"/api/people/{foreign_id}", headers=headers).status_code == 404
     assert client.post(f"/api/people/{foreign_id}/reveal", headers=headers).status_code == 404
-    by_id_number = client.get("/api/people", params={"q": world.id_numbers[foreign_id]}, headers=headers).json()
+    by_id_number = client.get(
+        "/api/people", params={"q": world.id_numbers[foreign_id]}, headers=headers
+    ).json()
     assert by_id_number["total"] == 0
     export = client.get("/api/people/export", headers=headers)
     assert export.status_code == 200
@@ -51,7 +53,9 @@ def test_reveal_is_audited(client, world: World) -> None:
     assert revealed["id_number"] == world.id_numbers[person_id]
     admin = token_for(client, "province_admin")
     entries = client.get("/api/audit", headers=admin).json()
-    reveal_entries = [e for e in entries if e["action"] == "people.reveal" and e["object_id"] == str(person_id)]
+    reveal_entries = [
+        e for e in entries if e["action"] == "people.reveal" and e["object_id"] == str(person_id)
+    ]
     assert len(reveal_entries) == 1
     assert reveal_entries[0]["actor"] == "home_investigator"
 
@@ -65,8 +69,13 @@ def test_search_by_phone_and_name(client, world: World) -> None:
 def test_register_names_the_bad_fields_and_writes_nothing(client, world: World) -> None:
     headers = token_for(client, "home_investigator")
     before = client.get("/api/people", headers=headers).json()["total"]
-    bad = {"id_number": "330106199001011234", "name": "赵六", "phone": "12345", "community_code": "330203001001",
-           "address": "某路1号"}  # fmt: skip
+    bad = {
+        "id_number": "330106199001011234",
+        "name": "赵六",
+        "phone": "12345",
+        "community_code": "330203001001",
+        "address": "某路1号",
+    }
     response = client.post("/api/people", json=bad, headers=headers)
     assert response.status_code == 422
     fields = {e["field"] for e in response.json()["errors"]}
@@ -76,8 +85,13 @@ def test_register_names_the_bad_fields_and_writes_nothing(client, world: World) 
 
 def test_register_and_deduplicate(client, world: World) -> None:
     headers = token_for(client, "home_investigator")
-    person = {"id_number": valid_id("330106", "19880808", 321), "name": "赵六", "phone": "13912345678",
-              "community_code": "330106001001", "address": "保俶路8号"}  # fmt: skip
+    person = {
+        "id_number": valid_id("330106", "19880808", 321),
+        "name": "赵六",
+        "phone": "13912345678",
+        "community_code": "330106001001",
+        "address": "保俶路8号",
+    }
     created = client.post("/api/people", json=person, headers=headers)
     assert created.status_code == 201, created.text
     # Sequence 321 is odd: GB 11643 gives odd sequence numbers to men.
@@ -96,7 +110,10 @@ def test_household_members_share_an_address(client, world: World) -> None:
 
 def test_lockout_after_repeated_failures(client, world: World) -> None:
     for _ in range(5):
-        assert client.post("/api/auth/token", json={"username": "home_viewer", "password": "wrong"}).status_code == 400
+        assert (
+            client.post("/api/auth/token", json={"username": "home_viewer", "password": "wrong"}).status_code
+            == 400
+        )
     locked = client.post("/api/auth/token", json={"username": "home_viewer", "password": PASSWORD})
     assert locked.status_code == 400
     assert "locked" in locked.json()["detail"]

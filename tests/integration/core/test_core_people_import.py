@@ -39,10 +39,19 @@ def _corrupt(path: Path, edits: dict[int, tuple[str, str]]) -> None:
 
 
 @pytest.mark.slow
-def test_100k_rows_with_3_bad_rows_writes_none_and_reports_all_3(app, world: World, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_100k_rows_with_3_bad_rows_writes_none_and_reports_all_3(
+    app, world: World, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "people.csv"
     write_people_csv(path, 100_000, seed=7, community_codes=COMMUNITIES)
-    _corrupt(path, {17: ("id_number", "330106199913320000"), 50_001: ("phone", "12"), 99_999: ("community_code", "330106009999")})
+    _corrupt(
+        path,
+        {
+            17: ("id_number", "330106199913320000"),
+            50_001: ("phone", "12"),
+            99_999: ("community_code", "330106009999"),
+        },
+    )
     before = _count(app.state.db)
     with pytest.raises(InvalidInput) as caught, app.state.db.unit_of_work() as session:
         import_people_csv(session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path)
@@ -56,13 +65,17 @@ def test_clean_file_imports_people_and_households(app, world: World, settings, t
     population = write_people_csv(path, 3_000, seed=3, community_codes=COMMUNITIES)
     before_people, before_households = _count(app.state.db)
     with app.state.db.unit_of_work() as session:
-        report = import_people_csv(session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path)
+        report = import_people_csv(
+            session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path
+        )
     assert report.created == 3_000
     assert report.households_created == len(set(population.household_key.tolist()))
     assert _count(app.state.db) == (before_people + 3_000, before_households + report.households_created)
 
 
-def test_duplicate_in_file_and_already_registered_are_row_errors(app, client, world: World, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_duplicate_in_file_and_already_registered_are_row_errors(
+    app, client, world: World, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     registered = world.id_numbers[world.people["330106"][0]]
     fresh = valid_id("330106", "20010203", 456)
     path = tmp_path / "dupes.csv"
@@ -75,7 +88,9 @@ def test_duplicate_in_file_and_already_registered_are_row_errors(app, client, wo
     )
     headers = token_for(client, "home_community_worker")
     with path.open("rb") as fh:
-        response = client.post("/api/people/import", files={"file": ("dupes.csv", fh, "text/csv")}, headers=headers)
+        response = client.post(
+            "/api/people/import", files={"file": ("dupes.csv", fh, "text/csv")}, headers=headers
+        )
     assert response.status_code == 422
     assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(3, "id_number"), (4, "id_number")]
 
@@ -87,7 +102,10 @@ def test_dry_run_checks_but_writes_nothing(app, client, world: World, tmp_path) 
     before = _count(app.state.db)
     with path.open("rb") as fh:
         response = client.post(
-            "/api/people/import", params={"dry_run": "true"}, files={"file": ("p.csv", fh, "text/csv")}, headers=headers
+            "/api/people/import",
+            params={"dry_run": "true"},
+            files={"file": ("p.csv", fh, "text/csv")},
+            headers=headers,
         )
     assert response.status_code == 200, response.text
     assert response.json()["rows"] == 200 and response.json()["created"] == 0
@@ -99,13 +117,17 @@ def test_missing_column_is_named(client, world: World, tmp_path) -> None:  # typ
     path.write_text("name,phone\n张三,13800138000\n", encoding="utf-8")
     headers = token_for(client, "home_community_worker")
     with path.open("rb") as fh:
-        response = client.post("/api/people/import", files={"file": ("bad.csv", fh, "text/csv")}, headers=headers)
+        response = client.post(
+            "/api/people/import", files={"file": ("bad.csv", fh, "text/csv")}, headers=headers
+        )
     assert response.status_code == 422
     assert {e["field"] for e in response.json()["errors"]} == {"id_number", "community_code", "address"}
 
 
 @pytest.mark.slow
-def test_initial_load_rebuilds_every_index_and_constraint(app, client, world: World, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_initial_load_rebuilds_every_index_and_constraint(
+    app, client, world: World, settings, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import inspect, text
 
     from fangkong.core import people_import
@@ -123,14 +145,23 @@ def test_initial_load_rebuilds_every_index_and_constraint(app, client, world: Wo
 
     before = shape()
     path = tmp_path / "people.csv"
-    population = write_people_csv(path, people_import.CHUNK_ROWS + 5_000, seed=13, community_codes=COMMUNITIES)
+    population = write_people_csv(
+        path, people_import.CHUNK_ROWS + 5_000, seed=13, community_codes=COMMUNITIES
+    )
     with db.unit_of_work() as session:
-        report = import_people_csv(session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path)
+        report = import_people_csv(
+            session, Keys(settings.encryption_key, settings.hash_key), audit.SYSTEM, "/", path
+        )
     assert report.created == people_import.CHUNK_ROWS + 5_000
     assert shape() == before
     headers = token_for(client, "home_investigator")
-    duplicate = {"id_number": str(population.id_number[0]), "name": "重复", "phone": "", "community_code": COMMUNITIES[0],
-                 "address": "别处1号"}  # fmt: skip
+    duplicate = {
+        "id_number": str(population.id_number[0]),
+        "name": "重复",
+        "phone": "",
+        "community_code": COMMUNITIES[0],
+        "address": "别处1号",
+    }
     assert client.post("/api/people", json=duplicate, headers=headers).status_code == 409
     found = client.get("/api/people", params={"q": str(population.id_number[0])}, headers=headers).json()
     assert found["total"] == 1

@@ -69,8 +69,13 @@ def test_switching_a_county_replans_its_people_and_is_audited(app, client, world
     assert body["changed"] == body["replanned"]
     assert body["summary"][0]["people"] == body["replanned"]
     with app.state.db.unit_of_work() as session:
-        rows = session.execute(select(ManagementPlanRecord.person_id, ManagementPlanRecord.protocol_id,
-                                      ManagementPlanRecord.end_date)).all()  # fmt: skip
+        rows = session.execute(
+            select(
+                ManagementPlanRecord.person_id,
+                ManagementPlanRecord.protocol_id,
+                ManagementPlanRecord.end_date,
+            )
+        ).all()
     by_person = {pid: (proto, end) for pid, proto, end in rows}
     for pid in world.people[HOME_COUNTY]:
         # 20 measures: 5 days centralized + 3 days home isolation = 8 days from 2022-11-01 (day 0).
@@ -110,8 +115,11 @@ def test_a_broken_upload_is_refused_with_key_and_line_and_nothing_changes(client
 
 def test_plan_api_computes_under_the_protocol_in_force(client, world: World) -> None:  # type: ignore[no-untyped-def]
     headers = token_for(client, "home_investigator")
-    response = client.post("/api/protocols/plan", json={"category": "close_contact", "last_exposure": "2022-07-01"},
-                           headers=headers)  # fmt: skip
+    response = client.post(
+        "/api/protocols/plan",
+        json={"category": "close_contact", "last_exposure": "2022-07-01"},
+        headers=headers,
+    )
     assert response.status_code == 200, response.text
     plan = response.json()
     assert plan["end_date"] == "2022-07-11"
