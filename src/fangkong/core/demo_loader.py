@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -74,13 +75,18 @@ def load_demo(db: Database, *, people: int, seed: int, if_empty: bool, console: 
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "demo_people.csv"
         write_people_csv(csv_path, people, seed=seed, community_codes=[c.code for c in region.communities])
-        with db.unit_of_work() as session:
+        with (
+            db.unit_of_work() as session,
+            Progress(TextColumn("residents"), BarColumn(), MofNCompleteColumn(), console=console) as progress,
+        ):
+            task = progress.add_task("import", total=people)
             report = import_people_csv(
                 session,
                 Keys(settings.encryption_key, settings.hash_key),
                 audit.SYSTEM,
                 "/",
                 csv_path,
+                progress=lambda n: progress.advance(task, n),
             )
     console.print(f"residents: {report.created:,} people in {report.households_created:,} households")
     county = region.counties[-1 if len(region.counties) < 3 else 2]
