@@ -22,7 +22,7 @@ from fangkong.core.config import Settings
 from fangkong.core.db import Base, Database
 from fangkong.models_registry import import_all_models
 
-pytest_plugins = ["browser_fixtures"]
+pytest_plugins = ["browser_fixtures", "sim_fixtures"]
 
 PG_ADMIN_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("FANGKONG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -329,3 +329,36 @@ def seed_surveillance_foreign(db: Database, world: World) -> dict[str, str]:
             "alert_id": str(alert.id),
             "source_id": str(source.id),
         }
+
+
+# ---------------------------------------------------------------- modeling objects in the foreign county
+
+
+def seed_modeling_foreign(db: Database, world: World) -> dict[str, str]:
+    """A finished comparison job and a stopped drill of 海曙区 (foreign), for the authorization matrix."""
+    import datetime as dt
+
+    from fangkong.core.models import Jurisdiction
+    from fangkong.modeling.models import Drill, DrillClockMark, DrillStatus, JobKind, JobStatus, ModelingJob
+
+    now = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
+    with db.unit_of_work() as session:
+        county = session.get(Jurisdiction, world.jurisdictions[FOREIGN_COUNTY])
+        assert county is not None
+        job = ModelingJob(
+            kind=JobKind.comparison, status=JobStatus.done, jurisdiction_id=county.id, jpath=county.path,
+            title="海曙区 comparison", request='{"arms": ["none"]}', result=None, runs_done=1, runs_total=1,
+            created_by=world.users["away_command_centre"], created_by_name="away_command_centre", created_at=now,
+        )  # fmt: skip
+        drill = Drill(
+            name="海曙区 drill", status=DrillStatus.stopped, jurisdiction_id=county.id, jpath=county.path,
+            sandbox_id=county.id, sandbox_path=county.path, protocol_id="cn-9", people=200, days=7, seed=1,
+            speed=1440.0, autopilot=False, realtime=False, investigation_delay_hours=6.0,
+            alert_response_delay_hours=2.0, calendar_start=now.date(), summary="{}",
+            created_by=world.users["away_command_centre"], created_by_name="away_command_centre", started_at=now,
+            finished_at=now,
+        )  # fmt: skip
+        session.add_all([job, drill])
+        session.flush()
+        session.add(DrillClockMark(drill_id=drill.id, wall_at=now, drill_hours=0.0))
+        return {"job_id": str(job.id), "drill_id": str(drill.id)}

@@ -10,6 +10,7 @@ from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
 from fangkong.protocol import cli as protocol_cli
 from fangkong.surveillance import cli as surveillance_cli
+from fangkong.surveillance import cli_ops as surveillance_ops
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
 app.add_typer(core_cli.db_app, name="db")
@@ -18,6 +19,7 @@ app.add_typer(core_cli.jurisdictions_app, name="jurisdictions")
 app.add_typer(core_cli.people_app, name="people")
 app.add_typer(core_cli.audit_app, name="audit")
 app.add_typer(protocol_cli.app, name="protocol", help="Control protocols as data, and each person's plan.")
+app.add_typer(surveillance_ops.app, name="surveillance", help="Signals, detector runs, alerts, evaluation.")
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect
 )

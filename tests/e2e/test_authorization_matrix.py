@@ -13,7 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
-from conftest import FOREIGN_COUNTY, World, seed_surveillance_foreign, token_for
+from conftest import FOREIGN_COUNTY, World, seed_modeling_foreign, seed_surveillance_foreign, token_for
 from fangkong.core.deps import Require
 from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
@@ -57,6 +57,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         "protocol_id": "cn-9",
         **seed_surveillance_foreign(app.state.db, world),
         **_foreign_tracing(app, world),
+        **seed_modeling_foreign(app.state.db, world),
     }
 
 

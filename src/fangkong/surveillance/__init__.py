@@ -1,0 +1,1 @@
+"""Surveillance and early warning: channels, observations, detector runs, fusion, alerts."""

@@ -1,3 +1,5 @@
+"""Fixtures of the simulator tests (small synthetic populations, strategies), loaded as a plugin by tests/conftest.py."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

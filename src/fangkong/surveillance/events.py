@@ -1,0 +1,28 @@
+"""Domain events surveillance publishes for other capabilities (handlers: ``fangkong.wiring``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fangkong.core.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class AlertConfirmedAsEvent(DomainEvent):
+    """Responders verified an alert and confirmed it as a public-health event: investigation starts.
+
+    ``channels`` are the codes of the channels whose signals the alert rests on; ``diseases`` the
+    diseases of disease-specific channels among them (empty when none is disease-specific).
+    """
+
+    alert_id: int
+    jurisdiction_id: int
+    jpath: str
+    level: str
+    channels: tuple[str, ...]
+    diseases: tuple[str, ...]
+    first_date: dt.date
+    last_date: dt.date
+    confirmed_by: str
+    note: str
