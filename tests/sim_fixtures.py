@@ -1,4 +1,4 @@
-"""Fixtures of the simulator tests (small synthetic populations, strategies), loaded as a plugin by tests/conftest.py."""
+"""Fixtures of the simulator tests (small populations, strategies); a plugin of tests/conftest.py."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Early-warning detectors: one interface (``base``), one registry of methods (``registry``)."""
