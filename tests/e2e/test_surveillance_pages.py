@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-import threading
-import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -111,25 +108,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def live_server(app, world: World) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.mark.browser
-def test_a_responder_runs_the_detectors_and_starts_verification(live_server: str, client) -> None:  # type: ignore[no-untyped-def]
-    playwright = pytest.importorskip("playwright.sync_api")
+def test_a_responder_runs_the_detectors_and_starts_verification(
+    live_server: str, client, page, world: World
+) -> None:  # type: ignore[no-untyped-def]
     headers = token_for(client, "home_surveillance_analyst")
     records = [
         {
@@ -151,26 +133,22 @@ def test_a_responder_runs_the_detectors_and_starts_verification(live_server: str
         json={"channel_id": channel, "level": "county", "method": "ears_c1"},
         headers=headers,
     )
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        page = browser.new_page()
-        page.goto(f"{live_server}/login?next=/surveillance")
-        page.fill("input[name=username]", "home_surveillance_analyst")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/surveillance")
-        page.click("[data-testid=run]")
-        page.wait_for_selector("[data-testid=board-table]")
-        assert "西湖区" in page.inner_text("[data-testid=board-table]")
-        # ECharts drew the tile view on a canvas.
-        page.wait_for_selector("[data-testid=tiles] canvas")
-        page.goto(f"{live_server}/surveillance/alerts")
-        page.click("[data-testid=alerts-table] a")
-        page.wait_for_selector("[data-testid=evidence-chart] canvas")
-        assert page.inner_text("[data-testid=status]") == "新信号"
-        page.fill("[data-testid=note]", "正在联系医院")
-        page.click("[data-testid=verify]")
-        page.wait_for_selector("[data-testid=confirm]")
-        assert page.inner_text("[data-testid=status]") == "核实中"
-        assert "已响应" in page.inner_text("[data-testid=clock]")
-        browser.close()
+    page.goto(f"{live_server}/login?next=/surveillance")
+    page.fill("input[name=username]", "home_surveillance_analyst")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/surveillance")
+    page.click("[data-testid=run]")
+    page.wait_for_selector("[data-testid=board-table]")
+    assert "西湖区" in page.inner_text("[data-testid=board-table]")
+    # ECharts drew the tile view on a canvas.
+    page.wait_for_selector("[data-testid=tiles] canvas")
+    page.goto(f"{live_server}/surveillance/alerts")
+    page.click("[data-testid=alerts-table] a")
+    page.wait_for_selector("[data-testid=evidence-chart] canvas")
+    assert page.inner_text("[data-testid=status]") == "新信号"
+    page.fill("[data-testid=note]", "正在联系医院")
+    page.click("[data-testid=verify]")
+    page.wait_for_selector("[data-testid=confirm]")
+    assert page.inner_text("[data-testid=status]") == "核实中"
+    assert "已响应" in page.inner_text("[data-testid=clock]")

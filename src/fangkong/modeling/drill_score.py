@@ -1,0 +1,285 @@
+"""A drill's score, read from the records the teams (or the autopilot) left in the platform.
+
+Each measure compares what was recorded with the drill's answer key and the protocol's deadlines, in
+drill hours (record times go through the drill clock). A measure whose capability is not built yet
+reports "not available", one with nothing to judge yet "no data"; the score is the mean of the points
+of the measures that could be judged, so it grows as capabilities land.
+
+* ``investigation``: hours from a case report to the first record of its investigation (an exposure
+  or a visit); points = share investigated within the protocol's case-investigation deadline (cn-9:
+  24 h). Reports still inside the deadline and not investigated are left out.
+* ``contacts_24h``: share of each case's close contacts (the answer key) identified as contacts of
+  that case within 24 drill hours of its report.
+* ``alert_response``: hours from an alert about the sandbox to the first response; points = share
+  answered within the alert's own response time.
+* ``test_turnaround`` and ``quarantine_placement``: not available until the testing and quarantine
+  capabilities exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fangkong.core.auth import Principal
+from fangkong.modeling.drill_clock import Mark, drill_hours_at
+from fangkong.modeling.drills import capability_available, drill_hours, get_drill, marks_of
+from fangkong.modeling.models import Drill, DrillEvent
+
+MeasureStatus = Literal["ok", "no_data", "not_available"]
+
+# Window in which contacts count as identified, drill hours ("share of contacts identified within 24 h",
+# issue 6).
+CONTACT_WINDOW_HOURS: Final[float] = 24.0
+# Case-investigation deadline when the protocol sets none, hours; cn-9 parameter case_investigation_hours.
+DEFAULT_INVESTIGATION_HOURS: Final[float] = 24.0
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: str
+    status: MeasureStatus
+    value: float | None = None
+    unit: str = ""
+    points: float | None = None
+    target: str = ""
+    detail: str = ""
+    judged: int = 0
+
+
+@dataclass(frozen=True)
+class DrillScore:
+    drill_id: int
+    hours: float
+    measures: list[Measure] = field(default_factory=list)
+
+    @property
+    def total(self) -> float | None:
+        points = [m.points for m in self.measures if m.status == "ok" and m.points is not None]
+        return sum(points) / len(points) if points else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "drill_id": self.drill_id,
+            "drill_hours": self.hours,
+            "score": self.total,
+            "measures": [m.__dict__ for m in self.measures],
+        }
+
+
+@dataclass(frozen=True)
+class _Report:
+    case_id: int
+    person_id: int
+    reported: float
+    contacts: list[int]
+
+
+def score(
+    session: Session, principal: Principal, drill_id: int, now: dt.datetime | None = None
+) -> DrillScore:
+    drill = get_drill(session, principal, drill_id)
+    hours = drill_hours(session, drill, now)
+    marks = marks_of(session, drill.id)
+    reports = _reports(session, drill, marks)
+    tracing = capability_available("fangkong.tracing.service")
+    measures = [
+        _investigation(session, principal, drill, marks, reports, hours)
+        if tracing
+        else _missing("investigation"),
+        _contacts(session, principal, drill, marks, reports, hours) if tracing else _missing("contacts_24h"),
+        _alerts(session, drill, marks, hours)
+        if capability_available("fangkong.surveillance.alerts")
+        else _missing("alert_response"),
+        _missing("test_turnaround"),
+        _missing("quarantine_placement"),
+    ]
+    return DrillScore(drill.id, hours, measures)
+
+
+LABELS: Final[dict[str, str]] = {
+    "investigation": "Hours from report to investigation",
+    "contacts_24h": "Close contacts identified within 24 h",
+    "alert_response": "Alert response time",
+    "test_turnaround": "Test results within the lab deadline",
+    "quarantine_placement": "Close contacts placed within the transfer deadline",
+}
+_CAPABILITY: Final[dict[str, str]] = {
+    "investigation": "tracing",
+    "contacts_24h": "tracing",
+    "alert_response": "surveillance",
+    "test_turnaround": "testing",
+    "quarantine_placement": "quarantine",
+}
+
+
+def _missing(key: str) -> Measure:
+    return Measure(
+        key,
+        LABELS[key],
+        "not_available",
+        detail=f"not available: the {_CAPABILITY[key]} capability is not built yet",
+    )
+
+
+def _reports(session: Session, drill: Drill, marks: list[Mark]) -> list[_Report]:
+    rows = session.execute(
+        select(DrillEvent.payload, DrillEvent.record_ref, DrillEvent.fed_at).where(
+            DrillEvent.drill_id == drill.id,
+            DrillEvent.kind == "case_report",
+            DrillEvent.record_ref.is_not(None),
+        )
+    ).all()
+    out = []
+    for payload_text, ref, fed_at in rows:
+        if fed_at is None:
+            continue
+        payload = json.loads(payload_text)
+        out.append(
+            _Report(
+                case_id=int(str(ref).split(":")[1]),
+                person_id=int(payload["person_id"]),
+                reported=drill_hours_at(marks, drill.speed, fed_at),
+                contacts=[int(c) for c, _setting in payload["contacts"]],
+            )
+        )
+    return out
+
+
+def _deadline_hours(drill: Drill) -> float:
+    from fangkong.protocol.loader import load_builtin
+
+    hours = load_builtin(drill.protocol_id).deadlines.case_investigation_hours
+    return float(hours) if hours is not None else DEFAULT_INVESTIGATION_HOURS
+
+
+def _investigation(
+    session: Session,
+    principal: Principal,
+    drill: Drill,
+    marks: list[Mark],
+    reports: list[_Report],
+    hours: float,
+) -> Measure:
+    from fangkong.tracing import service as tracing
+
+    deadline = _deadline_hours(drill)
+    delays: list[float] = []
+    late = 0
+    for report in reports:
+        records = [e.created_at for e in tracing.exposures_of(session, principal, report.case_id)]
+        records += [v.created_at for v in tracing.visits_of(session, principal, report.case_id)]
+        if records:
+            first = min(drill_hours_at(marks, drill.speed, at) for at in records)
+            delays.append(max(0.0, first - report.reported))
+        elif hours - report.reported > deadline:
+            late += 1
+    judged = len(delays) + late
+    if judged == 0:
+        return Measure(
+            "investigation", LABELS["investigation"], "no_data", unit="h", target=f"≤ {deadline:g} h",
+            detail="no case report has been investigated or passed its deadline yet",
+        )  # fmt: skip
+    on_time = sum(1 for d in delays if d <= deadline)
+    return Measure(
+        "investigation",
+        LABELS["investigation"],
+        "ok",
+        value=statistics.median(delays) if delays else None,
+        unit="h",
+        points=100.0 * on_time / judged,
+        target=f"≤ {deadline:g} h",
+        detail=f"{on_time} of {judged} reports investigated within {deadline:g} h (median of investigated)",
+        judged=judged,
+    )
+
+
+def _contacts(
+    session: Session,
+    principal: Principal,
+    drill: Drill,
+    marks: list[Mark],
+    reports: list[_Report],
+    hours: float,
+) -> Measure:
+    from fangkong.tracing import service as tracing
+
+    expected = 0
+    found = 0
+    for report in reports:
+        if not report.contacts:
+            continue
+        identified: dict[int, float] = {}
+        page = tracing.list_contacts(
+            session, principal, tracing.ContactFilter(case_id=report.case_id, status=None), size=200
+        )
+        for row in page.items:
+            contact = tracing.get_contact(session, principal, row.id)
+            if contact.person_id is not None:
+                identified[contact.person_id] = drill_hours_at(marks, drill.speed, contact.created_at)
+        within = sum(
+            1
+            for p in report.contacts
+            if p in identified and identified[p] - report.reported <= CONTACT_WINDOW_HOURS
+        )
+        if hours - report.reported < CONTACT_WINDOW_HOURS and within < len(report.contacts):
+            continue  # still inside its 24 hours
+        expected += len(report.contacts)
+        found += within
+    if expected == 0:
+        return Measure("contacts_24h", LABELS["contacts_24h"], "no_data", unit="%", target="100 %",
+                       detail="no case report has passed its first 24 h yet")  # fmt: skip
+    share = found / expected
+    return Measure(
+        "contacts_24h",
+        LABELS["contacts_24h"],
+        "ok",
+        value=100.0 * share,
+        unit="%",
+        points=100.0 * share,
+        target="100 %",
+        detail=f"{found} of {expected} close contacts in the answer key identified within 24 h",
+        judged=expected,
+    )
+
+
+def _alerts(session: Session, drill: Drill, marks: list[Mark], hours: float) -> Measure:
+    from fangkong.surveillance import alerts
+
+    rows, _total = alerts.list_alerts(session, drill.sandbox_path, size=200)
+    delays: list[float] = []
+    on_time = 0
+    judged = 0
+    for row in rows:
+        alert = row.alert
+        created = drill_hours_at(marks, drill.speed, alert.created_at)
+        if alert.responded_at is not None:
+            delay = max(0.0, drill_hours_at(marks, drill.speed, alert.responded_at) - created)
+            delays.append(delay)
+            judged += 1
+            on_time += delay <= alert.response_hours
+        elif hours - created > alert.response_hours:
+            judged += 1
+    if judged == 0:
+        detail = (
+            "no alert about the sandbox yet" if not rows else "alerts are still within their response time"
+        )
+        return Measure("alert_response", LABELS["alert_response"], "no_data", unit="h", detail=detail)
+    return Measure(
+        "alert_response",
+        LABELS["alert_response"],
+        "ok",
+        value=statistics.median(delays) if delays else None,
+        unit="h",
+        points=100.0 * on_time / judged,
+        target="within each alert's response time",
+        detail=f"{on_time} of {judged} alerts answered in time (median of answered)",
+        judged=judged,
+    )
