@@ -11,6 +11,7 @@ from fangkong.modeling import cli as modeling_cli
 from fangkong.protocol import cli as protocol_cli
 from fangkong.surveillance import cli as surveillance_cli
 from fangkong.surveillance import cli_ops as surveillance_ops
+from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
 app.add_typer(core_cli.db_app, name="db")
@@ -20,6 +21,7 @@ app.add_typer(core_cli.people_app, name="people")
 app.add_typer(core_cli.audit_app, name="audit")
 app.add_typer(protocol_cli.app, name="protocol", help="Control protocols as data, and each person's plan.")
 app.add_typer(surveillance_ops.app, name="surveillance", help="Signals, detector runs, alerts, evaluation.")
+app.add_typer(tracing_cli.app, name="tracing", help="Cases, contacts, chains: import, export, clusters.")
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect
 )

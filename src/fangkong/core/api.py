@@ -90,7 +90,7 @@ def me(principal: Reader) -> MePublic:
 
 @router.get("/jurisdictions", response_model=list[JurisdictionPublic])
 def list_jurisdictions(
-    principal: Reader, session: SessionDep, parent_id: Annotated[int | None, Query(ge=1)] = None
+    principal: Reader, session: SessionDep, parent_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
 ) -> list[JurisdictionPublic]:
     """Children of ``parent_id``, or the caller's own jurisdiction when it is not given."""
     parent = jurisdictions.get_in_scope(session, parent_id, principal.jpath) if parent_id else None
@@ -128,7 +128,7 @@ def search_people(
     session: SessionDep,
     vault: VaultDep,
     q: Annotated[str, Query(max_length=50)] = "",
-    jurisdiction_id: Annotated[int | None, Query(ge=1)] = None,
+    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=people.MAX_PAGE_SIZE)] = 50,
 ) -> PersonPage:
@@ -159,7 +159,7 @@ def export_people(
     session: SessionDep,
     vault: VaultDep,
     request: Request,
-    jurisdiction_id: Annotated[int | None, Query(ge=1)] = None,
+    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
 ) -> StreamingResponse:
     """CSV of the people in scope, masked (exports never carry full personal data)."""
     buffer = io.StringIO()

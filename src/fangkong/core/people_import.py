@@ -236,7 +236,7 @@ def import_people_csv(
     writer = _Writer(session, expected_rows=_estimate_rows(path))
     seen: dict[str, int] = {}
     executor: Executor | None = None
-    if workers > 1 and path.stat().st_size > PARALLEL_MIN_ROWS * 80:
+    if workers >= 1 and path.stat().st_size > PARALLEL_MIN_ROWS * 80:
         executor = ProcessPoolExecutor(max_workers=workers)
     try:
         for shaped, errors, n_rows in _shaped_chunks(executor, chunks, header, keys, communities, workers):

@@ -88,7 +88,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _CASES
         | {_P.people_write, _P.people_reveal, _P.people_export, _P.surveillance_read, _P.alerts_respond}
     ),
-    Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal, _P.cases_read}),
+    # Quarantine sites receive the people other areas refer (协查) and report back on them.
+    Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal, _P.cases_read, _P.assist_manage}),
     Role.testing_coordinator: frozenset(_FIELD | {_P.cases_read}),
     Role.laboratory: frozenset(_FIELD | {_P.surveillance_write}),
     Role.community_worker: frozenset(

@@ -135,7 +135,7 @@ def choose_focus(
     request: Request,
     principal: Reader,
     session: SessionDep,
-    jurisdiction_id: Annotated[int, Query(ge=1)],
+    jurisdiction_id: Annotated[int, Query(ge=1, le=2_147_483_647)],
     next: str = "/",
 ) -> Response:
     """The header's jurisdiction picker: remember which part of one's scope to look at."""
@@ -160,7 +160,7 @@ def overview(request: Request, principal: Reader, session: SessionDep) -> Respon
 
 @router.get("/jurisdictions", response_class=HTMLResponse)
 def jurisdictions_page(
-    request: Request, principal: Reader, session: SessionDep, id: Annotated[int | None, Query(ge=1)] = None
+    request: Request, principal: Reader, session: SessionDep, id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
 ) -> Response:
     node = jurisdictions.get_in_scope(session, id or principal.jurisdiction_id, principal.jpath)
     trail = [j for j in jurisdictions.ancestors(session, node) if j.path.startswith(principal.jpath)]
@@ -180,7 +180,7 @@ def people_page(
     session: SessionDep,
     vault: VaultDep,
     q: Annotated[str, Query(max_length=50)] = "",
-    jurisdiction_id: Annotated[int | None, Query(ge=1)] = None,
+    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     jurisdiction_id = jurisdiction_id or focus_of(request, principal)
