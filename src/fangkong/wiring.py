@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from fangkong.core.events import (
     DomainEvent,
     EventBus,
+    PeoplePlacedUnderManagement,
     PersonPlacedUnderManagement,
     PersonReleasedFromManagement,
 )
@@ -26,6 +27,7 @@ def _protocol() -> list[Subscription]:
     return [
         # Whoever asks for a person to be managed gets the plan of the protocol in force there.
         (PersonPlacedUnderManagement, service.place_under_management),
+        (PeoplePlacedUnderManagement, service.place_many_under_management),
         (PersonReleasedFromManagement, service.release_from_management),
     ]
 

@@ -65,6 +65,15 @@ class PersonPlacedUnderManagement(DomainEvent):
     clock_date: dt.date
     source: str
     linked_person_id: int | None = None
+    # Which fact ``clock_date`` is: a plan fact name (last_exposure, arrival, area_departure, diagnosis).
+    clock_event: str = "last_exposure"
+
+
+@dataclass(frozen=True)
+class PeoplePlacedUnderManagement(DomainEvent):
+    """Many placements at once (an import): handled set-based, not one round trip per person."""
+
+    placements: tuple[PersonPlacedUnderManagement, ...]
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import and_, not_, or_, select, update
+from sqlalchemy import and_, insert, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
+from fangkong.core.clock import utcnow
 from fangkong.core.errors import InvalidInput, NotFound, RowError
-from fangkong.core.events import DomainEvent, PersonPlacedUnderManagement, PersonReleasedFromManagement
+from fangkong.core.events import (
+    DomainEvent,
+    PeoplePlacedUnderManagement,
+    PersonPlacedUnderManagement,
+    PersonReleasedFromManagement,
+)
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import path_in_scope, under
 from fangkong.protocol.loader import (
@@ -237,34 +243,86 @@ def _bulk_update(session: Session, updates: list[dict[str, object]]) -> None:
 def place_under_management(session: Session, event: DomainEvent) -> None:
     """Handler of ``PersonPlacedUnderManagement``: compute or update the plan from that source."""
     assert isinstance(event, PersonPlacedUnderManagement)
-    protocol = protocol_in_force(session, event.jpath)
-    facts = PlanFacts(last_exposure=event.clock_date)
-    record = session.scalar(
-        select(ManagementPlanRecord).where(
-            ManagementPlanRecord.person_id == event.person_id, ManagementPlanRecord.source == event.source
+    place_many(session, (event,))
+
+
+def place_many_under_management(session: Session, event: DomainEvent) -> None:
+    """Handler of ``PeoplePlacedUnderManagement`` (an import's worth of placements)."""
+    assert isinstance(event, PeoplePlacedUnderManagement)
+    place_many(session, event.placements)
+
+
+PLAN_FACTS = ("last_exposure", "arrival", "area_departure", "diagnosis")
+
+
+def place_many(session: Session, placements: Sequence[PersonPlacedUnderManagement]) -> None:
+    """Compute each person's plan under the protocol in force where they are managed, set-based.
+
+    A placement from a source that already placed the person updates that plan: a later clock date
+    restarts it, an earlier one changes nothing (re-planning never shortens a plan); a different
+    category replaces it (an upgrade).
+    """
+    if not placements:
+        return
+    by_path: dict[str, Protocol] = {}
+    existing: dict[tuple[int, str], ManagementPlanRecord] = {}
+    person_ids = sorted({p.person_id for p in placements})
+    for start in range(0, len(person_ids), 1000):
+        rows = session.scalars(
+            select(ManagementPlanRecord).where(
+                ManagementPlanRecord.person_id.in_(person_ids[start : start + 1000])
+            )
         )
-    )
-    existing = None
-    if record is not None and record.category == event.category and record.protocol_id == protocol.id:
-        existing = ManagementPlan(plan_templates(protocol)[record.category], record.clock_date)
-        if record.last_exposure is not None and record.last_exposure > event.clock_date:
-            facts = PlanFacts(last_exposure=record.last_exposure)
-    try:
-        plan = compute_plan(protocol, event.category, facts, existing)
-    except PlanError as exc:
-        raise InvalidInput([RowError(1, "category", str(exc))]) from None
-    if record is None:
-        record = ManagementPlanRecord(person_id=event.person_id, source=event.source)
-        session.add(record)
-    record.jpath = event.jpath
-    record.category = event.category
-    record.protocol_id = protocol.id
-    record.linked_person_id = event.linked_person_id
-    record.last_exposure = facts.last_exposure
-    record.clock_date = plan.clock_date
-    record.start_date = plan.start_date
-    record.end_date = plan.end_date
-    record.state = PlanState.active if plan.managed else PlanState.ended
+        existing.update({(r.person_id, r.source): r for r in rows})
+    inserts: list[dict[str, object]] = []
+    errors: list[RowError] = []
+    for index, event in enumerate(placements, start=1):
+        if event.clock_event not in PLAN_FACTS:
+            errors.append(RowError(index, "clock_event", f"unknown plan fact {event.clock_event!r}"))
+            continue
+        protocol = by_path.get(event.jpath)
+        if protocol is None:
+            protocol = by_path[event.jpath] = protocol_in_force(session, event.jpath)
+        record = existing.get((event.person_id, event.source))
+        clock_date = event.clock_date
+        previous = None
+        if record is not None and record.category == event.category and record.protocol_id == protocol.id:
+            previous = ManagementPlan(plan_templates(protocol)[record.category], record.clock_date)
+            stored = getattr(record, event.clock_event)
+            if stored is not None and stored > clock_date:
+                clock_date = stored
+        try:
+            plan = compute_plan(
+                protocol, event.category, PlanFacts(**{event.clock_event: clock_date}), previous
+            )
+        except PlanError as exc:
+            errors.append(RowError(index, "category", str(exc)))
+            continue
+        values: dict[str, object] = {
+            "person_id": event.person_id, "source": event.source, "jpath": event.jpath,
+            "category": event.category, "protocol_id": protocol.id,
+            "linked_person_id": event.linked_person_id,
+            "last_exposure": None, "arrival": None, "area_departure": None, "diagnosis": None,
+            "clock_date": plan.clock_date, "start_date": plan.start_date, "end_date": plan.end_date,
+            "state": PlanState.active if plan.managed else PlanState.ended, "updated_at": utcnow(),
+        }  # fmt: skip
+        values[event.clock_event] = clock_date
+        if record is None:
+            inserts.append(values)
+            # A second placement from the same source later in this batch updates this one.
+            record = ManagementPlanRecord(**values)
+            existing[(event.person_id, event.source)] = record
+        else:
+            for key, value in values.items():
+                setattr(record, key, value)
+    if errors:
+        raise InvalidInput(errors)
+    pending = {(v["person_id"], v["source"]): v for v in inserts}
+    for (person_id, source), values in pending.items():
+        record = existing[(person_id, source)]  # type: ignore[index]
+        values.update({c: getattr(record, c) for c in values})
+    if pending:
+        session.execute(insert(ManagementPlanRecord), list(pending.values()))
     session.flush()
 
 

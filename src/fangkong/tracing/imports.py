@@ -31,7 +31,7 @@ from fangkong.core.clock import utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Base
 from fangkong.core.errors import InvalidInput, RowError
-from fangkong.core.events import EventBus, PersonPlacedUnderManagement
+from fangkong.core.events import EventBus, PeoplePlacedUnderManagement, PersonPlacedUnderManagement
 from fangkong.core.people_import import import_people_csv
 from fangkong.core.people_rules import Keys
 from fangkong.core.scope import path_in_scope, under
@@ -1288,18 +1288,20 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
         "updated_at",
     )
     _write(session, Contact, columns, rows)
-    for person_id, cid, jpath, category, clock, linked in publish:
-        bus.publish(
-            session,
-            PersonPlacedUnderManagement(
-                person_id=person_id,
-                jpath=jpath,
-                category=category,
-                clock_date=clock,
-                source=f"contact:{cid}",
-                linked_person_id=linked,
-            ),
+    placements = tuple(
+        PersonPlacedUnderManagement(
+            person_id=person_id,
+            jpath=jpath,
+            category=category,
+            clock_date=clock,
+            source=f"contact:{cid}",
+            linked_person_id=linked,
         )
+        for person_id, cid, jpath, category, clock, linked in publish
+    )
+    if placements:
+        # One event for the whole import: the plans are then written set-based.
+        bus.publish(session, PeoplePlacedUnderManagement(placements))
     return counts
 
 

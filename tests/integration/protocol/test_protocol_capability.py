@@ -144,3 +144,45 @@ def test_diff_and_page(client, world: World) -> None:  # type: ignore[no-untyped
         client.get("/api/protocols/diff", params={"a": "cn-9", "b": "nope"}, headers=headers).status_code
         == 404
     )
+
+
+def test_a_batch_of_placements_is_planned_like_single_ones(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    from fangkong.core.events import PeoplePlacedUnderManagement, PersonPlacedUnderManagement
+
+    people = world.people[HOME_COUNTY]
+    with app.state.db.unit_of_work() as session:
+        paths = {pid: session.get(Person, pid).jpath for pid in people}
+        placements = (
+            PersonPlacedUnderManagement(
+                people[0], paths[people[0]], "close_contact", dt.date(2022, 7, 1), "contact:a"
+            ),
+            # the same source again, later: the clock restarts within the batch
+            PersonPlacedUnderManagement(
+                people[0], paths[people[0]], "close_contact", dt.date(2022, 7, 4), "contact:a"
+            ),
+            PersonPlacedUnderManagement(
+                people[1],
+                paths[people[1]],
+                "confirmed",
+                dt.date(2022, 7, 2),
+                "case:1",
+                clock_event="diagnosis",
+            ),
+        )
+        build_bus().publish(session, PeoplePlacedUnderManagement(placements))
+    with app.state.db.unit_of_work() as session:
+        rows = {
+            (r.person_id, r.source): r
+            for r in session.scalars(
+                select(ManagementPlanRecord).where(ManagementPlanRecord.person_id.in_(people))
+            )
+        }
+        assert len(rows) == 2
+        contact = rows[(people[0], "contact:a")]
+        assert (contact.clock_date, contact.end_date) == (dt.date(2022, 7, 4), dt.date(2022, 7, 14))
+        case = rows[(people[1], "case:1")]
+        assert (case.category, case.diagnosis, case.clock_date) == (
+            "confirmed",
+            dt.date(2022, 7, 2),
+            dt.date(2022, 7, 2),
+        )
