@@ -21,15 +21,25 @@ def routers() -> list[APIRouter]:
     return found
 
 
-def navigation() -> list[tuple[Permission, str, str]]:
-    """The main navigation: each capability's ``views.NAV`` entries, in capability order."""
-    entries: list[tuple[Permission, str, str]] = []
+# Capabilities with several pages show one entry in the top bar (this title) and their pages in a second
+# row while the user is inside them; the others show their pages directly.
+GROUP_TITLES = {"tracing": "Tracing", "surveillance": "Surveillance", "modeling": "Modelling"}
+
+
+def navigation() -> list[tuple[str | None, list[tuple[Permission, str, str]]]]:
+    """The navigation as (group title or None, entries) in capability order, administration last."""
+    groups: list[tuple[str | None, list[tuple[Permission, str, str]]]] = []
     for capability in CAPABILITIES:
         module = importlib.import_module(f"fangkong.{capability}.views")
-        entries.extend(getattr(module, "NAV", []))
+        entries = list(getattr(module, "NAV", []))
+        title = GROUP_TITLES.get(capability)
+        if title is None:
+            groups.extend((None, [entry]) for entry in entries)
+        elif entries:
+            groups.append((title, entries))
     from fangkong.core.views import ADMIN_NAV
 
-    return entries + ADMIN_NAV
+    return groups + [(None, [entry]) for entry in ADMIN_NAV]
 
 
 def include_all(app: FastAPI) -> None:

@@ -62,6 +62,32 @@ def focus_of(request: Request, principal: Principal) -> int:
     return principal.jurisdiction_id
 
 
+def _navigation(
+    principal: Principal | None, gettext: Any, path: str
+) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str]]]:
+    """Top bar entries (url, label, active) and the second row of the group the user is in."""
+    from fangkong.routes import navigation
+
+    top: list[tuple[str, str, bool]] = []
+    second: list[tuple[str, str]] = []
+    if principal is None:
+        return top, second
+    for title, entries in navigation():
+        visible = [(url, gettext(label)) for perm, url, label in entries if principal.can(perm)]
+        if not visible:
+            continue
+        if title is None:
+            url, label = visible[0]
+            top.append((url, label, path == url))
+            continue
+        prefix = "/" + visible[0][0].strip("/").split("/")[0]
+        inside = path == prefix or path.startswith(prefix + "/")
+        top.append((visible[0][0], gettext(title), inside))
+        if inside:
+            second = visible
+    return top, second
+
+
 def render(
     request: Request,
     template: str,
@@ -72,13 +98,7 @@ def render(
 ) -> HTMLResponse:
     language = language_of(request)
     gettext = translations(language).gettext
-    from fangkong.routes import navigation
-
-    nav = [
-        (url, gettext(label))
-        for perm, url, label in navigation()
-        if principal is not None and principal.can(perm)
-    ]
+    nav, subnav = _navigation(principal, gettext, request.url.path)
     focus_options: list[tuple[int, str, int]] = []
     focus_id: int | None = None
     if principal is not None:
@@ -92,6 +112,7 @@ def render(
         "languages": LANGUAGES,
         "me": principal,
         "nav": nav,
+        "subnav": subnav,
         "path": request.url.path,
         "csrf": principal.csrf if principal else request.cookies.get("fk_login_csrf", ""),
         **(context or {}),
