@@ -95,3 +95,17 @@ def test_a_registry_population_keeps_households_and_communities() -> None:
     assert people.layers[0].contacts_of(3).size == 0 and people.layers[0].contacts_of(4).size == 0  # alone
     assert people.area.tolist() == [0, 0, 0, 1, 1]
     assert people.age.tolist() == [40, 38, 9, 70, 25]
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_same_results_as_this_process(people: sim.Population) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    params = sim.Parameters(initial_infections=10)
+    here = run_ensemble(people, params, _arms(), 20, [1, 2])
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
+        there = run_ensemble(people, params, _arms(), 20, [1, 2], scheduler=cluster.scheduler_address)
+    for name in here:
+        for a, b in zip(here[name], there[name], strict=True):
+            assert np.array_equal(a.table(), b.table())
