@@ -156,6 +156,7 @@ def build_jurisdictions(db: Any, world: World, counties: int) -> None:
 def build_people(db: Any, world: World, vault: Any, n: int, rng: np.random.Generator) -> None:
     from fangkong.core.crypto import PersonalData, mask_name
     from fangkong.core.idnumber import generate_id_numbers, mask_id_number
+    from fangkong.core.people_import import PEOPLE_COLUMNS
     from fangkong.core.phone import generate_mobile_numbers, mask_phone
 
     community = rng.integers(0, len(world.community_ids), size=n)
@@ -197,22 +198,7 @@ def build_people(db: Any, world: World, vault: Any, n: int, rng: np.random.Gener
     copy_rows(
         db,
         "people",
-        (
-            "id",
-            "jurisdiction_id",
-            "jpath",
-            "household_id",
-            "pii",
-            "id_hash",
-            "phone_hash",
-            "name_hash",
-            "id_masked",
-            "phone_masked",
-            "name_masked",
-            "sex",
-            "birth_date",
-            "created_at",
-        ),
+        ("id", *PEOPLE_COLUMNS),
         rows(),
     )
     set_sequence(db, "people")
@@ -221,6 +207,7 @@ def build_people(db: Any, world: World, vault: Any, n: int, rng: np.random.Gener
 def build_cases(db: Any, world: World, n: int, chain: int, rng: np.random.Generator) -> np.ndarray:
     """Cases with chain links: one chain of ``chain`` cases in county 0, the rest in small clusters."""
     from fangkong.tracing.chains import cluster_labels
+    from fangkong.tracing.imports import CASE_COLUMNS, CHAIN_LINK_COLUMNS
 
     in_county0 = np.flatnonzero(world.person_county == 0)
     chain_people = rng.choice(in_county0, size=chain, replace=False)
@@ -286,31 +273,7 @@ def build_cases(db: Any, world: World, n: int, chain: int, rng: np.random.Genera
     copy_rows(
         db,
         "tracing_cases",
-        (
-            "id",
-            "case_ref",
-            "person_id",
-            "unidentified_id",
-            "subject_key",
-            "jurisdiction_id",
-            "jpath",
-            "classification",
-            "onset_date",
-            "sampling_date",
-            "diagnosis_date",
-            "reported_at",
-            "imported",
-            "origin",
-            "isolated_at",
-            "outcome",
-            "outcome_date",
-            "source_contact_id",
-            "found_under_management",
-            "cluster_id",
-            "notes",
-            "created_by",
-            "created_at",
-        ),
+        CASE_COLUMNS,
         case_rows(),
     )
     set_sequence(db, "tracing_cases")
@@ -335,18 +298,7 @@ def build_cases(db: Any, world: World, n: int, chain: int, rng: np.random.Genera
     copy_rows(
         db,
         "tracing_chain_links",
-        (
-            "id",
-            "infector_case_id",
-            "infectee_case_id",
-            "certainty",
-            "exposure_id",
-            "jpath",
-            "cluster_id",
-            "note",
-            "created_by",
-            "created_at",
-        ),
+        CHAIN_LINK_COLUMNS,
         link_rows(),
     )
     set_sequence(db, "tracing_chain_links")
@@ -355,6 +307,8 @@ def build_cases(db: Any, world: World, n: int, chain: int, rng: np.random.Genera
 
 def build_exposures(db: Any, world: World, n: int, rng: np.random.Generator) -> int:
     """``n`` exposures of the cases to people of their county (9 in 10) or anywhere; one contact each pair."""
+    from fangkong.tracing.imports import CONTACT_COLUMNS, EXPOSURE_COLUMNS
+
     cases = len(world.case_person)
     case_of = rng.integers(0, cases, size=n)
     case_county = world.person_county[world.case_person[case_of]]
@@ -403,27 +357,7 @@ def build_exposures(db: Any, world: World, n: int, rng: np.random.Generator) -> 
     copy_rows(
         db,
         "tracing_exposures",
-        (
-            "id",
-            "case_id",
-            "jpath",
-            "person_id",
-            "unidentified_id",
-            "subject_key",
-            "exposed_case_id",
-            "via_contact_id",
-            "setting",
-            "place",
-            "visit_id",
-            "start",
-            "end",
-            "protected",
-            "distance_m",
-            "duration_minutes",
-            "note",
-            "created_by",
-            "created_at",
-        ),
+        EXPOSURE_COLUMNS,
         exposure_rows(),
     )
     set_sequence(db, "tracing_exposures")
@@ -470,30 +404,7 @@ def build_exposures(db: Any, world: World, n: int, rng: np.random.Generator) -> 
     copy_rows(
         db,
         "tracing_contacts",
-        (
-            "id",
-            "case_id",
-            "person_id",
-            "unidentified_id",
-            "subject_key",
-            "jurisdiction_id",
-            "jpath",
-            "category",
-            "decided_by",
-            "reason",
-            "via_contact_id",
-            "setting",
-            "first_exposure",
-            "last_exposure",
-            "high_risk",
-            "isolated_at",
-            "status",
-            "converted_case_id",
-            "residence_jurisdiction_id",
-            "protocol_id",
-            "created_at",
-            "updated_at",
-        ),
+        CONTACT_COLUMNS,
         contact_rows(),
     )
     set_sequence(db, "tracing_contacts")

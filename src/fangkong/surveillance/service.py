@@ -85,6 +85,36 @@ def _check_owned(owner: str, path: str, what: str) -> None:
         raise NotFound(f"{what} not found among those you may change")
 
 
+_Switchable = TypeVar("_Switchable", Channel, DetectorConfig, FusionRule)
+
+
+# What each switchable row is called: in the "not found" message, as the audit action, as the audit kind.
+_SWITCH_NAMES: dict[type[Channel | DetectorConfig | FusionRule], tuple[str, str, str]] = {
+    Channel: ("channel", "surveillance.channel.active", "channel"),
+    DetectorConfig: ("detector configuration", "surveillance.config.active", "detector_config"),
+    FusionRule: ("fusion rule", "surveillance.rule.active", "fusion_rule"),
+}
+
+
+def _get_visible(session: Session, path: str, model: type[_Switchable], item_id: int) -> _Switchable:
+    """A channel, detector configuration or fusion rule the caller may see (its own, or one above it)."""
+    item = session.get(model, item_id)
+    if item is None or not can_see(item.jpath, path):
+        raise NotFound(f"{_SWITCH_NAMES[model][0]} {item_id} not found")
+    return item
+
+
+def _set_active(
+    session: Session, actor: audit.Actor, path: str, item: _Switchable, active: bool
+) -> _Switchable:
+    """Switch a channel, detector configuration or fusion rule the caller owns on or off, audited."""
+    what, action, kind = _SWITCH_NAMES[type(item)]
+    _check_owned(item.jpath, path, f"{what} {item.id}")
+    item.active = active
+    audit.record(session, actor, action, kind, item.id, jpath=item.jpath, detail={"active": active})
+    return item
+
+
 # ---------------------------------------- defaults
 
 
@@ -168,10 +198,7 @@ def list_channels(session: Session, path: str, *, include_inactive: bool = True)
 
 
 def get_channel(session: Session, path: str, channel_id: int) -> Channel:
-    channel = session.get(Channel, channel_id)
-    if channel is None or not can_see(channel.jpath, path):
-        raise NotFound(f"channel {channel_id} not found")
-    return channel
+    return _get_visible(session, path, Channel, channel_id)
 
 
 @dataclass(frozen=True)
@@ -255,19 +282,7 @@ def create_channel(session: Session, actor: audit.Actor, path: str, data: Channe
 def set_channel_active(
     session: Session, actor: audit.Actor, path: str, channel_id: int, active: bool
 ) -> Channel:
-    channel = get_channel(session, path, channel_id)
-    _check_owned(channel.jpath, path, f"channel {channel_id}")
-    channel.active = active
-    audit.record(
-        session,
-        actor,
-        "surveillance.channel.active",
-        "channel",
-        channel.id,
-        jpath=channel.jpath,
-        detail={"active": active},
-    )
-    return channel
+    return _set_active(session, actor, path, get_channel(session, path, channel_id), active)
 
 
 # ---------------------------------------- detector configurations
@@ -284,10 +299,7 @@ def list_configs(session: Session, path: str) -> list[tuple[DetectorConfig, Chan
 
 
 def get_config(session: Session, path: str, config_id: int) -> DetectorConfig:
-    config = session.get(DetectorConfig, config_id)
-    if config is None or not can_see(config.jpath, path):
-        raise NotFound(f"detector configuration {config_id} not found")
-    return config
+    return _get_visible(session, path, DetectorConfig, config_id)
 
 
 def check_detector(method: str, params: Mapping[str, object], weekly: bool) -> list[RowError]:
@@ -367,19 +379,7 @@ def create_config(
 def set_config_active(
     session: Session, actor: audit.Actor, path: str, config_id: int, active: bool
 ) -> DetectorConfig:
-    config = get_config(session, path, config_id)
-    _check_owned(config.jpath, path, f"detector configuration {config_id}")
-    config.active = active
-    audit.record(
-        session,
-        actor,
-        "surveillance.config.active",
-        "detector_config",
-        config.id,
-        jpath=config.jpath,
-        detail={"active": active},
-    )
-    return config
+    return _set_active(session, actor, path, get_config(session, path, config_id), active)
 
 
 # ---------------------------------------- fusion rules
@@ -393,10 +393,7 @@ def list_rules(session: Session, path: str) -> list[FusionRule]:
 
 
 def get_rule(session: Session, path: str, rule_id: int) -> FusionRule:
-    rule = session.get(FusionRule, rule_id)
-    if rule is None or not can_see(rule.jpath, path):
-        raise NotFound(f"fusion rule {rule_id} not found")
-    return rule
+    return _get_visible(session, path, FusionRule, rule_id)
 
 
 @dataclass(frozen=True)
@@ -466,19 +463,7 @@ def create_rule(session: Session, actor: audit.Actor, path: str, data: RuleInput
 def set_rule_active(
     session: Session, actor: audit.Actor, path: str, rule_id: int, active: bool
 ) -> FusionRule:
-    rule = get_rule(session, path, rule_id)
-    _check_owned(rule.jpath, path, f"fusion rule {rule_id}")
-    rule.active = active
-    audit.record(
-        session,
-        actor,
-        "surveillance.rule.active",
-        "fusion_rule",
-        rule.id,
-        jpath=rule.jpath,
-        detail={"active": active},
-    )
-    return rule
+    return _set_active(session, actor, path, get_rule(session, path, rule_id), active)
 
 
 # ---------------------------------------- neighbours and locations

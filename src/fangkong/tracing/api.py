@@ -17,7 +17,6 @@ from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.tracing import assist, clusters, exports, imports, persons, service, sourcing, spreadsheets
 from fangkong.tracing.models import AssistStatus, Classification, ContactCategory, ContactStatus, Visit
-from fangkong.tracing.protocols import plan_for, protocol_for
 from fangkong.tracing.rules import LOCAL_TZ, as_local, clamp_day
 from fangkong.tracing.schemas import (
     MAX_ID,
@@ -374,21 +373,8 @@ def list_contacts(
 
 
 def contact_detail(session: SessionDep, principal: Principal, contact_id: int) -> ContactDetailPublic:
-    from sqlalchemy import select
-
-    from fangkong.tracing.models import Exposure
-
-    contact = service.get_contact(session, principal, contact_id)
-    (row,) = service.contact_rows(session, principal, [contact])
-    protocol = protocol_for(session, contact.jpath)
-    plan = plan_for(protocol, contact.category.value, as_local(contact.last_exposure).date())
-    exposures = list(
-        session.scalars(
-            select(Exposure)
-            .where(Exposure.case_id == contact.case_id, Exposure.subject_key == contact.subject_key)
-            .order_by(Exposure.start)
-        )
-    )
+    d = service.contact_detail(session, principal, contact_id)
+    contact, row, protocol, plan, exposures = d.contact, d.row, d.protocol, d.plan, d.exposures
     labels = persons.labels(session, principal, [contact.subject_key])
     return ContactDetailPublic(
         contact=ContactPublic.model_validate(row),

@@ -146,6 +146,26 @@ def _as_receiver(session: Session, principal: Principal, request_id: int) -> Ass
     return request
 
 
+def _record(
+    session: Session,
+    principal: Principal,
+    ip: str,
+    action: str,
+    request: AssistRequest,
+    detail: dict[str, object] | None = None,
+) -> None:
+    """Audit what the receiving side did to a request, filed under the receiver's jurisdiction."""
+    audit.record(
+        session,
+        actor(principal, ip),
+        action,
+        "assist_request",
+        request.id,
+        jpath=request.receiver_jpath,
+        detail=detail,
+    )
+
+
 def _step(request: AssistRequest, allowed: tuple[AssistStatus, ...], what: str) -> None:
     if request.status not in allowed:
         raise DomainError(f"the request is {request.status.value}; it cannot be {what} now")
@@ -157,14 +177,7 @@ def acknowledge(session: Session, principal: Principal, request_id: int, *, ip: 
     request.status = AssistStatus.acknowledged
     request.acknowledged_at = utcnow()
     request.handled_by = principal.user_id
-    audit.record(
-        session,
-        actor(principal, ip),
-        "assist.acknowledge",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-    )
+    _record(session, principal, ip, "assist.acknowledge", request)
     return request
 
 
@@ -178,15 +191,7 @@ def decline(
     request.status = AssistStatus.declined
     request.declined_reason = reason.strip()[:300]
     request.reported_at = utcnow()
-    audit.record(
-        session,
-        actor(principal, ip),
-        "assist.decline",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-        detail={"reason": request.declined_reason},
-    )
+    _record(session, principal, ip, "assist.decline", request, {"reason": request.declined_reason})
     return request
 
 
@@ -242,15 +247,7 @@ def locate(
     request.status = AssistStatus.located
     request.located_at = utcnow()
     request.handled_by = principal.user_id
-    audit.record(
-        session,
-        actor(principal, ip),
-        "assist.locate",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-        detail={"person_id": found},
-    )
+    _record(session, principal, ip, "assist.locate", request, {"person_id": found})
     return request
 
 
@@ -284,15 +281,7 @@ def apply_plan(
         )
     request.status = AssistStatus.plan_applied
     request.plan_applied_at = utcnow()
-    audit.record(
-        session,
-        actor(principal, ip),
-        "assist.apply_plan",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-        detail={"plan": request.plan_summary},
-    )
+    _record(session, principal, ip, "assist.apply_plan", request, {"plan": request.plan_summary})
     return request
 
 
@@ -309,15 +298,7 @@ def report(
     request.outcome = outcome + (f": {note.strip()[:280]}" if note.strip() else "")
     request.status = AssistStatus.reported
     request.reported_at = utcnow()
-    audit.record(
-        session,
-        actor(principal, ip),
-        "assist.report",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-        detail={"outcome": outcome},
-    )
+    _record(session, principal, ip, "assist.report", request, {"outcome": outcome})
     return request
 
 
@@ -425,14 +406,13 @@ def reveal(
     if request.status is AssistStatus.sent:
         raise DomainError("acknowledge the request to see the person")
     data = vault.decrypt_person(request.pii)
-    audit.record(
+    _record(
         session,
-        actor(principal, ip),
+        principal,
+        ip,
         "assist.reveal",
-        "assist_request",
-        request.id,
-        jpath=request.receiver_jpath,
-        detail={"fields": ["id_number", "name", "phone", "address"]},
+        request,
+        {"fields": ["id_number", "name", "phone", "address"]},
     )
     shown = view(session, principal, request, "received")
     person = {

@@ -76,6 +76,90 @@ MAX_ERRORS = 1_000
 _T = TypeVar("_T")
 _REF_SPLIT = re.compile(r"[;；,，、\s]+")
 
+# Column order of the rows the importer writes (and bench/tracing.py copies in) set-based.
+CASE_COLUMNS = (
+    "id",
+    "case_ref",
+    "person_id",
+    "unidentified_id",
+    "subject_key",
+    "jurisdiction_id",
+    "jpath",
+    "classification",
+    "onset_date",
+    "sampling_date",
+    "diagnosis_date",
+    "reported_at",
+    "imported",
+    "origin",
+    "isolated_at",
+    "outcome",
+    "outcome_date",
+    "source_contact_id",
+    "found_under_management",
+    "cluster_id",
+    "notes",
+    "created_by",
+    "created_at",
+)
+CHAIN_LINK_COLUMNS = (
+    "id",
+    "infector_case_id",
+    "infectee_case_id",
+    "certainty",
+    "exposure_id",
+    "jpath",
+    "cluster_id",
+    "note",
+    "created_by",
+    "created_at",
+)
+EXPOSURE_COLUMNS = (
+    "id",
+    "case_id",
+    "jpath",
+    "person_id",
+    "unidentified_id",
+    "subject_key",
+    "exposed_case_id",
+    "via_contact_id",
+    "setting",
+    "place",
+    "visit_id",
+    "start",
+    "end",
+    "protected",
+    "distance_m",
+    "duration_minutes",
+    "note",
+    "created_by",
+    "created_at",
+)
+CONTACT_COLUMNS = (
+    "id",
+    "case_id",
+    "person_id",
+    "unidentified_id",
+    "subject_key",
+    "jurisdiction_id",
+    "jpath",
+    "category",
+    "decided_by",
+    "reason",
+    "via_contact_id",
+    "setting",
+    "first_exposure",
+    "last_exposure",
+    "high_risk",
+    "isolated_at",
+    "status",
+    "converted_case_id",
+    "residence_jurisdiction_id",
+    "protocol_id",
+    "created_at",
+    "updated_at",
+)
+
 
 @dataclass
 class ImportReport:
@@ -148,35 +232,29 @@ class _Row:
             self.errors.add(self.number, name, str(exc))
             return None
 
-    def date(self, name: str) -> dt.date | None:
+    def _checked(
+        self, name: str, parse: Callable[[object], _T], problem_of: Callable[[_T], str | None]
+    ) -> _T | None:
+        """The raw cell parsed, then checked; a blank cell is None, a bad one is an error and None."""
         value = self.cells.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
         try:
-            day = parse_date(value)
+            parsed = parse(value)
         except RuleError as exc:
             self.errors.add(self.number, name, str(exc))
             return None
-        problem = date_problem(day)
+        problem = problem_of(parsed)
         if problem:
             self.errors.add(self.number, name, problem)
             return None
-        return day
+        return parsed
+
+    def date(self, name: str) -> dt.date | None:
+        return self._checked(name, parse_date, date_problem)
 
     def wall(self, name: str) -> WallTime | None:
-        value = self.cells.get(name)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None
-        try:
-            wall = parse_wall_time(value)
-        except RuleError as exc:
-            self.errors.add(self.number, name, str(exc))
-            return None
-        problem = time_problem(wall.at, self.errors.now)
-        if problem:
-            self.errors.add(self.number, name, problem)
-            return None
-        return wall
+        return self._checked(name, parse_wall_time, lambda wall: time_problem(wall.at, self.errors.now))
 
     def number_value(self, name: str) -> float | None:
         value = self.text(name)
@@ -611,31 +689,6 @@ def _import_cases(
     id_of = {line.case_ref: cid for line, cid in zip(lines, ids, strict=True)}
     id_of.update({ref: case.id for ref, case in known.items()})
     now = utcnow()
-    columns = (
-        "id",
-        "case_ref",
-        "person_id",
-        "unidentified_id",
-        "subject_key",
-        "jurisdiction_id",
-        "jpath",
-        "classification",
-        "onset_date",
-        "sampling_date",
-        "diagnosis_date",
-        "reported_at",
-        "imported",
-        "origin",
-        "isolated_at",
-        "outcome",
-        "outcome_date",
-        "source_contact_id",
-        "found_under_management",
-        "cluster_id",
-        "notes",
-        "created_by",
-        "created_at",
-    )
     rows = []
     for line, cid in zip(lines, ids, strict=True):
         s = subjects[line.row]
@@ -666,7 +719,7 @@ def _import_cases(
                 now,
             )
         )
-    _write(session, Case, columns, rows)
+    _write(session, Case, CASE_COLUMNS, rows)
     history_ids = _reserve_ids(session, CaseHistory.__tablename__, len(ids))
     _write(
         session,
@@ -696,18 +749,7 @@ def _import_cases(
     _write(
         session,
         ChainLink,
-        (
-            "id",
-            "infector_case_id",
-            "infectee_case_id",
-            "certainty",
-            "exposure_id",
-            "jpath",
-            "cluster_id",
-            "note",
-            "created_by",
-            "created_at",
-        ),
+        CHAIN_LINK_COLUMNS,
         [
             (lid, a, b, cert, None, jpath_of[b], b, None, principal.user_id, now)
             for lid, (a, b, cert, _line) in zip(link_ids, links, strict=True)
@@ -1008,27 +1050,6 @@ def _check_links(session: Session, items: list[_Item], errors: _Errors) -> None:
 def _write_exposures(session: Session, principal: Principal, items: list[_Item]) -> None:
     ids = _reserve_ids(session, Exposure.__tablename__, len(items))
     now = utcnow()
-    columns = (
-        "id",
-        "case_id",
-        "jpath",
-        "person_id",
-        "unidentified_id",
-        "subject_key",
-        "exposed_case_id",
-        "via_contact_id",
-        "setting",
-        "place",
-        "visit_id",
-        "start",
-        "end",
-        "protected",
-        "distance_m",
-        "duration_minutes",
-        "note",
-        "created_by",
-        "created_at",
-    )
     rows = []
     for eid, item in zip(ids, items, strict=True):
         item.exposure_id = eid
@@ -1056,7 +1077,7 @@ def _write_exposures(session: Session, principal: Principal, items: list[_Item])
                 now,
             )
         )
-    _write(session, Exposure, columns, rows)
+    _write(session, Exposure, EXPOSURE_COLUMNS, rows)
 
 
 def _write_links(session: Session, principal: Principal, items: list[_Item]) -> int:
@@ -1107,18 +1128,7 @@ def _write_links(session: Session, principal: Principal, items: list[_Item]) -> 
     _write(
         session,
         ChainLink,
-        (
-            "id",
-            "infector_case_id",
-            "infectee_case_id",
-            "certainty",
-            "exposure_id",
-            "jpath",
-            "cluster_id",
-            "note",
-            "created_by",
-            "created_at",
-        ),
+        CHAIN_LINK_COLUMNS,
         rows,
     )
     clusters = set(
@@ -1263,31 +1273,7 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
                     via_person.get(decision.via_contact_id or -1),
                 )
             )
-    columns = (
-        "id",
-        "case_id",
-        "person_id",
-        "unidentified_id",
-        "subject_key",
-        "jurisdiction_id",
-        "jpath",
-        "category",
-        "decided_by",
-        "reason",
-        "via_contact_id",
-        "setting",
-        "first_exposure",
-        "last_exposure",
-        "high_risk",
-        "isolated_at",
-        "status",
-        "converted_case_id",
-        "residence_jurisdiction_id",
-        "protocol_id",
-        "created_at",
-        "updated_at",
-    )
-    _write(session, Contact, columns, rows)
+    _write(session, Contact, CONTACT_COLUMNS, rows)
     placements = tuple(
         PersonPlacedUnderManagement(
             person_id=person_id,

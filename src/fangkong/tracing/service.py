@@ -25,6 +25,8 @@ from fangkong.core.errors import Conflict, DomainError, InvalidInput, NotFound, 
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement, PersonReleasedFromManagement
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope, under
+from fangkong.protocol.plan import ManagementPlan
+from fangkong.protocol.schema import Protocol
 from fangkong.tracing import persons
 from fangkong.tracing.classification import Decision, ExposureFact, IndexTiming, Via, decide
 from fangkong.tracing.events import CaseReclassified, CaseReported
@@ -1462,6 +1464,31 @@ def links_of(session: Session, principal: Principal, case_id: int) -> tuple[list
         [v for v, lk in zip(views, links, strict=True) if lk.infectee_case_id == case.id],
         [v for v, lk in zip(views, links, strict=True) if lk.infector_case_id == case.id],
     )
+
+
+@dataclass(frozen=True)
+class ContactDetail:
+    contact: Contact
+    row: ContactRow
+    protocol: Protocol
+    plan: ManagementPlan | None
+    exposures: list[Exposure]
+
+
+def contact_detail(session: Session, principal: Principal, contact_id: int) -> ContactDetail:
+    """A contact with its row, its plan under the protocol in force and its exposures to the index case."""
+    contact = get_contact(session, principal, contact_id)
+    (row,) = contact_rows(session, principal, [contact])
+    protocol = protocol_for(session, contact.jpath)
+    plan = plan_for(protocol, contact.category.value, as_local(contact.last_exposure).date())
+    exposures = list(
+        session.scalars(
+            select(Exposure)
+            .where(Exposure.case_id == contact.case_id, Exposure.subject_key == contact.subject_key)
+            .order_by(Exposure.start)
+        )
+    )
+    return ContactDetail(contact=contact, row=row, protocol=protocol, plan=plan, exposures=exposures)
 
 
 @dataclass

@@ -25,11 +25,9 @@ from fangkong.tracing.models import (
     Classification,
     ContactCategory,
     ContactStatus,
-    Exposure,
     Outcome,
     PlaceKind,
 )
-from fangkong.tracing.protocols import plan_for, protocol_for
 from fangkong.tracing.rules import SETTINGS, RuleError, as_local, clamp_day, parse_setting, parse_wall_time
 from fangkong.tracing.schemas import MAX_ID
 from fangkong.web.templating import render
@@ -450,26 +448,14 @@ def contacts_page(
 
 
 def _contact_context(session: SessionDep, principal: Principal, contact_id: int) -> dict[str, Any]:
-    from sqlalchemy import select
-
-    contact = service.get_contact(session, principal, contact_id)
-    (row,) = service.contact_rows(session, principal, [contact])
-    protocol = protocol_for(session, contact.jpath)
-    plan = plan_for(protocol, contact.category.value, as_local(contact.last_exposure).date())
-    exposures = list(
-        session.scalars(
-            select(Exposure)
-            .where(Exposure.case_id == contact.case_id, Exposure.subject_key == contact.subject_key)
-            .order_by(Exposure.start)
-        )
-    )
+    d = service.contact_detail(session, principal, contact_id)
     return {
-        "contact": contact,
-        "row": row,
-        "plan": plan,
-        "protocol": protocol,
-        "exposures": exposures,
-        "requests": assist.requests_for_contact(session, principal, contact.id),
+        "contact": d.contact,
+        "row": d.row,
+        "plan": d.plan,
+        "protocol": d.protocol,
+        "exposures": d.exposures,
+        "requests": assist.requests_for_contact(session, principal, d.contact.id),
         "as_local": as_local,
         "classifications": [c.value for c in Classification],
         "categories": [c.value for c in ContactCategory],
