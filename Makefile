@@ -38,8 +38,8 @@ test-fast: test-install
 	$(VENV)/bin/pytest -m "not slow and not browser" -x
 
 lint: test-install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench migrations
+	$(VENV)/bin/ruff format --check src tests bench migrations
 	$(VENV)/bin/mypy
 
 bench: install

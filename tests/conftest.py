@@ -348,14 +348,18 @@ def seed_modeling_foreign(db: Database, world: World) -> dict[str, str]:
         job = ModelingJob(
             kind=JobKind.comparison, status=JobStatus.done, jurisdiction_id=county.id, jpath=county.path,
             title="海曙区 comparison", request='{"arms": ["none"]}', result=None, runs_done=1, runs_total=1,
-            created_by=world.users["away_command_centre"], created_by_name="away_command_centre", created_at=now,
+            created_by=world.users["away_command_centre"],
+            created_by_name="away_command_centre",
+            created_at=now,
         )  # fmt: skip
         drill = Drill(
             name="海曙区 drill", status=DrillStatus.stopped, jurisdiction_id=county.id, jpath=county.path,
             sandbox_id=county.id, sandbox_path=county.path, protocol_id="cn-9", people=200, days=7, seed=1,
             speed=1440.0, autopilot=False, realtime=False, investigation_delay_hours=6.0,
             alert_response_delay_hours=2.0, calendar_start=now.date(), summary="{}",
-            created_by=world.users["away_command_centre"], created_by_name="away_command_centre", started_at=now,
+            created_by=world.users["away_command_centre"],
+            created_by_name="away_command_centre",
+            started_at=now,
             finished_at=now,
         )  # fmt: skip
         session.add_all([job, drill])

@@ -27,8 +27,8 @@ app.command("detect", help="Run an early-warning detector on a count series (CSV
 )
 app.command("rt", help="Estimate the time-varying reproduction number as EpiEstim does.")(modeling_cli.rt)
 app.command("simulate", help="Run the agent-based simulator for one strategy.")(modeling_cli.simulate)
-app.command("account", help="Compare strategies by cost and effect (the account, 总账).")(modeling_cli.account)
-app.add_typer(modeling_cli.drill_app, name="drill", help="Drills: a synthetic outbreak through the real platform.")
+app.command("account", help="Compare strategies by cost and effect (总账).")(modeling_cli.account)
+app.add_typer(modeling_cli.drill_app, name="drill", help="Drills: a synthetic outbreak through the platform.")
 
 
 @app.command()

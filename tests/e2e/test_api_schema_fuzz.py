@@ -35,7 +35,7 @@ def role_headers(client, world: World) -> list[dict[str, str]]:  # type: ignore[
 
 
 @lazy_schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_makes_the_api_answer_5xx(case, role_headers: list[dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
     if case.method == "POST" and LONG_RUNNING.match(case.path):
         return

@@ -13,7 +13,16 @@ from fastapi.responses import StreamingResponse
 
 from fangkong.core import audit, jurisdictions, people, people_import, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import BusDep, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import (
+    BusDep,
+    Require,
+    RowId,
+    RowIdQuery,
+    SessionDep,
+    SettingsDep,
+    VaultDep,
+    client_ip,
+)
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.models import Level
 from fangkong.core.people_rules import Keys
@@ -90,7 +99,7 @@ def me(principal: Reader) -> MePublic:
 
 @router.get("/jurisdictions", response_model=list[JurisdictionPublic])
 def list_jurisdictions(
-    principal: Reader, session: SessionDep, parent_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
+    principal: Reader, session: SessionDep, parent_id: RowIdQuery = None
 ) -> list[JurisdictionPublic]:
     """Children of ``parent_id``, or the caller's own jurisdiction when it is not given."""
     parent = jurisdictions.get_in_scope(session, parent_id, principal.jpath) if parent_id else None
@@ -128,7 +137,7 @@ def search_people(
     session: SessionDep,
     vault: VaultDep,
     q: Annotated[str, Query(max_length=50)] = "",
-    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    jurisdiction_id: RowIdQuery = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     size: Annotated[int, Query(ge=1, le=people.MAX_PAGE_SIZE)] = 50,
 ) -> PersonPage:
@@ -159,7 +168,7 @@ def export_people(
     session: SessionDep,
     vault: VaultDep,
     request: Request,
-    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    jurisdiction_id: RowIdQuery = None,
 ) -> StreamingResponse:
     """CSV of the people in scope, masked (exports never carry full personal data)."""
     buffer = io.StringIO()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal, principal_for, user_for_token
@@ -55,6 +55,8 @@ def get_bus(request: Request) -> EventBus:
 SessionDep = Annotated[Session, Depends(get_session)]
 # Row ids in paths: bounded to the 32-bit integer columns they address.
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
+# The same bound for ids given as query parameters (filters).
+RowIdQuery = Annotated[int | None, Query(ge=1, le=2_147_483_647)]
 VaultDep = Annotated[Vault, Depends(get_vault)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 BusDep = Annotated[EventBus, Depends(get_bus)]

@@ -11,7 +11,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import audit, jurisdictions, people, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
-from fangkong.core.deps import SESSION_COOKIE, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import (
+    SESSION_COOKIE,
+    Require,
+    RowId,
+    RowIdQuery,
+    SessionDep,
+    SettingsDep,
+    VaultDep,
+    client_ip,
+)
 from fangkong.core.errors import DomainError, InvalidInput
 from fangkong.core.i18n import LANGUAGES
 from fangkong.core.models import Level, Role, User
@@ -160,7 +169,7 @@ def overview(request: Request, principal: Reader, session: SessionDep) -> Respon
 
 @router.get("/jurisdictions", response_class=HTMLResponse)
 def jurisdictions_page(
-    request: Request, principal: Reader, session: SessionDep, id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None
+    request: Request, principal: Reader, session: SessionDep, id: RowIdQuery = None
 ) -> Response:
     node = jurisdictions.get_in_scope(session, id or principal.jurisdiction_id, principal.jpath)
     trail = [j for j in jurisdictions.ancestors(session, node) if j.path.startswith(principal.jpath)]
@@ -180,7 +189,7 @@ def people_page(
     session: SessionDep,
     vault: VaultDep,
     q: Annotated[str, Query(max_length=50)] = "",
-    jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
+    jurisdiction_id: RowIdQuery = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     jurisdiction_id = jurisdiction_id or focus_of(request, principal)

@@ -11,6 +11,7 @@ figures only, and ten million people's counters would dwarf them.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -126,7 +127,8 @@ def _on_dask(
     progress: Progress | None,
 ) -> list[tuple[Job, sim.SimResult]]:
     try:
-        from dask.distributed import Client, as_completed  # type: ignore[import-not-found, unused-ignore]
+        # Imported as an untyped module: dask is optional and only partly annotated.
+        distributed: Any = importlib.import_module("dask.distributed")
     except ImportError:
         raise EnsembleError(
             "running on a Dask cluster needs dask.distributed, which is not installed here "
@@ -134,13 +136,13 @@ def _on_dask(
         ) from None
     outcomes: list[tuple[Job, sim.SimResult]] = []
     try:
-        client = Client(scheduler, timeout="30s")
+        client = distributed.Client(scheduler, timeout="30s")
     except OSError as exc:
         raise EnsembleError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
         shared = client.scatter(population, broadcast=True)
         futures = [client.submit(run_job, shared, params, days, job, pure=False) for job in jobs]
-        for future in as_completed(futures):
+        for future in distributed.as_completed(futures):
             outcomes.append(future.result())
             if progress is not None:
                 progress(len(outcomes), len(jobs))

@@ -7,6 +7,7 @@ contact tracing of today's diagnoses (within capacity, the rest wait), then tran
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -343,9 +344,10 @@ def compare(
 def _run_on_dask(
     jobs: list[_Job], population: Population, params: Parameters, days: int, scheduler: str
 ) -> list[tuple[str, int, SimResult]]:
-    from dask.distributed import Client  # type: ignore[import-not-found, unused-ignore]
+    # Imported as an untyped module: dask is optional and only partly annotated.
+    distributed: Any = importlib.import_module("dask.distributed")
 
-    with Client(scheduler) as client:
+    with distributed.Client(scheduler) as client:
         shared = client.scatter(population, broadcast=True)
         futures = [client.submit(_simulate_job, shared, params, days, job, pure=False) for job in jobs]
         results: list[tuple[str, int, SimResult]] = client.gather(futures)
