@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
+from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.jurisdictions import JurisdictionRow
 
@@ -13,18 +11,17 @@ _ALIASES = {"编码": "code", "名称": "name", "级别": "level", "上级编码
 
 
 def parse_jurisdiction_csv(content: str) -> list[JurisdictionRow]:
-    reader = csv.reader(io.StringIO(content))
-    try:
-        header = [_ALIASES.get(h.strip(), h.strip().lower()) for h in next(reader)]
-    except StopIteration:
-        raise InvalidInput([RowError(1, "*", "the file is empty")]) from None
+    table = read_csv_text(content)
+    if not table:
+        raise InvalidInput([RowError(1, "*", "the file is empty")])
+    header = [_ALIASES.get(h.strip(), h.strip().lower()) for h in table[0]]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InvalidInput([RowError(1, c, "column is missing from the header") for c in missing])
     index = {c: header.index(c) for c in COLUMNS}
     rows: list[JurisdictionRow] = []
     errors: list[RowError] = []
-    for number, values in enumerate(reader, start=2):
+    for number, values in enumerate(table[1:], start=2):
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):

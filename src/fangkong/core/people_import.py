@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.clock import utcnow
+from fangkong.core.csvtext import rows_checked
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.models import Household, Person
 from fangkong.core.people import communities_in_scope
@@ -196,17 +197,20 @@ def _estimate_rows(path: Path) -> int:
 def _read_chunks(path: Path) -> tuple[list[str], Iterator[tuple[int, list[list[str]]]]]:
     fh = path.open(newline="", encoding="utf-8-sig")
     reader = csv.reader(fh)
+    checked = rows_checked(reader, reader)
     try:
-        header = [canonical_header(h) for h in next(reader)]
-    except StopIteration:
+        header = [canonical_header(h) for h in next(checked)]
+    except (StopIteration, InvalidInput) as exc:
         fh.close()
+        if isinstance(exc, InvalidInput):
+            raise
         raise InvalidInput([RowError(1, "*", "the file is empty")]) from None
 
     def chunks() -> Iterator[tuple[int, list[list[str]]]]:
         row = 2
         with fh:
             while True:
-                chunk = list(itertools.islice(reader, CHUNK_ROWS))
+                chunk = list(itertools.islice(checked, CHUNK_ROWS))
                 if not chunk:
                     return
                 yield row, chunk

@@ -7,10 +7,8 @@ session (the API, page or CLI opens the unit of work); reads of jurisdiction-lin
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import importlib
-import io
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
+from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, NotFound, RowError
 from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
 from fangkong.core.models import Jurisdiction
@@ -351,7 +350,7 @@ def read_counts_csv(content: bytes) -> list[CountInput]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput([RowError(1, "file", "is not UTF-8 text; save the CSV as UTF-8")]) from None
-    table = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    table = [row for row in read_csv_text(text) if any(cell.strip() for cell in row)]
     if not table:
         raise InvalidInput([RowError(1, "file", "the file is empty")])
     header = [h.strip().lower() for h in table[0]]

@@ -8,13 +8,13 @@ channels file a value under the Monday of its ISO week, so any date of the week 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.models import Level
 from fangkong.core.scope import path_in_scope
@@ -136,7 +136,7 @@ def read_upload(filename: str, content: bytes) -> list[RawRecord]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInput([RowError(1, "file", "is not UTF-8 text; save the CSV as UTF-8")]) from None
-    table = list(csv.reader(io.StringIO(text)))
+    table = read_csv_text(text)
     if not table:
         raise InvalidInput([RowError(1, "file", "the file is empty")])
     return records_from_rows(table[0], table[1:])
