@@ -617,8 +617,8 @@ def _feed_case(
     if not capability_available("fangkong.tracing.service"):
         raise DomainError("not fed: the tracing capability is not built yet")
     from fangkong.tracing import service as tracing
-    from fangkong.tracing.models import Classification
     from fangkong.tracing.persons import PersonInput
+    from fangkong.tracing.service import Classification
 
     onset = _calendar(drill, payload.get("onset_day"))
     case = tracing.register_case(
@@ -668,8 +668,8 @@ def _feed_investigation(
     if not capability_available("fangkong.tracing.service"):
         raise DomainError("not fed: the tracing capability is not built yet")
     from fangkong.tracing import service as tracing
-    from fangkong.tracing.models import Certainty
     from fangkong.tracing.persons import PersonInput
+    from fangkong.tracing.service import Certainty
 
     person_id = int(payload["person_id"])
     cases = _cases_by_person(session, drill.id)
@@ -731,8 +731,8 @@ def _feed_signal(
         raise DomainError("not fed: the surveillance capability is not built yet")
     from fangkong.surveillance import alerts, observations, runner
     from fangkong.surveillance import service as surveillance
+    from fangkong.surveillance.alerts import AlertStatus
     from fangkong.surveillance.ingest import RawRecord
-    from fangkong.surveillance.models import AlertStatus
 
     township = session.get(Jurisdiction, drill.sandbox_id)
     assert township is not None
@@ -777,7 +777,7 @@ def _answer_alerts(
 ) -> int:
     """The autopilot takes up each open alert of the sandbox whose response delay has passed."""
     from fangkong.surveillance import alerts
-    from fangkong.surveillance.models import AlertStatus
+    from fangkong.surveillance.alerts import AlertStatus
 
     marks = marks_of(session, drill.id)
     answered = 0

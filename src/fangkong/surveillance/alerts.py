@@ -28,12 +28,14 @@ from fangkong.surveillance.models import (
     AlertAction,
     AlertDelivery,
     AlertSignal,
-    AlertStatus,
     Channel,
     DeliveryStatus,
     DetectionResult,
     NotifierEndpoint,
     RuleKind,
+)
+from fangkong.surveillance.models import (
+    AlertStatus as AlertStatus,
 )
 from fangkong.surveillance.notify import MAX_ATTEMPTS, AlertMessage, NotifyError, notifier_for
 from fangkong.surveillance.rules import (

@@ -33,9 +33,7 @@ from fangkong.tracing.events import CaseReclassified, CaseReported
 from fangkong.tracing.models import (
     Case,
     CaseHistory,
-    Certainty,
     ChainLink,
-    Classification,
     Contact,
     ContactCategory,
     ContactStatus,
@@ -43,6 +41,12 @@ from fangkong.tracing.models import (
     Outcome,
     PlaceKind,
     Visit,
+)
+from fangkong.tracing.models import (
+    Certainty as Certainty,
+)
+from fangkong.tracing.models import (
+    Classification as Classification,
 )
 from fangkong.tracing.protocols import plan_for, protocol_for
 from fangkong.tracing.rules import (
