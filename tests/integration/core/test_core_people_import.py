@@ -165,3 +165,9 @@ def test_initial_load_rebuilds_every_index_and_constraint(
     assert client.post("/api/people", json=duplicate, headers=headers).status_code == 409
     found = client.get("/api/people", params={"q": str(population.id_number[0])}, headers=headers).json()
     assert found["total"] == 1
+    revealed = client.post(f"/api/people/{found['items'][0]['id']}/reveal", headers=headers).json()
+    assert (revealed["id_number"], revealed["name"]) == (
+        str(population.id_number[0]),
+        str(population.name[0]),
+    )
+    assert revealed["birth_date"] == str(population.birth_date[0])
