@@ -24,7 +24,6 @@ from fangkong.core.deps import (
     client_ip,
 )
 from fangkong.core.errors import DomainError, NotFound
-from fangkong.core.models import Level
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.core.schemas import (
@@ -327,6 +326,3 @@ def verify_audit(principal: AuditReader, session: SessionDep) -> AuditVerifyPubl
     return AuditVerifyPublic(
         ok=report.ok, checked=report.checked, first_broken_id=report.first_broken_id, reason=report.reason
     )
-
-
-LEVELS = [level.value for level in Level]

@@ -45,12 +45,6 @@ class PersonRegistered(DomainEvent):
 
 
 @dataclass(frozen=True)
-class PeopleImported(DomainEvent):
-    count: int
-    jurisdiction_path: str
-
-
-@dataclass(frozen=True)
 class PersonPlacedUnderManagement(DomainEvent):
     """A person must be managed under the protocol in force (published by tracing, arrivals, ...).
 

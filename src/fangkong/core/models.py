@@ -74,11 +74,6 @@ class Household(Base):
     address_masked: Mapped[str] = mapped_column(String(200))
 
 
-class Sex(enum.StrEnum):
-    male = "M"
-    female = "F"
-
-
 class Person(Base):
     __tablename__ = "people"
 

@@ -105,7 +105,3 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.viewer: frozenset(_EVERYONE | _WATCH),
 }
-
-
-def role_can(role: Role, permission: Permission) -> bool:
-    return permission in ROLE_PERMISSIONS[role]

@@ -8,22 +8,13 @@ after every digit and '/').
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
-from sqlalchemy import ColumnElement, Select, and_
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import InstrumentedAttribute
-
-T = TypeVar("T", bound=tuple[Any, ...])
 
 
 def under(column: InstrumentedAttribute[str] | ColumnElement[str], path: str) -> ColumnElement[bool]:
     """True for rows whose path lies in the subtree rooted at ``path`` (``path`` itself included)."""
     return and_(column >= path, column < path + "~")
-
-
-def scoped(stmt: Select[T], column: InstrumentedAttribute[str], path: str) -> Select[T]:
-    """Restrict a select to a subtree."""
-    return stmt.where(under(column, path))
 
 
 def path_in_scope(row_path: str, scope_path: str) -> bool:

@@ -8,7 +8,6 @@ the person is managed.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -362,21 +361,3 @@ def plans_for_person(session: Session, scope_path: str, person_id: int) -> list[
             )
         )
     return views
-
-
-def count_under_management(session: Session, scope_path: str, on: dt.date) -> int:
-    from sqlalchemy import func
-
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ManagementPlanRecord)
-            .where(
-                under(ManagementPlanRecord.jpath, scope_path),
-                ManagementPlanRecord.state == PlanState.active,
-                ManagementPlanRecord.start_date <= on,
-                ManagementPlanRecord.end_date >= on,
-            )
-        )
-        or 0
-    )
