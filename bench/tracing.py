@@ -156,7 +156,7 @@ def build_jurisdictions(db: Any, world: World, counties: int) -> None:
 def build_people(db: Any, world: World, vault: Any, n: int, rng: np.random.Generator) -> None:
     from fangkong.core.crypto import PersonalData, mask_name
     from fangkong.core.idnumber import generate_id_numbers, mask_id_number
-    from fangkong.core.people_import import PEOPLE_COLUMNS
+    from fangkong.core.people_batch import PEOPLE_COLUMNS
     from fangkong.core.phone import generate_mobile_numbers, mask_phone
 
     community = rng.integers(0, len(world.community_ids), size=n)
@@ -180,9 +180,9 @@ def build_people(db: Any, world: World, vault: Any, n: int, rng: np.random.Gener
             address = f"幸福路{i % 300 + 1}号"
             yield (
                 i + 1,
+                None,
                 int(world.community_ids[community[i]]),
                 world.community_paths[community[i]],
-                None,
                 vault.encrypt_person(PersonalData(idn, name, phone, address)),
                 vault.keyed_hash(idn),
                 vault.keyed_hash(phone),

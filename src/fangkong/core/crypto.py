@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -27,6 +28,16 @@ class PersonalData:
     name: str
     phone: str
     address: str
+
+
+def normalise_for_hash(value: str) -> str:
+    """The form a value is hashed in: white space removed, upper case."""
+    return "".join(value.split()).upper()
+
+
+def personal_text(data: PersonalData) -> str:
+    """The plaintext of a person's one ciphertext: the four fields joined by the unit separator."""
+    return _SEP.join((data.id_number, data.name, data.phone, data.address))
 
 
 class DecryptionError(ValueError):
@@ -52,18 +63,38 @@ class Vault:
         return plain.decode("utf-8")
 
     def encrypt_person(self, data: PersonalData) -> bytes:
-        return self.encrypt_text(_SEP.join((data.id_number, data.name, data.phone, data.address)))
+        return self.encrypt_text(personal_text(data))
 
     def decrypt_person(self, blob: bytes) -> PersonalData:
         id_number, name, phone, address = self.decrypt_text(blob).split(_SEP)
         return PersonalData(id_number=id_number, name=name, phone=phone, address=address)
 
     def keyed_hash(self, value: str) -> str:
-        return self.keyed_hash_normalised("".join(value.split()).upper())
+        return self.keyed_hash_normalised(normalise_for_hash(value))
 
     def keyed_hash_normalised(self, normalised: str) -> str:
         """The keyed hash of a value already in normal form (no white space, upper case)."""
         return hashlib.blake2b(normalised.encode("utf-8"), key=self._hash_key, digest_size=16).hexdigest()
+
+    def keyed_hashes_normalised(self, values: Iterable[str]) -> list[str]:
+        """``keyed_hash_normalised`` of many values: the keyed state is set up once and copied."""
+        keyed = hashlib.blake2b(key=self._hash_key, digest_size=16)
+        hashes = []
+        for value in values:
+            state = keyed.copy()
+            state.update(value.encode("utf-8"))
+            hashes.append(state.hexdigest())
+        return hashes
+
+    def encrypt_texts(self, texts: Sequence[str]) -> list[bytes]:
+        """``encrypt_text`` of many texts, with their random nonces drawn in one call."""
+        nonces = os.urandom(_NONCE_BYTES * len(texts))
+        encrypt = self._aead.encrypt
+        out = []
+        for i, text in enumerate(texts):
+            nonce = nonces[i * _NONCE_BYTES : (i + 1) * _NONCE_BYTES]
+            out.append(nonce + encrypt(nonce, text.encode("utf-8"), None))
+        return out
 
 
 def mask_name(name: str) -> str:

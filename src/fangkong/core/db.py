@@ -29,6 +29,9 @@ NAMING_CONVENTION = {
 # Jurisdiction paths are compared byte-wise (prefix ranges, see core.scope). A PostgreSQL database created
 # with a linguistic collation would ignore the '/' separators when sorting, so paths use "C" there.
 PathString = String(100).with_variant(String(100, collation="C"), "postgresql")
+# Keyed hashes (hex) are opaque: byte order is the only order that means anything, and it lets
+# PostgreSQL compare with memcmp and abbreviated keys (index builds about 2.5 times faster).
+HashString = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
 class Base(DeclarativeBase):

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, PathString
+from fangkong.core.db import Base, HashString, PathString
 
 
 class Level(enum.StrEnum):
@@ -69,7 +69,7 @@ class Household(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     jpath: Mapped[str] = mapped_column(PathString, index=True)
-    address_hash: Mapped[str] = mapped_column(String(32), unique=True)
+    address_hash: Mapped[str] = mapped_column(HashString, unique=True)
     address_cipher: Mapped[bytes] = mapped_column(LargeBinary)
     address_masked: Mapped[str] = mapped_column(String(200))
 
@@ -82,9 +82,9 @@ class Person(Base):
     jpath: Mapped[str] = mapped_column(PathString)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
     pii: Mapped[bytes] = mapped_column(LargeBinary)
-    id_hash: Mapped[str] = mapped_column(String(32), unique=True)
-    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True)
-    name_hash: Mapped[str] = mapped_column(String(32), index=True)
+    id_hash: Mapped[str] = mapped_column(HashString, unique=True)
+    phone_hash: Mapped[str | None] = mapped_column(HashString, index=True)
+    name_hash: Mapped[str] = mapped_column(HashString, index=True)
     id_masked: Mapped[str] = mapped_column(String(18))
     phone_masked: Mapped[str | None] = mapped_column(String(11))
     name_masked: Mapped[str] = mapped_column(String(50))

@@ -139,8 +139,16 @@ def _mobile_pattern() -> re.Pattern[str]:
 _MOBILE_PATTERN = _mobile_pattern()
 
 
+def is_plain_mobile(text: str) -> bool:
+    """Already an 11-digit national mobile number that the full parse would return unchanged."""
+    return (
+        len(text) == NATIONAL_LENGTH
+        and text.isascii()
+        and text.isdigit()
+        and _MOBILE_PATTERN.fullmatch(text) is not None
+    )
+
+
 def normalise_mobile_fast(text: str) -> str:
     """``normalise_mobile`` with a fast path for plain 11-digit input; anything else takes the full parse."""
-    if len(text) == NATIONAL_LENGTH and text.isascii() and text.isdigit() and _MOBILE_PATTERN.fullmatch(text):
-        return text
-    return normalise_mobile(text)
+    return text if is_plain_mobile(text) else normalise_mobile(text)

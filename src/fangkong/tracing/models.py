@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, PathString
+from fangkong.core.db import Base, HashString, PathString
 
 
 class Classification(enum.StrEnum):
@@ -110,9 +110,9 @@ class UnidentifiedPerson(Base):
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     jpath: Mapped[str] = mapped_column(PathString)
     pii: Mapped[bytes] = mapped_column(LargeBinary)
-    id_hash: Mapped[str | None] = mapped_column(String(32), index=True)
-    phone_hash: Mapped[str | None] = mapped_column(String(32), index=True)
-    name_hash: Mapped[str | None] = mapped_column(String(32))
+    id_hash: Mapped[str | None] = mapped_column(HashString, index=True)
+    phone_hash: Mapped[str | None] = mapped_column(HashString, index=True)
+    name_hash: Mapped[str | None] = mapped_column(HashString)
     label: Mapped[str] = mapped_column(String(60))
     id_masked: Mapped[str | None] = mapped_column(String(18))
     phone_masked: Mapped[str | None] = mapped_column(String(11))
@@ -320,7 +320,7 @@ class AssistRequest(Base):
     last_exposure: Mapped[dt.date] = mapped_column(Date)
     setting: Mapped[str | None] = mapped_column(String(30))
     pii: Mapped[bytes] = mapped_column(LargeBinary)
-    id_hash: Mapped[str | None] = mapped_column(String(32))
+    id_hash: Mapped[str | None] = mapped_column(HashString)
     name_masked: Mapped[str] = mapped_column(String(60))
     id_masked: Mapped[str | None] = mapped_column(String(18))
     phone_masked: Mapped[str | None] = mapped_column(String(11))

@@ -137,13 +137,16 @@ def test_initial_load_rebuilds_every_index_and_constraint(
         session.execute(text("DELETE FROM people"))
         session.execute(text("DELETE FROM households"))
 
-    def shape() -> tuple[set[str], set[str]]:
+    def shape() -> tuple[set[str], set[str], set[str]]:
         inspector = inspect(db.engine)
-        indexes = {ix["name"] for t in ("people", "households") for ix in inspector.get_indexes(t)}
-        uniques = {c["name"] for t in ("people", "households") for c in inspector.get_unique_constraints(t)}
-        return indexes, uniques
+        tables = ("people", "households")
+        indexes = {ix["name"] for t in tables for ix in inspector.get_indexes(t)}
+        uniques = {c["name"] for t in tables for c in inspector.get_unique_constraints(t)}
+        foreign = {str(k["name"]) for t in tables for k in inspector.get_foreign_keys(t)}
+        return indexes, uniques, foreign
 
     before = shape()
+    assert len(before[2]) == 3  # people → jurisdictions and households, households → jurisdictions
     path = tmp_path / "people.csv"
     population = write_people_csv(
         path, people_import.CHUNK_ROWS + 5_000, seed=13, community_codes=COMMUNITIES
