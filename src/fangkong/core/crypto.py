@@ -40,6 +40,11 @@ def personal_text(data: PersonalData) -> str:
     return _SEP.join((data.id_number, data.name, data.phone, data.address))
 
 
+def personal_texts(fields: Iterable[tuple[str, str, str, str]]) -> list[str]:
+    """``personal_text`` of many (id_number, name, phone, address) tuples."""
+    return list(map(_SEP.join, fields))
+
+
 class DecryptionError(ValueError):
     """A ciphertext did not authenticate: wrong key or tampered data."""
 

@@ -60,6 +60,8 @@ class ImportReport:
 # small import into a big registry the incremental inserts are cheaper, and a dropped index would
 # block readers for the duration.
 BULK_MODE_RATIO = 1.0
+IMPORT_CACHE_KIB = 512 * 1024
+SQLITE_DEFAULT_CACHE = -2000  # SQLite's compiled-in default: 2,000 KiB
 
 
 def _secondary_indexes() -> list[Index]:
@@ -86,6 +88,11 @@ class _Writer:
         self.dropped: list[Index] = []
         self.dropped_constraints: list[tuple[str, str, str]] = []
         self.column_types: dict[str, list[str]] = {}
+        if not self.is_pg:
+            # The unique indexes on keyed hashes take inserts at random places: with SQLite's default
+            # 2 MB page cache nearly every insert reads a page back. Room for the whole index while
+            # importing (the cache only grows as pages are used); put back in finish().
+            self.session.execute(text(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))
 
     def _drop_secondary_indexes(self) -> None:
         connection = self.session.connection()
@@ -227,6 +234,8 @@ class _Writer:
                 text("SELECT setval(pg_get_serial_sequence('households', 'id'), :v)"),
                 {"v": self.next_household_id - 1},
             )
+        if not self.is_pg:
+            self.session.execute(text(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}"))
         return self.next_household_id - self.first_household_id
 
 
