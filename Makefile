@@ -41,6 +41,7 @@ lint: test-install
 	$(VENV)/bin/ruff check src tests bench migrations
 	$(VENV)/bin/ruff format --check src tests bench migrations
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict bench
 
 # Each prints a table and one JSON line per figure (bench/covasim_run.py is run by simulate.py in covasim's own venv).
 BENCHES := people_import replan tracing detection detection_farrington_probe rt simulate

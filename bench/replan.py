@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from fangkong.core import audit, jurisdictions
 from fangkong.core.db import Database
@@ -92,7 +92,7 @@ def build(db: Database, people: int, county_index: int) -> Jurisdiction:
                     r.setdefault(other, None)
                 r.setdefault("linked_person_id", None)
                 r["updated_at"] = dt.datetime.now(dt.UTC)
-            session.execute(ManagementPlanRecord.__table__.insert(), batch)
+            session.execute(insert(ManagementPlanRecord), batch)
         node = session.scalar(select(Jurisdiction).where(Jurisdiction.code == county.code))
         assert node is not None
         session.expunge(node)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 
 import numpy as np
 from scipy import stats
@@ -44,7 +45,7 @@ def loop_baseline(incidence: np.ndarray, window: int) -> np.ndarray:
     return np.array(means)
 
 
-def timed(fn, repeats: int) -> float:
+def timed(fn: Callable[[], object], repeats: int) -> float:
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
