@@ -39,6 +39,7 @@ from fangkong.core.people_batch import (
     shape_rows,
 )
 from fangkong.core.people_rules import REQUIRED, Keys, canonical_header
+from fangkong.core.write_behind import WriteBehind
 
 CHUNK_ROWS = 20_000
 # Below this many rows the process pool costs more than it saves.
@@ -300,27 +301,27 @@ def import_people_csv(
         created_at=utcnow(),
         binary_copy=writer.is_pg,
     )
+    # The database work (look-ups of registered people, the writes) runs in a thread of its own, so
+    # that it overlaps with reading the file and collecting the workers' results.
+    stored_errors: list[RowError] = []
+    behind: WriteBehind[_Pending] = WriteBehind(partial(_store, writer, stored_errors, dry_run))
     try:
         for first, chunk in _shaped_chunks(executor, chunks, shape, workers):
             report.rows += chunk.records
             report.errors.extend(RowError(first + e.row, e.field, e.message) for e in chunk.errors)
             rows = [first + offset for offset in chunk.rows]
             _check_duplicates(seen, rows, chunk.id_hashes, report.errors)
-            known = writer.known_ids(chunk.id_hashes)
-            report.errors.extend(
-                RowError(row, "id_number", "this person is already registered")
-                for row, id_hash in zip(rows, chunk.id_hashes, strict=True)
-                if id_hash in known
-            )
-            if not report.errors and not dry_run:
-                writer.write(chunk)
+            behind.put(_Pending(rows, chunk, write=not report.errors))
             if progress is not None:
                 progress(chunk.records)
-            if len(report.errors) >= MAX_ERRORS:
+            if len(report.errors) + len(stored_errors) >= MAX_ERRORS:
                 break
+        behind.close()
     finally:
+        behind.cancel()
         if executor is not None:
             executor.shutdown(cancel_futures=True)
+    report.errors.extend(stored_errors)
     if report.errors:
         report.errors.sort(key=lambda e: e.row)
         raise InvalidInput(report.errors[:MAX_ERRORS])
@@ -339,6 +340,27 @@ def import_people_csv(
             detail={"file": path.name, "rows": report.rows, "households": report.households_created},
         )
     return report
+
+
+@dataclass
+class _Pending:
+    """A shaped chunk on its way to the database, with its rows' numbers in the file."""
+
+    rows: list[int]
+    chunk: ShapedChunk
+    write: bool  # False once the file is known to have errors: then only look-ups are left to do
+
+
+def _store(writer: _Writer, errors: list[RowError], dry_run: bool, pending: _Pending) -> None:
+    """In the write-behind thread: refuse people already registered, then write the chunk."""
+    known = writer.known_ids(pending.chunk.id_hashes)
+    errors.extend(
+        RowError(row, "id_number", "this person is already registered")
+        for row, id_hash in zip(pending.rows, pending.chunk.id_hashes, strict=True)
+        if id_hash in known
+    )
+    if pending.write and not errors and not dry_run:
+        writer.write(pending.chunk)
 
 
 def _check_duplicates(
