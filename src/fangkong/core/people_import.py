@@ -2,11 +2,12 @@
 
 The work is a pipeline: the main process reads the CSV in chunks and hands each to worker processes
 that validate, encrypt, hash and mask it (``people_batch.shape_rows``; on PostgreSQL they also encode
-the rows for binary COPY); as chunks come back in order, the main process numbers the households,
-fills their ids into the rows and writes them with the backend's fastest path (binary ``COPY`` on
-PostgreSQL, one ``executemany`` per chunk on SQLite) inside the caller's transaction. Once any row
-fails, writing stops but validation goes on, so the user gets every error at once; the caller's
-transaction is then rolled back, so nothing of the batch stays.
+the rows for binary COPY); as chunks come back in order, the main process checks duplicates within
+the file and passes them to a write-behind thread that owns the connection: it refuses people already
+registered, numbers the households, fills their ids into the rows and writes them with the backend's
+fastest path (binary ``COPY`` on PostgreSQL, one ``executemany`` per chunk on SQLite) inside the
+caller's transaction. Once any row fails, writing stops but validation goes on, so the user gets every
+error at once; the caller's transaction is then rolled back, so nothing of the batch stays.
 """
 
 from __future__ import annotations
