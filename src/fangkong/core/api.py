@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -40,6 +39,7 @@ from fangkong.core.schemas import (
     UserCreate,
     UserPublic,
 )
+from fangkong.core.uploads import save_upload
 
 router = APIRouter(prefix="/api", tags=["core"])
 
@@ -52,8 +52,6 @@ Revealer = Annotated[Principal, Depends(Require(Permission.people_reveal))]
 UserAdmin = Annotated[Principal, Depends(Require(Permission.users_manage))]
 AuditReader = Annotated[Principal, Depends(Require(Permission.audit_read))]
 TreeAdmin = Annotated[Principal, Depends(Require(Permission.jurisdictions_manage))]
-
-MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 
 def actor_of(principal: Principal, request: Request) -> audit.Actor:
@@ -221,14 +219,7 @@ async def import_people(
 ) -> ImportResult:
     """Import residents from CSV; every bad row is reported (422) and then nothing is written."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(file.filename or "people.csv").name or "people.csv")
-        size = 0
-        with path.open("wb") as out:
-            while block := await file.read(1 << 20):
-                size += len(block)
-                if size > MAX_UPLOAD_BYTES:
-                    raise DomainError("file too large")
-                out.write(block)
+        path = await save_upload(file, tmp, default_name="people.csv")
         report = people_import.import_people_csv(
             session,
             Keys(settings.encryption_key, settings.hash_key),

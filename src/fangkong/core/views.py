@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import secrets
+import tempfile
+import time
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.core import audit, jurisdictions, people, users
+from fangkong.core import audit, jurisdictions, people, people_import, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
 from fangkong.core.deps import (
     SESSION_COOKIE,
@@ -21,10 +23,12 @@ from fangkong.core.deps import (
     VaultDep,
     client_ip,
 )
-from fangkong.core.errors import DomainError, InvalidInput
+from fangkong.core.errors import DomainError, InvalidInput, RowError
 from fangkong.core.i18n import LANGUAGES
 from fangkong.core.models import Level, Role, User
+from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
+from fangkong.core.uploads import save_upload
 from fangkong.web.templating import FOCUS_COOKIE, LANG_COOKIE, focus_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -32,6 +36,7 @@ NAV: list[tuple[Permission, str, str]] = [
     (Permission.jurisdictions_read, "/", "Overview"),
     (Permission.jurisdictions_read, "/jurisdictions", "Jurisdictions"),
     (Permission.people_read, "/people", "People"),
+    (Permission.people_import, "/people/import", "Import residents"),
 ]
 # Administration pages come last in the navigation, after every capability's pages.
 ADMIN_NAV: list[tuple[Permission, str, str]] = [
@@ -42,6 +47,7 @@ LOGIN_CSRF_COOKIE = "fk_login_csrf"
 
 Reader = Annotated[Principal, Depends(Require(Permission.jurisdictions_read))]
 PeopleReader = Annotated[Principal, Depends(Require(Permission.people_read))]
+PeopleImporter = Annotated[Principal, Depends(Require(Permission.people_import))]
 Revealer = Annotated[Principal, Depends(Require(Permission.people_reveal))]
 UserAdmin = Annotated[Principal, Depends(Require(Permission.users_manage))]
 AuditReader = Annotated[Principal, Depends(Require(Permission.audit_read))]
@@ -197,6 +203,49 @@ def people_page(
     template = "core/people_table.html" if request.headers.get("HX-Request") else "core/people.html"
     return render(
         request, template, {"result": result, "q": q, "jurisdiction_id": jurisdiction_id}, principal=principal
+    )
+
+
+@router.get("/people/import", response_class=HTMLResponse)
+def people_import_page(request: Request, principal: PeopleImporter) -> Response:
+    return render(request, "core/people_import.html", {"report": None, "errors": []}, principal=principal)
+
+
+@router.post("/people/import", response_class=HTMLResponse)
+async def people_import_upload(
+    request: Request,
+    principal: PeopleImporter,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Form()] = False,
+) -> Response:
+    """Residents from CSV, as ``fangkong people import``: every bad row listed, or all rows written."""
+    errors: list[RowError] = []
+    report = None
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = await save_upload(file, tmp, default_name="people.csv")
+        try:
+            report = people_import.import_people_csv(
+                session,
+                Keys(settings.encryption_key, settings.hash_key),
+                audit.Actor(principal.user_id, principal.username, client_ip(request)),
+                principal.jpath,
+                path,
+                dry_run=dry_run,
+            )
+        except InvalidInput as exc:
+            session.rollback()
+            errors = exc.errors
+    context = {
+        "report": report,
+        "errors": errors,
+        "dry_run": dry_run,
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return render(
+        request, "core/people_import.html", context, principal=principal, status_code=422 if errors else 200
     )
 
 

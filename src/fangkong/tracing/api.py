@@ -15,6 +15,7 @@ from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDe
 from fangkong.core.errors import DomainError, InvalidInput, RowError
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
+from fangkong.core.uploads import save_upload as core_save_upload
 from fangkong.tracing import assist, clusters, exports, imports, persons, service, sourcing, spreadsheets
 from fangkong.tracing.models import AssistStatus, Classification, ContactCategory, ContactStatus, Visit
 from fangkong.tracing.rules import LOCAL_TZ, as_local, clamp_day
@@ -620,16 +621,7 @@ def export(
 
 
 async def save_upload(file: UploadFile, directory: str) -> FilePath:
-    name = FilePath(file.filename or "upload.csv").name or "upload.csv"
-    path = FilePath(directory) / name
-    size = 0
-    with path.open("wb") as out:
-        while block := await file.read(1 << 20):
-            size += len(block)
-            if size > MAX_UPLOAD_BYTES:
-                raise DomainError("file too large")
-            out.write(block)
-    return path
+    return await core_save_upload(file, directory, limit=MAX_UPLOAD_BYTES)
 
 
 @router.post("/import", response_model=ImportReportPublic)

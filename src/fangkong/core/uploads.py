@@ -1,0 +1,27 @@
+"""Saving an uploaded file to a temporary directory, in blocks, with a size limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import UploadFile
+
+from fangkong.core.errors import DomainError
+
+# Large enough for a province's residents as CSV (about 120 bytes a row: four million rows).
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+
+async def save_upload(
+    file: UploadFile, directory: str, *, default_name: str = "upload.csv", limit: int = MAX_UPLOAD_BYTES
+) -> Path:
+    """Write the upload under ``directory`` (keeping only its base name) and return the path."""
+    path = Path(directory) / (Path(file.filename or default_name).name or default_name)
+    size = 0
+    with path.open("wb") as out:
+        while block := await file.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                raise DomainError(f"file too large: more than {limit // (1024 * 1024)} MB")
+            out.write(block)
+    return path
