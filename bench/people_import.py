@@ -38,7 +38,7 @@ from fangkong.core.migrate import upgrade
 from fangkong.core.national import rows_of
 from fangkong.core.people import communities_in_scope
 from fangkong.core.people_batch import HOUSEHOLD_COLUMNS, PEOPLE_COLUMNS, shape_rows
-from fangkong.core.people_import import CHUNK_ROWS, import_people_csv
+from fangkong.core.people_import import CHUNK_ROWS, import_people_csv, pg_column_types
 from fangkong.core.people_rules import Keys, canonical_header
 
 PG_ADMIN = os.environ.get("FANGKONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -134,18 +134,11 @@ def _bare_insert(
             ("people", PEOPLE_COLUMNS, people),
         ):
             if db.is_postgres:
-                types: dict[str, str] = dict(
-                    conn.execute(
-                        text(
-                            "SELECT attname, atttypid::regtype::text FROM pg_attribute"
-                            " WHERE attrelid = CAST(:t AS regclass) AND attnum > 0"
-                        ),
-                        {"t": table},
-                    ).all()
-                )
+                # Asked before the COPY starts: the connection takes no other query during one.
+                types = pg_column_types(conn, table, columns)
                 statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
                 with raw.cursor() as cur, cur.copy(statement) as copy:
-                    copy.set_types([types[c] for c in columns])
+                    copy.set_types(types)
                     for row in rows:
                         copy.write_row(row)
             else:

@@ -23,7 +23,7 @@ from fangkong.core.crypto import Vault, mask_address, mask_name, normalise_for_h
 from fangkong.core.errors import RowError
 from fangkong.core.idnumber import plainly_valid
 from fangkong.core.people_rules import MAX_ADDRESS, NAME_PATTERN, SEX_WORDS, Keys, shape_person
-from fangkong.core.phone import MOBILE_PATTERN, NATIONAL_LENGTH
+from fangkong.core.phone import is_plain_mobile
 
 # The people columns in the order both write paths use; the household id comes first so that the
 # main process finds it at a fixed place in every binary row.
@@ -174,21 +174,12 @@ def _fast_people(
     ]
     sexes = ["M" if male else "F" for male in batch.male.tolist()]
     places = list(map(communities.get, codes))
-    mobile = MOBILE_PATTERN.fullmatch
     plain = [
         birth is not None
         and place is not None
         and 0 < len(address) <= MAX_ADDRESS
         and NAME_PATTERN.match(name) is not None
-        and (
-            not phone
-            or (
-                len(phone) == NATIONAL_LENGTH
-                and phone.isascii()
-                and phone.isdigit()
-                and mobile(phone) is not None
-            )
-        )
+        and (not phone or is_plain_mobile(phone))
         and (not given_sex or SEX_WORDS.get(given_sex.upper()) == sex)
         and (not given_birth or given_birth == birth[1] or given_birth.replace("/", "-") == birth[1])
         for birth, place, address, name, phone, sex, given_sex, given_birth in zip(

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Index, Table, func, inspect, select, text
+from sqlalchemy import Connection, Index, Table, func, inspect, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, pgcopy
@@ -208,16 +208,7 @@ class _Writer:
 
     def _column_types(self, table: str, columns: Sequence[str]) -> list[str]:
         if table not in self.column_types:
-            found: dict[str, str] = dict(
-                self.session.execute(
-                    text(
-                        "SELECT attname, atttypid::regtype::text FROM pg_attribute"
-                        " WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
-                    ),
-                    {"table": table},
-                ).all()
-            )
-            self.column_types[table] = [found[column] for column in columns]
+            self.column_types[table] = pg_column_types(self.session.connection(), table, columns)
         return self.column_types[table]
 
     def finish(self) -> int:
@@ -239,6 +230,20 @@ class _Writer:
         if not self.is_pg:
             self.session.execute(text(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}"))
         return self.next_household_id - self.first_household_id
+
+
+def pg_column_types(connection: Connection, table: str, columns: Sequence[str]) -> list[str]:
+    """The PostgreSQL type names of ``columns``, as binary COPY's ``set_types`` needs them."""
+    found: dict[str, str] = dict(
+        connection.execute(
+            text(
+                "SELECT attname, atttypid::regtype::text FROM pg_attribute"
+                " WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
+            ),
+            {"table": table},
+        ).all()
+    )
+    return [found[column] for column in columns]
 
 
 def _estimate_rows(path: Path) -> int:

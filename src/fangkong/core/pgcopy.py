@@ -37,10 +37,6 @@ def text(value: str | None) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
-def blob(value: bytes) -> bytes:
-    return len(value).to_bytes(4, "big") + value
-
-
 def date(value: dt.date) -> bytes:
     return int4((value - _EPOCH_DATE).days)
 

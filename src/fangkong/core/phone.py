@@ -136,7 +136,7 @@ def _mobile_pattern() -> re.Pattern[str]:
 
 # Bulk imports were dominated by phonenumbers.parse (~100 us a number). Plain 11-digit input, the common
 # case, is checked against the same library metadata's mobile pattern directly.
-MOBILE_PATTERN = _mobile_pattern()
+_MOBILE_PATTERN = _mobile_pattern()
 
 
 def is_plain_mobile(text: str) -> bool:
@@ -145,7 +145,7 @@ def is_plain_mobile(text: str) -> bool:
         len(text) == NATIONAL_LENGTH
         and text.isascii()
         and text.isdigit()
-        and MOBILE_PATTERN.fullmatch(text) is not None
+        and _MOBILE_PATTERN.fullmatch(text) is not None
     )
 
 
