@@ -9,6 +9,7 @@ database and drops it at the end. Set ``FANGKONG_TEST_BACKENDS=sqlite`` to run o
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import secrets
 import uuid
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from fangkong.core import clock
 from fangkong.core.config import Settings
 from fangkong.core.db import Base, Database
 from fangkong.models_registry import import_all_models
@@ -26,6 +28,21 @@ pytest_plugins = ["browser_fixtures", "sim_fixtures"]
 
 PG_ADMIN_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("FANGKONG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+# The platform's clock stands still in every test, at an hour that used to break the suite: 20:19 UTC is
+# 04:19 the next morning in Beijing, so anything that takes the UTC date for "today" fails here every
+# time instead of a third of each day. Tests that move time move this clock (``frozen_clock.advance``).
+# It ticks a microsecond per reading so that things done in turn keep their order, as on a real clock.
+FROZEN_AT = dt.datetime(2026, 12, 6, 20, 19, tzinfo=dt.UTC)
+TICK = dt.timedelta(microseconds=1)
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock() -> Iterator[clock.FrozenClock]:
+    clock.set_time_zone(clock.DEFAULT_TIME_ZONE)
+    with clock.freeze(FROZEN_AT, tick=TICK) as frozen:
+        yield frozen
 
 
 def _pg_admin_engine():  # type: ignore[no-untyped-def]

@@ -16,8 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fangkong.core import clock
 
 Environment = Literal["development", "test", "production"]
 
@@ -49,6 +51,14 @@ class Settings(BaseSettings):
     default_language: Literal["zh", "en"] = "zh"
     # Whether cookies carry the Secure flag; on by default in production (HTTPS behind a proxy).
     secure_cookies: bool = False
+    # The zone "today" is counted in: pages, exports, KPI windows, daily closure (IANA name).
+    time_zone: str = clock.DEFAULT_TIME_ZONE
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        clock.parse_zone(value)
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -76,7 +86,10 @@ def _load_or_create_dev_keys(var_dir: Path) -> dict[str, str]:
 
 def build_settings(**overrides: object) -> Settings:
     """Read the settings and fill in development keys; raise ConfigurationError in production."""
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(str(e["msg"]) for e in exc.errors())) from exc
     missing = [name for name in ("secret_key", "encryption_key", "hash_key") if not getattr(settings, name)]
     if missing:
         if settings.env == "production":
@@ -98,4 +111,6 @@ def build_settings(**overrides: object) -> Settings:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return build_settings()
+    settings = build_settings()
+    clock.set_time_zone(settings.time_zone)
+    return settings

@@ -8,13 +8,15 @@ batch writes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, String, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import DateTime, MetaData, String, create_engine, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so that Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -32,6 +34,36 @@ PathString = String(100).with_variant(String(100, collation="C"), "postgresql")
 # Keyed hashes (hex) are opaque: byte order is the only order that means anything, and it lets
 # PostgreSQL compare with memcmp and abbreviated keys (index builds about 2.5 times faster).
 HashString = String(32).with_variant(String(32, collation="C"), "postgresql")
+
+
+class Instant(TypeDecorator[dt.datetime]):
+    """A moment in time: bound as aware UTC, read back as aware UTC on SQLite and PostgreSQL alike.
+
+    PostgreSQL keeps ``timestamptz`` (an instant, whatever the session's zone); SQLite keeps the UTC
+    wall time as text. A naive value is refused when bound: it could be local wall time stored as if
+    it were UTC, eight hours off in China, and nothing downstream could tell.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} bound to an instant column: pass aware UTC")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def sqlite_instant(value: dt.datetime) -> str:
+    """An aware instant as SQLite stores an :class:`Instant` (for raw ``executemany`` bulk paths)."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 class Base(DeclarativeBase):

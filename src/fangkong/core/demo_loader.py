@@ -24,6 +24,7 @@ from fangkong.core.models import Person, Role, User
 from fangkong.core.national import rows_of
 from fangkong.core.people_import import import_people_csv
 from fangkong.core.people_rules import Keys
+from fangkong.core.tables import print_table
 
 DEMO_PASSWORD = "fangkong-demo-2022"
 
@@ -124,5 +125,5 @@ def _print_logins(db: Database, console: Console) -> list[DemoLogin]:
     for username, role, place in rows:
         logins.append(DemoLogin(username, Role(role), place))
         table.add_row(username, Role(role).value, place)
-    console.print(table)
+    print_table(console, table)
     return logins

@@ -1,8 +1,13 @@
-"""Errors a use case raises, which the API turns into clear 4xx answers (never a 500)."""
+"""Errors a use case raises, which the API turns into clear 4xx answers (never a 500).
+
+A message may be plain English or a ``Message`` (msgid and parameters, see ``core.i18n``): ``.message``
+is always the English (the JSON API, the CLI, logs) and ``.text`` the message the web pages render in
+the reader's language.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from fangkong.core.i18n import Message, as_message
 
 
 class DomainError(Exception):
@@ -10,9 +15,10 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message) -> None:
+        self.text = as_message(message)
+        self.message = str(self.text)
+        super().__init__(self.message)
 
 
 class NotFound(DomainError):
@@ -29,16 +35,41 @@ class Forbidden(DomainError):
     status = 403
 
 
-@dataclass(frozen=True)
 class RowError:
-    """One problem in one row of an import: row numbers count the header as row 1, as spreadsheets do."""
+    """One problem in one row of an import: row numbers count the header as row 1, as spreadsheets do.
 
-    row: int
-    field: str
-    message: str
+    ``field`` is the form field's name, or the column as the user's file names it (an import reports
+    the header the file used, 发病日期 if that was the header). ``message`` is the English text and
+    ``text`` the ``Message`` a page renders in the reader's language.
+    """
+
+    __slots__ = ("field", "message", "row", "text")
+
+    def __init__(self, row: int, field: str, message: str | Message) -> None:
+        self.row = row
+        self.field = field
+        self.text = as_message(message)
+        self.message = str(self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RowError) and (self.row, self.field, self.message) == (
+            other.row,
+            other.field,
+            other.message,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.row, self.field, self.message))
+
+    def __repr__(self) -> str:
+        return f"RowError(row={self.row!r}, field={self.field!r}, message={self.message!r})"
 
     def __str__(self) -> str:
         return f"row {self.row}, {self.field}: {self.message}"
+
+    def renamed(self, field: str) -> RowError:
+        """The same problem under another name for its column (the header as the file wrote it)."""
+        return RowError(self.row, field, self.text)
 
 
 class InvalidInput(DomainError):
@@ -46,8 +77,10 @@ class InvalidInput(DomainError):
 
     status = 422
 
-    def __init__(self, errors: list[RowError], message: str | None = None) -> None:
+    def __init__(self, errors: list[RowError], message: str | Message | None = None, *, file: bool = False) -> None:
         self.errors = errors
+        # The errors name rows and columns of an uploaded file (as the file names them), not form fields.
+        self.file = file
         shown = "; ".join(str(e) for e in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         super().__init__(message or f"{len(errors)} error(s): {shown}{more}")

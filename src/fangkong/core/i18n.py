@@ -6,10 +6,14 @@ in memory when the app starts (no build step, and a missing translation falls ba
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import io
+import json
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any, Union
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -42,3 +46,197 @@ def pick_language(cookie: str | None, accept_language: str | None, default: str 
             if code in LANGUAGES:
                 return code
     return default
+
+
+# ------------------------------------------------------------------------------------------ messages
+
+Param = Union[str, int, float, dt.date, "Message", Sequence["Param"], None]
+_ENCODED = '{"msgid":'
+
+
+class Message:
+    """A sentence for a person, kept as its English msgid and its parameters until a reader's language is known.
+
+    ``Message("{value} is not a date", value=text)`` renders through the catalog at display time, so the
+    same error or log line reads in Chinese on a Chinese page and in English in the JSON API and the CLI
+    (``str(message)`` is the English). A parameter may itself be a ``Message`` (a stored key such as
+    ``close_contact`` wrapped as ``Message("close_contact")``), rendered in the same language; a list
+    is joined with the language's list separator. ``ctx`` picks a ``msgctxt`` where one English word needs
+    two Chinese ones. ``dumps``/``loads`` keep a message in a text column, and ``loads`` returns old plain
+    text unchanged, so rows written before messages had keys still show.
+    """
+
+    __slots__ = ("ctx", "msgid", "params")
+
+    def __init__(self, msgid: str, /, *, ctx: str | None = None, **params: Param) -> None:
+        self.msgid = msgid
+        self.ctx = ctx
+        self.params: tuple[tuple[str, Param], ...] = tuple(
+            (k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()
+        )
+
+    def render(self, language: str | None = None) -> str:
+        """The message in ``language`` (None: English, the msgid itself); untranslated falls back to English."""
+        catalog = translations(language) if language else gettext.NullTranslations()
+        template = catalog.pgettext(self.ctx, self.msgid) if self.ctx else catalog.gettext(self.msgid)
+        if not self.params:
+            return template
+        values = {k: _render_param(v, language) for k, v in self.params}
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, ValueError):
+            # A translation that names a parameter the msgid does not: the English is still right.
+            return self.msgid.format(**values)
+
+    def __str__(self) -> str:
+        return self.render(None)
+
+    def __repr__(self) -> str:
+        return f"Message({self.msgid!r}, {dict(self.params)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Message)
+            and (self.msgid, self.ctx, self.params) == (other.msgid, other.ctx, other.params)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.msgid, self.ctx, self.params))
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"msgid": self.msgid}
+        if self.ctx:
+            body["ctx"] = self.ctx
+        if self.params:
+            body["params"] = {k: _param_to_json(v) for k, v in self.params}
+        return body
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> Message:
+        params = {k: _param_from_json(v) for k, v in (body.get("params") or {}).items()}
+        return cls(str(body["msgid"]), ctx=body.get("ctx"), **params)
+
+    def dumps(self) -> str:
+        """The message as one text value for a database column (``loads`` reads it back)."""
+        return json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, text: str) -> Message | str:
+        """A stored message, or the stored text itself when it was written as plain text."""
+        if text.startswith(_ENCODED):
+            try:
+                body = json.loads(text)
+            except ValueError:
+                return text
+            if isinstance(body, dict) and "msgid" in body:
+                return cls.from_json(body)
+        return text
+
+
+def _render_param(value: Param, language: str | None) -> str:
+    if isinstance(value, Message):
+        return value.render(language)
+    if isinstance(value, tuple | list):
+        separator = translations(language).gettext(", ") if language else ", "
+        return separator.join(_render_param(v, language) for v in value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "" if value is None else str(value)
+
+
+def _param_to_json(value: Param) -> Any:
+    if isinstance(value, Message):
+        return value.to_json()
+    if isinstance(value, tuple | list):
+        return [_param_to_json(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _param_from_json(value: Any) -> Param:
+    if isinstance(value, dict) and "msgid" in value:
+        return Message.from_json(value)
+    if isinstance(value, list):
+        return [_param_from_json(v) for v in value]
+    return value  # type: ignore[no-any-return]
+
+
+def as_message(value: str | Message) -> Message:
+    """Plain English text as a message: translated when the catalog knows it, else shown as written."""
+    return value if isinstance(value, Message) else Message(value)
+
+
+def render_text(value: str | Message | None, language: str | None) -> str:
+    """What a page shows for a message, a stored (encoded) message, or old plain text, in ``language``.
+
+    Plain text goes through the catalog too: English sentences stored before messages had keys, and
+    stored keys (``close_contact``), read in the reader's language when the catalog knows them.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        loaded = Message.loads(value)
+        if isinstance(loaded, str):
+            return translations(language).gettext(loaded) if language and loaded else loaded
+        value = loaded
+    return value.render(language)
+
+
+def stored(value: str | Message) -> str:
+    """The text to keep in a database column for ``value`` (see ``Message.loads`` and ``render_text``)."""
+    return value.dumps() if isinstance(value, Message) else value
+
+
+# The label a person reads for a form field, by the field's name: used where an error names a field the
+# submitting form does not show, and on the page a browser without script gets. On a form the browser
+# takes the label from the form itself (static/js/forms.js), so a page's own wording wins.
+FIELD_LABELS: dict[str, str] = {
+    "address": "Address",
+    "age": "Age",
+    "birth_date": "Birth date",
+    "case_ref": "Case number",
+    "classification": "Classification",
+    "community_code": "Community code",
+    "diagnosis_date": "Diagnosis date",
+    "distance_m": "Distance (m)",
+    "end": "End",
+    "file": "File",
+    "id_number": "ID number",
+    "isolated_at": "Isolated at",
+    "jurisdiction_code": "Jurisdiction",
+    "jurisdiction_id": "Jurisdiction",
+    "message": "Message",
+    "method": "Method",
+    "note": "Note",
+    "onset_date": "Onset date",
+    "outcome": "Outcome",
+    "outcome_date": "Outcome date",
+    "params": "Parameters",
+    "password": "Password",
+    "phone": "Mobile",
+    "reason": "Reason",
+    "role": "Role",
+    "sampling_date": "Sampling date",
+    "seeds": "Seeds",
+    "setting": "Setting",
+    "sex": "Sex",
+    "start": "Start",
+    "username": "Username",
+}
+
+
+def field_label(field: str, language: str | None) -> str:
+    """The label for ``field`` in ``language``; a name already in words (an import's header) as it is.
+
+    A field with no label known here answers "" rather than a programmer's name: the message then
+    stands alone beside the field it belongs to.
+    """
+    label = FIELD_LABELS.get(field)
+    if label is not None:
+        return translations(language).gettext(label) if language else label
+    if field == "*" or field.isascii() and ("_" in field or field.islower()):
+        return ""
+    return field

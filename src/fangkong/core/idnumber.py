@@ -21,6 +21,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from fangkong.core import clock
+from fangkong.core.i18n import Message, as_message
+
 Sex = Literal["M", "F"]
 Reason = Literal[
     "length", "characters", "region", "birth_date_impossible", "birth_date_future", "check_digit"
@@ -49,8 +52,9 @@ PROVINCE_PREFIXES = frozenset(
 class InvalidIdNumber(ValueError):
     """The text is not a valid resident ID number; ``reason`` names the rule it breaks."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: Reason, message: str | Message) -> None:
+        self.text = as_message(message)
+        super().__init__(str(self.text))
         self.reason: Reason = reason
 
 
@@ -89,10 +93,19 @@ def validate_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:
     # Plain ASCII input (the bulk case) needs no Unicode folding.
     number = text.strip().upper() if text.isascii() else normalise_id_text(text)
     if len(number) != ID_LENGTH:
-        hint = (
-            " (a 15-digit first-generation number must be upgraded to 18 digits)" if len(number) == 15 else ""
+        if len(number) == 15:
+            raise InvalidIdNumber(
+                "length",
+                Message(
+                    "must be {length} characters, got {got} "
+                    "(a 15-digit first-generation number must be upgraded to 18 digits)",
+                    length=ID_LENGTH,
+                    got=len(number),
+                ),
+            )
+        raise InvalidIdNumber(
+            "length", Message("must be {length} characters, got {got}", length=ID_LENGTH, got=len(number))
         )
-        raise InvalidIdNumber("length", f"must be {ID_LENGTH} characters, got {len(number)}{hint}")
     body, last = number[:17], number[17]
     bad = (
         []
@@ -103,27 +116,38 @@ def validate_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:
         where = bad[0] if bad else ID_LENGTH
         raise InvalidIdNumber(
             "characters",
-            f"character {where} is {number[where - 1]!r}: "
-            "the first 17 must be digits and the last a digit or X",
+            Message(
+                "character {position} is “{character}”: the first 17 must be digits and the last a digit or X",
+                position=where,
+                character=number[where - 1],
+            ),
         )
     if body[:2] not in PROVINCE_PREFIXES:
-        raise InvalidIdNumber("region", f"region code {body[:6]} does not start with a province code")
+        raise InvalidIdNumber(
+            "region", Message("region code {code} does not start with a province code", code=body[:6])
+        )
     try:
         birth = dt.date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
     except ValueError:
         raise InvalidIdNumber(
-            "birth_date_impossible", f"birth date {body[6:14]} is not a calendar date"
+            "birth_date_impossible", Message("birth date {value} is not a calendar date", value=body[6:14])
         ) from None
     if birth.year < EARLIEST_BIRTH_YEAR:
         raise InvalidIdNumber(
-            "birth_date_impossible", f"birth date {birth.isoformat()} is before {EARLIEST_BIRTH_YEAR}"
+            "birth_date_impossible",
+            Message("birth date {value} is before {year}", value=birth, year=EARLIEST_BIRTH_YEAR),
         )
-    if birth > (today or dt.date.today()):
-        raise InvalidIdNumber("birth_date_future", f"birth date {birth.isoformat()} is in the future")
+    if birth > (today or clock.today()):
+        raise InvalidIdNumber("birth_date_future", Message("birth date {value} is in the future", value=birth))
     expected = check_digit(body)
     if last != expected:
         raise InvalidIdNumber(
-            "check_digit", f"check character is {last} but the first 17 digits require {expected}"
+            "check_digit",
+            Message(
+                "check character is {given} but the first 17 digits require {expected}",
+                given=last,
+                expected=expected,
+            ),
         )
     return IdInfo(
         number=number,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import ColumnElement, and_, func, not_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fangkong.core import audit
+from fangkong.core.auth import Principal
 from fangkong.core.errors import Forbidden, InvalidInput, NotFound, RowError
-from fangkong.core.models import CODE_LENGTH, LEVEL_ORDER, Jurisdiction, Level
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.models import CODE_LENGTH, LEVEL_ORDER, Jurisdiction, Level, Role, User
+from fangkong.core.scope import is_sandbox_path, path_in_scope, real_place_of, sandbox_root, under
 
 _DIGITS = re.compile(r"^\d+$")
 
@@ -137,6 +138,9 @@ def children(session: Session, parent: Jurisdiction | None, scope_path: str) -> 
         if not path_in_scope(parent.path, scope_path):
             raise Forbidden("outside your jurisdiction")
         stmt = select(Jurisdiction).where(Jurisdiction.parent_id == parent.id)
+        if not parent.is_sandbox:
+            # A drill's sandbox hangs under a real county but is no part of the real tree.
+            stmt = stmt.where(Jurisdiction.is_sandbox.is_(False))
     return list(session.scalars(stmt.order_by(Jurisdiction.code)))
 
 
@@ -167,8 +171,10 @@ def count_by_level(session: Session, scope_path: str) -> dict[str, int]:
 
 # ---------------------------------------------------------------- drill sandboxes
 # A drill's sandbox is a township of made-up communities under a real county, flagged ``is_sandbox``.
-# Its rows live in the real tables (so teams practise on the real screens) and are kept out of real
-# statistics by filtering on the sandbox paths below.
+# Its rows live in the real tables (so teams practise on the real screens) under a path outside every
+# real subtree (``core.scope.sandbox_root``), so every scoped read of real data leaves them out. The
+# drill acts through an account of its own bound to the sandbox (``sandbox_actor``); a user who enters a
+# drill (``drill_scope``) sees the sandbox, and only the sandbox, on the real screens.
 
 # Township codes a sandbox may take under its county: the county code plus 990-999, a range no
 # official township code uses in the demo region (GB/T 2260 township serials start at 001).
@@ -214,7 +220,7 @@ def create_sandbox(
         name=f"{SANDBOX_NAME_PREFIX}{label}"[:100],
         level=Level.township,
         parent_id=county.id,
-        path=f"{county.path}{code}/",
+        path=sandbox_root(county.path, code),
         is_sandbox=True,
     )
     session.add(township)
@@ -243,3 +249,48 @@ def create_sandbox(
         detail={"code": code, "communities": communities},
     )
     return township, members
+
+
+# Username of a drill's own account: "drill:<drill id>".
+DRILL_ACTOR_PREFIX = "drill:"
+
+
+def sandbox_actor(session: Session, township: Jurisdiction, username: str, role: Role) -> User:
+    """The account a drill acts through: bound to its sandbox, so it reads and writes nothing else.
+
+    It cannot sign in (inactive, with no password that any hash check accepts); it exists so that
+    the records and the audit entries the drill writes name the drill, not the person who started it.
+    """
+    if not township.is_sandbox or not is_sandbox_path(township.path):
+        raise InvalidInput([RowError(1, "jurisdiction", "a drill's account belongs to its sandbox")])
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        user = User(
+            username=username,
+            display_name=f"{SANDBOX_NAME_PREFIX}{username}",
+            role=role,
+            jurisdiction_id=township.id,
+            password_hash="!",
+            is_active=False,
+        )
+        session.add(user)
+        session.flush()
+    elif user.jurisdiction_id != township.id:
+        raise InvalidInput([RowError(1, "username", f"{username} belongs to another place")])
+    return user
+
+
+def drill_scope(session: Session, principal: Principal, sandbox_id: str | None) -> Principal:
+    """The principal a user acts as inside a drill they entered: their role, the sandbox's scope.
+
+    ``sandbox_id`` comes from the drill cookie; anything that is not a sandbox in the user's real
+    scope leaves the principal as it is.
+    """
+    if not sandbox_id or not sandbox_id.isdigit() or len(sandbox_id) > 10:
+        return principal
+    node = session.get(Jurisdiction, int(sandbox_id))
+    if node is None or not node.is_sandbox or not is_sandbox_path(node.path):
+        return principal
+    if not path_in_scope(real_place_of(node.path), principal.jpath):
+        return principal
+    return replace(principal, jurisdiction_id=node.id, jpath=node.path, jurisdiction_name=node.name)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.crypto import PersonalData, Vault
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
@@ -148,7 +149,7 @@ def register(
     audit.record(session, _actor(actor), "people.register", "person", person.id, jpath=jpath)
     bus.publish(session, PersonRegistered(person_id=person.id, jurisdiction_id=jid))
     place = session.get(Jurisdiction, jid)
-    return _masked_view(person, place.name if place else "", hh_masked, dt.date.today())
+    return _masked_view(person, place.name if place else "", hh_masked, clock.today())
 
 
 def _actor(principal: Principal, ip: str = "") -> audit.Actor:
@@ -175,7 +176,9 @@ def search(
             raise NotFound(f"jurisdiction {jurisdiction_id} not found")
         scope_path = node.path
     stmt = select(Person).where(under(Person.jpath, scope_path))
-    query = "".join(query.split())
+    # Hashes are of the folded forms the registry stores: full-width digits (from a Chinese input
+    # method) and spaces typed inside a number must not make a known person "not found".
+    query = "".join(unicodedata.normalize("NFKC", query).split())
     if query:
         if _ID_LIKE.match(query):
             stmt = stmt.where(Person.id_hash == vault.keyed_hash(query.upper()))
@@ -205,7 +208,7 @@ def _views(session: Session, rows: list[Person]) -> list[PersonView]:
             )
         ).all()
     )
-    today = dt.date.today()
+    today = clock.today()
     return [
         _masked_view(p, places.get(p.jurisdiction_id, ""), households.get(p.household_id or -1), today)
         for p in rows
@@ -328,7 +331,7 @@ def population_arrays(
 
     from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
 
-    today = as_of or dt.date.today()
+    today = as_of or clock.today()
     conditions = [under(Person.jpath, scope_path)]
     if not include_sandbox:
         conditions.append(outside_sandboxes(Person.jpath, sandbox_paths(session)))

@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fangkong.core import pgcopy
+from fangkong.core import clock, pgcopy
 from fangkong.core.crypto import Vault, mask_address, mask_name, normalise_for_hash, personal_texts
+from fangkong.core.db import sqlite_instant
 from fangkong.core.errors import RowError
 from fangkong.core.idnumber import plainly_valid
 from fangkong.core.people_rules import MAX_ADDRESS, NAME_PATTERN, SEX_WORDS, Keys, shape_person
@@ -167,7 +168,7 @@ def _fast_people(
     ids = [x.upper() for x in column("id_number")]
     names, phones, addresses = column("name"), column("phone"), column("address")
     codes, given_sexes, given_births = column("community_code"), column("sex"), column("birth_date")
-    batch = plainly_valid(ids, dt.date.today())
+    batch = plainly_valid(ids, clock.today())
     births = [
         _birth_date(day) if ok else None
         for day, ok in zip(batch.yyyymmdd.tolist(), batch.valid.tolist(), strict=True)
@@ -238,7 +239,8 @@ def _collect(chunk: ShapedChunk, people: _People, created_at: dt.datetime, binar
     chunk.rows = people.rows
     chunk.id_hashes = people.values[3]
     if not binary_copy:
-        chunk.people = list(zip(*people.values, itertools.repeat(created_at)))
+        # Raw executemany on SQLite: the instant in the text form an Instant column keeps.
+        chunk.people = list(zip(*people.values, itertools.repeat(sqlite_instant(created_at))))
         return
     encoded = _binary_rows(people.values, pgcopy.timestamptz(created_at))
     chunk.copy_offsets = list(itertools.accumulate(map(len, encoded[:-1]), initial=0))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from fangkong.core.crypto import PersonalData, Vault, mask_address, mask_name
 from fangkong.core.errors import RowError
+from fangkong.core.i18n import Message
 from fangkong.core.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
 from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile_fast
 
@@ -55,6 +56,10 @@ def canonical_header(name: str) -> str:
     return HEADER_ALIASES.get(cleaned, cleaned.lower())
 
 
+# The sex an ID number encodes, as a word for messages (the catalog translates it).
+_SEX_WORD = {"M": "male", "F": "female"}
+
+
 def shape_person(
     row_number: int,
     raw: Mapping[str, str],
@@ -81,36 +86,48 @@ def shape_person(
         # Stored in its folded form (full-width digits become ASCII) so that hashes match.
         id_number, birth, sex = info.number, info.birth_date, info.sex
     except InvalidIdNumber as exc:
-        errors.append(RowError(row_number, "id_number", str(exc)))
+        errors.append(RowError(row_number, "id_number", exc.text))
     name = get("name")
     if not NAME_PATTERN.match(name):
-        errors.append(RowError(row_number, "name", f"{name[:20]!r} is not a plausible name"))
+        errors.append(RowError(row_number, "name", Message("“{value}” is not a plausible name", value=name[:20])))
     phone_raw = get("phone")
     phone = ""
     if phone_raw:
         try:
             phone = normalise_mobile_fast(phone_raw)
         except InvalidPhone as exc:
-            errors.append(RowError(row_number, "phone", str(exc)))
+            errors.append(RowError(row_number, "phone", exc.text))
     given_sex = get("sex")
     if given_sex and sex and SEX_WORDS.get(given_sex.upper()) != sex:
-        errors.append(RowError(row_number, "sex", f"{given_sex!r} contradicts the ID number ({sex})"))
+        errors.append(
+            RowError(
+                row_number,
+                "sex",
+                Message("“{value}” contradicts the ID number ({sex})", value=given_sex, sex=Message(_SEX_WORD[sex])),
+            )
+        )
     given_birth = get("birth_date")
     if given_birth and birth is not None and given_birth.replace("/", "-") != birth.isoformat():
         errors.append(
-            RowError(row_number, "birth_date", f"{given_birth} contradicts the ID number ({birth})")
+            RowError(
+                row_number,
+                "birth_date",
+                Message("“{value}” contradicts the ID number ({birth})", value=given_birth, birth=birth),
+            )
         )
     community_code = get("community_code")
     place = communities.get(community_code)
     if place is None:
         errors.append(
             RowError(
-                row_number, "community_code", f"{community_code} is not a community in your jurisdiction"
+                row_number,
+                "community_code",
+                Message("{code} is not a community in your jurisdiction", code=community_code),
             )
         )
     address = get("address")
     if len(address) > MAX_ADDRESS:
-        errors.append(RowError(row_number, "address", f"longer than {MAX_ADDRESS} characters"))
+        errors.append(RowError(row_number, "address", Message("longer than {limit} characters", limit=MAX_ADDRESS)))
     if len(errors) > before or birth is None or place is None:
         return None
     jurisdiction_id, jpath = place

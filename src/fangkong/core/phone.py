@@ -19,6 +19,8 @@ import numpy.typing as npt
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberType
 
+from fangkong.core.i18n import Message, as_message
+
 Reason = Literal["not_a_number", "not_chinese", "invalid", "not_mobile"]
 
 REGION = "CN"
@@ -31,8 +33,9 @@ _SEPARATORS = re.compile(r"[\s\-().]")
 class InvalidPhone(ValueError):
     """The text is not a usable Chinese mobile number; ``reason`` says why."""
 
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: Reason, message: str | Message) -> None:
+        self.text = as_message(message)
+        super().__init__(str(self.text))
         self.reason: Reason = reason
 
 
@@ -59,18 +62,27 @@ def parse_mobile(text: str) -> MobileNumber:
     try:
         parsed = phonenumbers.parse(cleaned, REGION)
     except NumberParseException:
-        raise InvalidPhone("not_a_number", f"{text!r} is not a phone number") from None
+        raise InvalidPhone("not_a_number", Message("“{value}” is not a phone number", value=text)) from None
     if parsed.country_code != COUNTRY_CODE:
-        raise InvalidPhone("not_chinese", f"{text!r} has country code +{parsed.country_code}, not +86")
+        raise InvalidPhone(
+            "not_chinese",
+            Message("“{value}” has country code +{code}, not +86", value=text, code=parsed.country_code),
+        )
     national = phonenumbers.national_significant_number(parsed)
     if not phonenumbers.is_valid_number(parsed):
         if len(national) != NATIONAL_LENGTH and national.startswith("1"):
             raise InvalidPhone(
-                "invalid", f"a mobile number has {NATIONAL_LENGTH} digits, {text!r} has {len(national)}"
+                "invalid",
+                Message(
+                    "a mobile number has {length} digits, “{value}” has {got}",
+                    length=NATIONAL_LENGTH,
+                    value=text,
+                    got=len(national),
+                ),
             )
-        raise InvalidPhone("invalid", f"{text!r} is not a valid Chinese phone number")
+        raise InvalidPhone("invalid", Message("“{value}” is not a valid Chinese phone number", value=text))
     if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
-        raise InvalidPhone("not_mobile", f"{text!r} is a fixed line, not a mobile number")
+        raise InvalidPhone("not_mobile", Message("“{value}” is a fixed line, not a mobile number", value=text))
     return MobileNumber(
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         national=national,

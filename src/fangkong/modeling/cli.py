@@ -376,6 +376,8 @@ def _print_table(rows: list[dict[str, object]], output: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
+
     table = Table(title=f"Rt by window (written to {output})")
     for name in ("t_start", "t_end", "date_start", "date_end", "Mean(R)", "95% CrI"):
         table.add_column(name, justify="right")
@@ -389,7 +391,7 @@ def _print_table(rows: list[dict[str, object]], output: Path) -> None:
             f"{row['Mean(R)']:.2f}",
             interval,
         )
-    Console().print(table)
+    print_table(Console(), table)
 
 
 def _fail(message: str) -> NoReturn:
@@ -506,6 +508,8 @@ def simulate(
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
+
     console = Console()
     console.print(f"[bold]{mapping.arm}[/] · {mapping.label} · {where} · {days} days · seed {seed}")
     for note in mapping.notes:
@@ -515,7 +519,7 @@ def simulate(
     summary.add_column("value", justify="right")
     for name, value in totals.items():
         summary.add_row(name, f"{value:,.3f}" if isinstance(value, float) and value < 1 else f"{value:,.0f}")
-    console.print(summary)
+    print_table(console, summary)
     daily = Table(title="Daily series (every 10th day and the peak)")
     columns = ("new_infections", "new_diagnoses", "infectious", "hospital_demand",
                "in_quarantine_centralized", "in_quarantine_home", "in_lockdown", "tests")  # fmt: skip
@@ -527,7 +531,7 @@ def simulate(
         daily.add_row(
             f"{day}{' (peak)' if day == peak else ''}", *(f"{int(result.daily[n][day]):,}" for n in columns)
         )
-    console.print(daily)
+    print_table(console, daily)
     console.print(f"{result.agent_days_per_second / 1e6:,.1f} M agent-days per second", style="dim")
 
 
@@ -634,6 +638,8 @@ def _print_account(data: dict[str, object], where: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
+
     arms = data["arms"]
     assert isinstance(arms, list)
     effect = str(data["effect"])
@@ -662,7 +668,7 @@ def _print_account(data: dict[str, object], where: str) -> None:
             f"{a['total_cost']['mean']:,.0f}",
             f"{increment:,.0f}" if increment is not None else "-",
         )
-    console.print(table)
+    print_table(console, table)
     lines = Table(title="Cost lines (quantity x price = cost, CNY)")
     lines.add_column("line")
     lines.add_column("price", justify="right")
@@ -674,7 +680,7 @@ def _print_account(data: dict[str, object], where: str) -> None:
             f"{line['price']:,.2f} {_basis(line['price_basis'])}".strip(),
             *(f"{a['cost_lines'][k]['quantity']:,.0f} x = {a['cost_lines'][k]['cost']:,.0f}" for a in arms),
         )
-    console.print(lines)
+    print_table(console, lines)
 
 
 # ============================================================================ drills
@@ -790,6 +796,8 @@ def _print_status(view: DrillStatusView, report: AdvanceReport | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
+
     console = Console()
     drill = view.drill
     console.print(
@@ -801,7 +809,7 @@ def _print_status(view: DrillStatusView, report: AdvanceReport | None) -> None:
         table.add_column(column, justify="left" if column == "what" else "right")
     for k in view.kinds:
         table.add_row(k.kind, str(k.fed), str(k.due), str(k.failed))
-    console.print(table)
+    print_table(console, table)
     for kind, message in view.errors:
         console.print(f"  refused {kind}: {message}", style="red")
     if report is not None:
@@ -870,6 +878,7 @@ def drill_score_command(
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
     from fangkong.modeling import drill_score
 
     tools = _drill_tools(drill_id, as_user)
@@ -886,7 +895,7 @@ def drill_score_command(
         value = "-" if m.value is None else f"{m.value:.1f} {m.unit}"
         points = "-" if m.points is None else f"{m.points:.0f}"
         table.add_row(m.label, value, m.target, points, m.detail)
-    Console().print(table)
+    print_table(Console(), table)
 
 
 @drill_app.command("stop")

@@ -191,10 +191,37 @@ def start_drill(
     county = _county(session, principal, request.county_id)
     number = (session.scalar(select(func.count()).select_from(Drill)) or 0) + 1
     label = (request.name.strip() or f"drill {number}")[:60]
-    actor = _actor(principal, ip)
     township, communities = jurisdictions.create_sandbox(
-        session, actor, county, label=label, communities=request.communities
+        session, _actor(principal, ip), county, label=label, communities=request.communities
     )
+    # The drill row first: everything after this is done by the drill's own account, named after it.
+    drill = Drill(
+        name=label,
+        status=DrillStatus.running,
+        jurisdiction_id=county.id,
+        jpath=county.path,
+        sandbox_id=township.id,
+        sandbox_path=township.path,
+        protocol_id=request.protocol_id,
+        people=0,
+        days=request.days,
+        seed=request.seed,
+        speed=request.speed,
+        autopilot=request.autopilot,
+        realtime=request.realtime,
+        investigation_delay_hours=request.investigation_delay_hours,
+        alert_response_delay_hours=request.alert_response_delay_hours,
+        calendar_start=local_day(now or utcnow()),
+        summary="{}",
+        created_by=principal.user_id,
+        created_by_name=principal.username,
+        started_at=now or utcnow(),
+    )
+    session.add(drill)
+    session.flush()
+    own = drill_principal(session, drill)
+    actor = _actor(own)
+    _put_protocol_in_force(session, actor, township, request.protocol_id)
     _register_residents(session, keys, actor, township, communities, request)
     arrays = population_arrays(session, township.path, include_sandbox=True)
     rng = np.random.default_rng(request.seed)
@@ -237,30 +264,10 @@ def start_drill(
     }
     # The clock starts once the sandbox and its outbreak are ready.
     started = now or utcnow()
-    drill = Drill(
-        name=label,
-        status=DrillStatus.running,
-        jurisdiction_id=county.id,
-        jpath=county.path,
-        sandbox_id=township.id,
-        sandbox_path=township.path,
-        protocol_id=request.protocol_id,
-        people=arrays.size,
-        days=request.days,
-        seed=request.seed,
-        speed=request.speed,
-        autopilot=request.autopilot,
-        realtime=request.realtime,
-        investigation_delay_hours=request.investigation_delay_hours,
-        alert_response_delay_hours=request.alert_response_delay_hours,
-        calendar_start=started.date() - dt.timedelta(days=request.days),
-        summary=json.dumps(summary, ensure_ascii=False),
-        created_by=principal.user_id,
-        created_by_name=principal.username,
-        started_at=started,
-    )
-    session.add(drill)
-    session.flush()
+    drill.people = arrays.size
+    drill.calendar_start = local_day(started) - dt.timedelta(days=request.days)
+    drill.summary = json.dumps(summary, ensure_ascii=False)
+    drill.started_at = started
     session.execute(
         insert(DrillEvent),
         [
@@ -273,7 +280,7 @@ def start_drill(
     if capability_available("fangkong.surveillance.service"):
         _watch_sandbox(session, actor, township)
     audit.record(
-        session, actor, "drills.start", "drill", drill.id, jpath=county.path,
+        session, _actor(principal, ip), "drills.start", "drill", drill.id, jpath=county.path,
         detail={"sandbox": township.code, "people": arrays.size, "days": request.days,
                 "protocol": request.protocol_id, "cases": len(outbreak.cases),
                 "autopilot": request.autopilot},

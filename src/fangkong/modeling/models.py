@@ -12,7 +12,6 @@ import enum
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     Enum,
     Float,
     ForeignKey,
@@ -25,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, PathString
+from fangkong.core.db import Base, Instant, PathString
 
 
 class JobStatus(enum.StrEnum):
@@ -72,11 +71,11 @@ class ModelingJob(Base):
     runs_total: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_by_name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     # Written with every progress report: a running job whose heartbeat stops was abandoned.
-    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Instant)
 
 
 class CaseCount(Base):
@@ -91,7 +90,7 @@ class CaseCount(Base):
     day: Mapped[dt.date] = mapped_column(Date)
     local: Mapped[int] = mapped_column(Integer)
     imported: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("jurisdiction_id", "basis", "day", name="uq_modeling_case_counts_place_basis_day"),
@@ -129,8 +128,8 @@ class Drill(Base):
     summary: Mapped[str] = mapped_column(Text, default="{}")
     created_by: Mapped[int] = mapped_column(Integer)
     created_by_name: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Instant)
 
 
 class DrillEvent(Base):
@@ -144,7 +143,7 @@ class DrillEvent(Base):
     # Drill hours after the start at which it is due.
     due_hours: Mapped[float] = mapped_column(Float)
     payload: Mapped[str] = mapped_column(Text)
-    fed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    fed_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     # What it became in the platform, e.g. "case:12".
     record_ref: Mapped[str | None] = mapped_column(String(60))
     error: Mapped[str | None] = mapped_column(Text)
@@ -163,5 +162,5 @@ class DrillClockMark(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     drill_id: Mapped[int] = mapped_column(ForeignKey("modeling_drills.id"), index=True)
-    wall_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    wall_at: Mapped[dt.datetime] = mapped_column(Instant)
     drill_hours: Mapped[float] = mapped_column(Float)

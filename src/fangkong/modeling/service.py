@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, NotFound, RowError
@@ -328,7 +328,7 @@ def record_progress(session: Session, job_id: int, done: int, total: int) -> Non
     session.execute(
         update(ModelingJob)
         .where(ModelingJob.id == job_id)
-        .values(runs_done=done, runs_total=total, heartbeat_at=dt.datetime.now(dt.UTC))
+        .values(runs_done=done, runs_total=total, heartbeat_at=clock.utcnow())
     )
 
 
@@ -415,7 +415,7 @@ def record_counts(
             select(Jurisdiction).where(Jurisdiction.code.in_(codes[start : start + 1000]))
         ):
             places[node.code] = node
-    today = dt.date.today()
+    today = clock.today()
     errors: list[RowError] = []
     clean: dict[tuple[int, dt.date], tuple[Jurisdiction, int, int]] = {}
     for r in rows:
@@ -458,7 +458,7 @@ def record_counts(
             )
         )
     }
-    now = dt.datetime.now(dt.UTC)
+    now = clock.utcnow()
     new = [
         {"jurisdiction_id": place.id, "jpath": place.path, "basis": basis, "day": day, "local": local,
          "imported": imported, "updated_at": now}

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fangkong.core.tables import print_table
+
 app = typer.Typer(help="Control protocols: list, show, check, diff, and plans computed from them.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
@@ -81,7 +83,7 @@ def list_protocols(json_output: JsonOption = False) -> None:
     for p in protocols:
         marker = " (default)" if p.id == DEFAULT_PROTOCOL_ID else ""
         table.add_row(p.id + marker, p.effective.isoformat(), p.jurisdiction, p.supersedes or "", p.name)
-    _console().print(table)
+    print_table(_console(), table)
 
 
 @app.command()
@@ -106,14 +108,14 @@ def show(
     for row in protocol_rows(protocol):
         days = "" if row.cell.days is None else str(row.cell.days)
         table.add_row(row.section, row.subject, row.item, row.cell.measure, days, row.cell.tests)
-    console.print(table)
+    print_table(console, table)
     if protocol.parameters:
         params = Table(title="Parameters (values the sources leave open)")
         for column in ("name", "value", "default", "tag", "note"):
             params.add_column(column)
         for name, p in protocol.parameters.items():
             params.add_row(name, str(p.effective), str(p.default), p.tag, p.note)
-        console.print(params)
+        print_table(console, params)
 
 
 @app.command()
@@ -172,7 +174,7 @@ def diff(
     for r in rows:
         style = "bold" if r.changed else None
         table.add_row(r.section, r.subject, r.item, r.a.text, r.b.text, style=style)
-    _console().print(table)
+    print_table(_console(), table)
 
 
 @app.command()
@@ -248,7 +250,7 @@ def plan(
             str(s.days),
             "yes" if s.may_leave_home else "no",
         )
-    console.print(stages)
+    print_table(console, stages)
     tests = Table(title="Tests due")
     for column in ("date", "plan day", "stage", "stage day", "method", "specimen"):
         tests.add_column(column)
@@ -256,7 +258,7 @@ def plan(
         tests.add_row(
             str(t.due), str(t.plan_day), str(t.stage_number), str(t.stage_day), t.method, t.specimen or ""
         )
-    console.print(tests)
+    print_table(console, tests)
     for rule in result.release:
         console.print(f"release: {describe_rule(rule)}")
     if day is not None:

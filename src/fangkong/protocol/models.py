@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, DateTime, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, Enum, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, PathString
+from fangkong.core.db import Base, Instant, PathString
 
 
 class ProtocolAssignment(Base):
@@ -21,7 +21,7 @@ class ProtocolAssignment(Base):
     jurisdiction_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"), unique=True)
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     protocol_id: Mapped[str] = mapped_column(String(64))
-    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    assigned_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     assigned_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -33,7 +33,7 @@ class UploadedProtocol(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     protocol_id: Mapped[str] = mapped_column(String(64), unique=True)
     yaml_text: Mapped[str] = mapped_column(Text)
-    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     uploaded_by: Mapped[str] = mapped_column(String(64))
 
 
@@ -70,7 +70,7 @@ class ManagementPlanRecord(Base):
     state: Mapped[PlanState] = mapped_column(
         Enum(PlanState, native_enum=False, length=16), default=PlanState.active
     )
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         UniqueConstraint("person_id", "source", name="uq_management_plans_person_source"),

@@ -8,14 +8,17 @@ the person is managed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, not_, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
+from fangkong.core.bulk import write_rows
 from fangkong.core.clock import utcnow
 from fangkong.core.errors import InvalidInput, NotFound, RowError
 from fangkong.core.events import (
@@ -79,14 +82,27 @@ def _ancestor_paths(path: str) -> list[str]:
 
 def protocol_id_in_force(session: Session, jpath: str) -> str:
     """The id of the protocol in force at ``jpath``: the deepest assignment above it, else the default."""
-    row = session.execute(
-        select(ProtocolAssignment.protocol_id, ProtocolAssignment.jpath).where(
-            ProtocolAssignment.jpath.in_(_ancestor_paths(jpath))
+    return protocol_ids_in_force(session, [jpath])[jpath]
+
+
+def protocol_ids_in_force(session: Session, jpaths: Iterable[str]) -> dict[str, str]:
+    """:func:`protocol_id_in_force` for many paths at once (one query per 1,000 ancestors, not per path)."""
+    paths = set(jpaths)
+    ancestors = sorted({a for path in paths for a in _ancestor_paths(path)})
+    assigned: dict[str, str] = {}
+    for start in range(0, len(ancestors), 1000):
+        assigned.update(
+            session.execute(
+                select(ProtocolAssignment.jpath, ProtocolAssignment.protocol_id).where(
+                    ProtocolAssignment.jpath.in_(ancestors[start : start + 1000])
+                )
+            ).all()
         )
-    ).all()
-    if not row:
-        return DEFAULT_PROTOCOL_ID
-    return max(row, key=lambda r: len(r[1]))[0]
+    found = {}
+    for path in paths:
+        deepest = [a for a in _ancestor_paths(path) if a in assigned]
+        found[path] = assigned[deepest[-1]] if deepest else DEFAULT_PROTOCOL_ID
+    return found
 
 
 def protocol_in_force(session: Session, jpath: str) -> Protocol:
@@ -260,69 +276,124 @@ def place_many(session: Session, placements: Sequence[PersonPlacedUnderManagemen
     A placement from a source that already placed the person updates that plan: a later clock date
     restarts it, an earlier one changes nothing (re-planning never shortens a plan); a different
     category replaces it (an upgrade).
+
+    The work is per batch, not per person: one query for the protocols in force, one per 1,000 people
+    for their plans, plans computed once per (protocol, category, fact, date), new plans written with
+    :func:`fangkong.core.bulk.write_rows` and changed ones with one executemany.
     """
     if not placements:
         return
-    by_path: dict[str, Protocol] = {}
-    existing: dict[tuple[int, str], ManagementPlanRecord] = {}
-    person_ids = sorted({p.person_id for p in placements})
-    for start in range(0, len(person_ids), 1000):
-        rows = session.scalars(
-            select(ManagementPlanRecord).where(
-                ManagementPlanRecord.person_id.in_(person_ids[start : start + 1000])
-            )
-        )
-        existing.update({(r.person_id, r.source): r for r in rows})
-    inserts: list[dict[str, object]] = []
+    protocol_ids = protocol_ids_in_force(session, {p.jpath for p in placements})
+    protocols = {pid: get_protocol(session, pid) for pid in set(protocol_ids.values())}
+    existing = _plans_of(session, placements)
+    planned: dict[tuple[str, str, str, dt.date], ManagementPlan | str] = {}
+    states: dict[tuple[int, str], dict[str, Any]] = {}
     errors: list[RowError] = []
+    stamp = utcnow()
     for index, event in enumerate(placements, start=1):
         if event.clock_event not in PLAN_FACTS:
             errors.append(RowError(index, "clock_event", f"unknown plan fact {event.clock_event!r}"))
             continue
-        protocol = by_path.get(event.jpath)
-        if protocol is None:
-            protocol = by_path[event.jpath] = protocol_in_force(session, event.jpath)
-        record = existing.get((event.person_id, event.source))
+        protocol = protocols[protocol_ids[event.jpath]]
+        key = (event.person_id, event.source)
+        record = states.get(key) or existing.get(key)
         clock_date = event.clock_date
-        previous = None
-        if record is not None and record.category == event.category and record.protocol_id == protocol.id:
-            previous = ManagementPlan(plan_templates(protocol)[record.category], record.clock_date)
-            stored = getattr(record, event.clock_event)
+        if (
+            record is not None
+            and record["category"] == event.category
+            and record["protocol_id"] == protocol.id
+        ):
+            stored = record[event.clock_event]
             if stored is not None and stored > clock_date:
                 clock_date = stored
-        try:
-            plan = compute_plan(
-                protocol, event.category, PlanFacts(**{event.clock_event: clock_date}), previous
-            )
-        except PlanError as exc:
-            errors.append(RowError(index, "category", str(exc)))
+            previous = ManagementPlan(plan_templates(protocol)[record["category"]], record["clock_date"])
+            try:
+                plan: ManagementPlan | str = compute_plan(
+                    protocol, event.category, PlanFacts(**{event.clock_event: clock_date}), previous
+                )
+            except PlanError as exc:
+                plan = str(exc)
+        else:
+            # Everyone of a category placed on the same day gets the same plan: computed once.
+            memo = (protocol.id, event.category, event.clock_event, clock_date)
+            if memo not in planned:
+                planned[memo] = _plan_or_error(protocol, event.category, event.clock_event, clock_date)
+            plan = planned[memo]
+        if isinstance(plan, str):
+            errors.append(RowError(index, "category", plan))
             continue
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
+            "id": record["id"] if record is not None else None,
             "person_id": event.person_id, "source": event.source, "jpath": event.jpath,
             "category": event.category, "protocol_id": protocol.id,
             "linked_person_id": event.linked_person_id,
             "last_exposure": None, "arrival": None, "area_departure": None, "diagnosis": None,
             "clock_date": plan.clock_date, "start_date": plan.start_date, "end_date": plan.end_date,
-            "state": PlanState.active if plan.managed else PlanState.ended, "updated_at": utcnow(),
+            "state": (PlanState.active if plan.managed else PlanState.ended).value, "updated_at": stamp,
         }  # fmt: skip
         values[event.clock_event] = clock_date
-        if record is None:
-            inserts.append(values)
-            # A second placement from the same source later in this batch updates this one.
-            record = ManagementPlanRecord(**values)
-            existing[(event.person_id, event.source)] = record
-        else:
-            for key, value in values.items():
-                setattr(record, key, value)
+        # A second placement from the same source later in this batch updates this one.
+        states[key] = values
     if errors:
         raise InvalidInput(errors)
-    pending = {(v["person_id"], v["source"]): v for v in inserts}
-    for (person_id, source), values in pending.items():
-        record = existing[(person_id, source)]  # type: ignore[index]
-        values.update({c: getattr(record, c) for c in values})
-    if pending:
-        session.execute(insert(ManagementPlanRecord), list(pending.values()))
-    session.flush()
+    inserts = [v for v in states.values() if v["id"] is None]
+    updates = [v for v in states.values() if v["id"] is not None]
+    write_rows(
+        session,
+        _PLANS,
+        PLAN_COLUMNS,
+        [tuple(v[c] for c in PLAN_COLUMNS) for v in inserts],
+    )
+    if updates:
+        session.execute(
+            update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")),
+            [{"plan_id": v["id"], **{c: v[c] for c in PLAN_COLUMNS}} for v in updates],
+        )
+        # Plans this session had loaded would otherwise still show what they said before.
+        changed = {v["id"] for v in updates}
+        for obj in list(session.identity_map.values()):
+            if isinstance(obj, ManagementPlanRecord) and obj.id in changed:
+                session.expire(obj)
+
+
+_PLANS = cast(Table, ManagementPlanRecord.__table__)
+# The columns a plan row is written with (the id comes from the table's sequence).
+PLAN_COLUMNS = (
+    "person_id", "jpath", "source", "category", "protocol_id", "linked_person_id", "last_exposure",
+    "arrival", "area_departure", "diagnosis", "clock_date", "start_date", "end_date", "state",
+    "updated_at",
+)  # fmt: skip
+
+
+def _plan_or_error(
+    protocol: Protocol, category: str, clock_event: str, clock_date: dt.date
+) -> ManagementPlan | str:
+    try:
+        return compute_plan(protocol, category, PlanFacts(**{clock_event: clock_date}))
+    except PlanError as exc:
+        return str(exc)
+
+
+def _plans_of(
+    session: Session, placements: Sequence[PersonPlacedUnderManagement]
+) -> dict[tuple[int, str], dict[str, Any]]:
+    """The stored plans from the placements' sources, by (person, source), as plain values."""
+    wanted = {(p.person_id, p.source) for p in placements}
+    person_ids = sorted({p.person_id for p in placements})
+    columns = (
+        ManagementPlanRecord.id, ManagementPlanRecord.person_id, ManagementPlanRecord.source,
+        ManagementPlanRecord.category, ManagementPlanRecord.protocol_id, ManagementPlanRecord.clock_date,
+        *(getattr(ManagementPlanRecord, fact) for fact in PLAN_FACTS),
+    )  # fmt: skip
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    for start in range(0, len(person_ids), 1000):
+        rows = session.execute(
+            select(*columns).where(ManagementPlanRecord.person_id.in_(person_ids[start : start + 1000]))
+        ).mappings()
+        for row in rows:
+            if (row["person_id"], row["source"]) in wanted:
+                found[(row["person_id"], row["source"])] = dict(row)
+    return found
 
 
 def release_from_management(session: Session, event: DomainEvent) -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.db import Database
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus
@@ -27,6 +27,7 @@ from fangkong.surveillance.models import (
     Alert,
     AlertAction,
     AlertDelivery,
+    AlertLevel,
     AlertSignal,
     Channel,
     DeliveryStatus,
@@ -434,14 +435,15 @@ class AlertStatistics:
     overall: ResponseStats
     single_case: ResponseStats
     temporal: ResponseStats
+    # Alerts of the period by colour, every colour present (zero where none), blue to red.
+    levels: dict[AlertLevel, int] = field(default_factory=dict)
 
 
 def statistics(
     session: Session, path: str, start: dt.date, end: dt.date, now: dt.datetime
 ) -> AlertStatistics:
-    """Response figures of the alerts created from ``start`` to ``end`` (whole days, UTC) in scope."""
-    low = dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
-    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    """Response figures of the alerts created from ``start`` to ``end`` (local days, both included) in scope."""
+    low, high = clock.day_bounds(start, end)
     rows = session.execute(
         select(
             Alert.created_at,
@@ -450,13 +452,18 @@ def statistics(
             Alert.response_hours,
             Alert.escalations,
             Alert.kind,
+            Alert.level,
         ).where(under(Alert.jpath, path), Alert.created_at >= low, Alert.created_at < high)
     ).all()
-    facts = [(AlertFacts(c, r, s, h, e), k) for c, r, s, h, e, k in rows]
+    facts = [(AlertFacts(c, r, s, h, e), k) for c, r, s, h, e, k, _ in rows]
+    levels = dict.fromkeys(AlertLevel, 0)
+    for row in rows:
+        levels[row[6]] += 1
     return AlertStatistics(
         start=start,
         end=end,
         overall=response_statistics((f for f, _ in facts), now),
         single_case=response_statistics((f for f, k in facts if k is RuleKind.single_case), now),
         temporal=response_statistics((f for f, k in facts if k is not RuleKind.single_case), now),
+        levels=levels,
     )

@@ -287,7 +287,7 @@ def run_detectors(
         session,
         actor_of(principal, request),
         principal.jpath,
-        body.as_of or now.date(),
+        body.as_of or clock.local_day(now),
         now,
         first_date=body.first_date,
     )
@@ -367,9 +367,7 @@ def signal_board(
     principal: Reader, session: SessionDep, level: Level = Level.county, as_of: Day = None
 ) -> list[BoardRowPublic]:
     """Each area of ``level`` with its signals of the last 7 days by channel and its open alerts."""
-    rows = service.board(
-        session, principal.jpath, level, as_of or clock.utcnow().date(), service.BOARD_WINDOW_DAYS
-    )
+    rows = service.board(session, principal.jpath, level, as_of or clock.today(), service.BOARD_WINDOW_DAYS)
     return [
         BoardRowPublic(
             jurisdiction_id=r.area.id,
@@ -401,7 +399,7 @@ def series(
         channel_id,
         jurisdiction_id,
         config_id=config_id,
-        end=end or clock.utcnow().date(),
+        end=end or clock.today(),
         periods=periods,
     )
     return SeriesPublic(
@@ -557,7 +555,7 @@ def alert_statistics(
 ) -> StatisticsPublic:
     """Response rate, median (P25-P75) response time, shares answered within 2 h and 24 h (as CIDARS)."""
     now = clock.utcnow()
-    last = end or now.date()
+    last = end or clock.local_day(now)
     first = start or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
     stats = alerts.statistics(session, principal.jpath, first, last, now)
     return StatisticsPublic(

@@ -128,7 +128,7 @@ def run(
     db = _database()
     path = _scope(db, jurisdiction)
     now = clock.utcnow()
-    day = _date(as_of, "--as-of") or now.date()
+    day = _date(as_of, "--as-of") or clock.local_day(now)
     try:
         with _native_output_to_stderr(), db.unit_of_work() as session:
             report = runner.run_detection(
@@ -294,7 +294,7 @@ def stats(
     db = _database()
     path = _scope(db, jurisdiction)
     now = clock.utcnow()
-    last = _date(end, "--end") or now.date()
+    last = _date(end, "--end") or clock.local_day(now)
     first = _date(start, "--start") or last - dt.timedelta(days=29)
     with db.unit_of_work() as session:
         figures = alerts.statistics(session, path, first, last, now)
@@ -310,6 +310,8 @@ def stats(
         return
     from rich.console import Console
     from rich.table import Table
+
+    from fangkong.core.tables import print_table
 
     table = Table(title=f"alert response {first} to {last}")
     for column in (
@@ -335,7 +337,7 @@ def stats(
             _pct(s.within_24h),
             str(s.confirmed),
         )
-    Console().print(table)
+    print_table(Console(), table)
 
 
 def _pct(value: float | None) -> str:
@@ -401,6 +403,8 @@ def _print_table(title: str, rows: list[dict[str, Any]], calibrated: bool) -> No
     from rich.console import Console
     from rich.table import Table
 
+    from fangkong.core.tables import print_table
+
     table = Table(title=title)
     columns = ["dataset", "method"]
     if calibrated:
@@ -436,7 +440,7 @@ def _print_table(title: str, rows: list[dict[str, Any]], calibrated: bool) -> No
             cell(r["time_to_detection"]),
             cell(r["false_alarms_per_year"]),
         )
-    Console().print(table)
+    print_table(Console(), table)
 
 
 def _study(

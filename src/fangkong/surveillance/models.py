@@ -15,7 +15,6 @@ import enum
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     Enum,
     Float,
     ForeignKey,
@@ -28,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, PathString
+from fangkong.core.db import Base, Instant, PathString
 from fangkong.core.models import Level
 
 
@@ -105,7 +104,7 @@ class Channel(Base):
     # Who defined it: "/" for the built-in channels, the defining user's jurisdiction otherwise.
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
 
 class IngestBatch(Base):
@@ -117,7 +116,7 @@ class IngestBatch(Base):
     source: Mapped[str] = mapped_column(String(200))
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     actor: Mapped[str] = mapped_column(String(64))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(Instant)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     revised: Mapped[int] = mapped_column(Integer, default=0)
@@ -138,7 +137,7 @@ class Observation(Base):
     value: Mapped[float] = mapped_column(Float)
     # 1 for the first report; each correction that changes the value adds one.
     revision: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(Instant)
     batch_id: Mapped[int] = mapped_column(ForeignKey("surveillance_ingest_batches.id"))
 
     __table_args__ = (
@@ -156,7 +155,7 @@ class ObservationRevision(Base):
     observation_id: Mapped[int] = mapped_column(ForeignKey("surveillance_observations.id"), index=True)
     revision: Mapped[int] = mapped_column(Integer)
     value: Mapped[float] = mapped_column(Float)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(Instant)
     batch_id: Mapped[int] = mapped_column(ForeignKey("surveillance_ingest_batches.id"))
 
 
@@ -173,7 +172,7 @@ class PullSource(Base):
     channel_code: Mapped[str | None] = mapped_column(String(64))
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    last_pulled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_pulled_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     last_status: Mapped[str] = mapped_column(String(500), default="")
     last_batch_id: Mapped[int | None] = mapped_column(Integer)
 
@@ -193,7 +192,7 @@ class DetectorConfig(Base):
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
 
 class DetectorRun(Base):
@@ -206,8 +205,8 @@ class DetectorRun(Base):
     as_of: Mapped[dt.date] = mapped_column(Date)
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     actor: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(Instant)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     series: Mapped[int] = mapped_column(Integer, default=0)
     results: Mapped[int] = mapped_column(Integer, default=0)
     signals: Mapped[int] = mapped_column(Integer, default=0)
@@ -307,12 +306,12 @@ class Alert(Base):
     dedupe_key: Mapped[str] = mapped_column(String(100), index=True)
     first_date: Mapped[dt.date] = mapped_column(Date)
     last_date: Mapped[dt.date] = mapped_column(Date)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(Instant)
     response_hours: Mapped[int] = mapped_column(Integer)
-    response_due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    responded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    response_due_at: Mapped[dt.datetime] = mapped_column(Instant)
+    responded_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     responded_by: Mapped[str | None] = mapped_column(String(64))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     closed_by: Mapped[str | None] = mapped_column(String(64))
     # The dismissal reason or the confirmation note.
     outcome_note: Mapped[str] = mapped_column(Text, default="")
@@ -341,7 +340,7 @@ class AlertAction(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("surveillance_alerts.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(Instant)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     from_status: Mapped[str | None] = mapped_column(String(12))
@@ -378,6 +377,6 @@ class AlertDelivery(Base):
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     status: Mapped[DeliveryStatus] = mapped_column(_enum(DeliveryStatus, 8), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(Instant)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     last_error: Mapped[str] = mapped_column(String(500), default="")

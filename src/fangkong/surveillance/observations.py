@@ -16,7 +16,7 @@ from typing import TypeVar
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, InvalidInput, NotFound
 from fangkong.core.models import Jurisdiction
@@ -74,7 +74,7 @@ def ingest(
     for chunk in _chunks(codes, LOOKUP_CHUNK):
         for j in session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(list(chunk)))):
             places[j.code] = PlaceInfo(j.id, j.code, j.path, j.level)
-    clean = validate(records, channels, places, path, now.date())
+    clean = validate(records, channels, places, path, clock.local_day(now))
     batch = IngestBatch(
         source=source[:200], jpath=path, actor=actor.username, received_at=now, rows=len(clean)
     )
@@ -267,7 +267,7 @@ class PullOutcome:
 def _since(source: PullSource) -> dt.date | None:
     if source.last_pulled_at is None:
         return None
-    return source.last_pulled_at.date() - dt.timedelta(days=PULL_OVERLAP_DAYS)
+    return clock.local_day(source.last_pulled_at) - dt.timedelta(days=PULL_OVERLAP_DAYS)
 
 
 def _with_channel(items: Sequence[dict[str, object]], channel_code: str | None) -> list[dict[str, object]]:

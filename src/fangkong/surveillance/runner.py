@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
@@ -128,7 +128,7 @@ def run_detection(
         errors.append(RowError(1, "first_date", f"{first} is after as_of {as_of}"))
     elif (as_of - first).days >= MAX_RUN_DAYS:
         errors.append(RowError(1, "first_date", f"a run judges at most {MAX_RUN_DAYS} days"))
-    if as_of > now.date():
+    if as_of > clock.local_day(now):
         errors.append(RowError(1, "as_of", f"{as_of} is in the future"))
     if errors:
         raise InvalidInput(errors)

@@ -18,6 +18,7 @@ from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.deps import BusDep, Require, SessionDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import LEVEL_ORDER, Level
 from fangkong.core.permissions import Permission
 from fangkong.surveillance import alerts, observations, runner, service
@@ -111,7 +112,7 @@ def board_page(
 ) -> Response:
     levels = _levels_below(principal)
     chosen = level if level in levels else (Level.county if Level.county in levels else levels[0])
-    day = as_of or clock.utcnow().date()
+    day = as_of or clock.today()
     rows = service.board(session, principal.jpath, chosen, day, service.BOARD_WINDOW_DAYS)
     channels = {c.code: c for c in service.list_channels(session, principal.jpath)}
     shown = sorted({code for r in rows for code in r.signals}, key=lambda c: list(channels).index(c))
@@ -162,7 +163,7 @@ def run_page(
 ) -> Response:
     now = clock.utcnow()
     try:
-        day = dt.date.fromisoformat(as_of) if as_of else now.date()
+        day = dt.date.fromisoformat(as_of) if as_of else clock.local_day(now)
     except ValueError:
         raise InvalidInput([RowError(1, "as_of", f"{as_of!r} is not a date (YYYY-MM-DD)")]) from None
     report = runner.run_detection(session, actor_of(principal, request), principal.jpath, day, now)
@@ -192,7 +193,7 @@ def series_page(
             channel_id,
             jurisdiction_id,
             config_id=config_id,
-            end=end or clock.utcnow().date(),
+            end=end or clock.today(),
         )
     chart: dict[str, Any] = {}
     if view is not None:
@@ -232,11 +233,13 @@ def inbox_page(
     request: Request,
     principal: Reader,
     session: SessionDep,
-    status: AlertStatus | None = None,
+    status: Annotated[str, Query(max_length=16)] = "",
     mine: bool = False,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
-    statuses = [status] if status else []
+    # The tabs link an empty status for "any status" (the inbox tab keeps the status tab's choice).
+    chosen = _status_choice(status)
+    statuses = [chosen] if chosen else []
     rows, total = alerts.list_alerts(
         session,
         principal.jpath,
@@ -255,9 +258,61 @@ def inbox_page(
             "total": total,
             "page": page,
             "pages": max(1, -(-total // INBOX_PAGE)),
-            "status": status.value if status else "",
+            "status": chosen.value if chosen else "",
             "mine": mine,
             "statuses": [s.value for s in AlertStatus],
+            "colours": LEVEL_COLOURS,
+        },
+        principal=principal,
+    )
+
+
+def _status_choice(text: str) -> AlertStatus | None:
+    """An inbox tab's status: empty means any; anything else must be a status, or the field is named."""
+    if not text.strip():
+        return None
+    try:
+        return AlertStatus(text.strip())
+    except ValueError:
+        allowed = [Message(LABELS["status"][s.value]) for s in AlertStatus]
+        problem = Message("{value} is not an alert status (one of {allowed})", value=text, allowed=allowed)
+        raise InvalidInput([RowError(1, "status", problem)]) from None
+
+
+STATS_DEFAULT_DAYS = 30
+"""days the response statistics cover when the reader names no period (as the API and the CLI)."""
+
+STATS_MAX_DAYS = 3_660
+"""longest period of the statistics page, days (ten years): one query over every alert in it."""
+
+
+@router.get("/surveillance/alerts/stats", response_class=HTMLResponse)
+def alert_stats_page(
+    request: Request, principal: Reader, session: SessionDep, start: Day = None, end: Day = None
+) -> Response:
+    """Response statistics of the alerts raised in a period of local days, as the API computes them."""
+    last = end or clock.today()
+    first = start or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
+    if first > last:
+        raise InvalidInput([RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last))])
+    if (last - first).days >= STATS_MAX_DAYS:
+        raise InvalidInput(
+            [RowError(1, "start", Message("a period of at most {days} days", days=STATS_MAX_DAYS))]
+        )
+    figures = alerts.statistics(session, principal.jpath, first, last, clock.utcnow())
+    rows = [
+        ("overall", figures.overall),
+        ("single_case", figures.single_case),
+        ("temporal", figures.temporal),
+    ]
+    return render(
+        request,
+        "surveillance/alerts_stats.html",
+        {
+            "figures": figures,
+            "rows": rows,
+            "start": first,
+            "end": last,
             "colours": LEVEL_COLOURS,
         },
         principal=principal,

@@ -10,7 +10,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from fangkong.core import clock
 from fangkong.core.auth import Principal
+from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, RowError
 from fangkong.core.people_rules import Keys
@@ -18,7 +20,7 @@ from fangkong.core.permissions import Permission
 from fangkong.core.uploads import save_upload as core_save_upload
 from fangkong.tracing import assist, clusters, exports, imports, persons, service, sourcing, spreadsheets
 from fangkong.tracing.models import AssistStatus, Classification, ContactCategory, ContactStatus, Visit
-from fangkong.tracing.rules import LOCAL_TZ, as_local, clamp_day
+from fangkong.tracing.rules import clamp_day
 from fangkong.tracing.schemas import (
     MAX_ID,
     AssistDeclineIn,
@@ -73,7 +75,7 @@ def local(value: dt.datetime | None) -> dt.datetime | None:
     if value is None or value.tzinfo is None:
         return value
     try:
-        return value.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        return as_local(value)
     except OverflowError:
         raise InvalidInput([RowError(1, "time", f"{value.isoformat()} is out of range")]) from None
 
@@ -484,7 +486,7 @@ def tracing_kpis(
     principal: Reader, session: SessionDep, since: dt.date | None = None, until: dt.date | None = None
 ) -> KpiPublic:
     """Cases found under management (the key tracing KPI), cases without a known source, clusters."""
-    until = clamp_day(until or as_local(dt.datetime.now(dt.UTC)).date())
+    until = clamp_day(until or clock.today())
     since = clamp_day(since or until - dt.timedelta(days=27))
     if since > until:
         raise DomainError("since is after until")

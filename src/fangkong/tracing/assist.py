@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, jurisdictions, people
 from fangkong.core.auth import Principal
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import as_local, utcnow
 from fangkong.core.crypto import PersonalData, Vault, mask_name
 from fangkong.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement
@@ -29,7 +29,7 @@ from fangkong.core.phone import mask_phone
 from fangkong.core.scope import path_in_scope, under
 from fangkong.tracing.models import AssistRequest, AssistStatus, Contact, ContactStatus, UnidentifiedPerson
 from fangkong.tracing.protocols import plan_for, protocol_for
-from fangkong.tracing.rules import MANAGED_CATEGORIES, as_local, assist_deadlines
+from fangkong.tracing.rules import MANAGED_CATEGORIES, assist_deadlines
 from fangkong.tracing.service import Page, actor, get_contact
 
 OPEN = (AssistStatus.sent, AssistStatus.acknowledged, AssistStatus.located, AssistStatus.plan_applied)

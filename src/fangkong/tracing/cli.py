@@ -19,8 +19,10 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fangkong.core import clock
 from fangkong.core.auth import Principal, principal_for
 from fangkong.core.errors import DomainError
+from fangkong.core.tables import print_table
 
 app = typer.Typer(help="Case investigation and tracing (流调溯源).", no_args_is_help=True)
 console = Console()
@@ -98,7 +100,7 @@ def import_command(
         table.add_row(name.replace("_", " "), str(getattr(report, name)))
     for category, count in report.contacts.items():
         table.add_row(category.replace("_", " "), str(count))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("export")
@@ -163,7 +165,7 @@ def clusters_command(
             str(r.last_onset or ""),
             str(r.found_under_management),
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("kpis")
@@ -176,7 +178,7 @@ def kpis_command(
     """The tracing KPIs: found under management, no known source, clusters, assist requests."""
     from fangkong.tracing import clusters
 
-    last = dt.date.fromisoformat(until) if until else dt.date.today()
+    last = dt.date.fromisoformat(until) if until else clock.today()
     first = dt.date.fromisoformat(since) if since else last - dt.timedelta(days=27)
     with _as_user(user) as (session, me):
         k = clusters.kpis(session, me, first, last)
@@ -189,7 +191,7 @@ def kpis_command(
     table.add_column("", justify="right")
     for name, value in data.items():
         table.add_row(name.replace("_", " "), str(value))
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("recompute-clusters")

@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import as_local, from_local, utcnow
 from fangkong.core.errors import DomainError, NotFound
 from fangkong.core.scope import path_in_scope, under
 from fangkong.tracing import chains
@@ -31,7 +31,7 @@ from fangkong.tracing.models import (
     Contact,
     ContactStatus,
 )
-from fangkong.tracing.rules import MANAGED_CATEGORIES, as_local, clamp_day, to_stored
+from fangkong.tracing.rules import MANAGED_CATEGORIES, clamp_day
 
 # The chain view draws with a force simulation up to this many cases; beyond, a layered layout computed
 # here (browsers stall on force layouts of thousands of nodes).
@@ -262,7 +262,12 @@ def chain_view(session: Session, principal: Principal, cluster_id: int) -> dict[
         }
         for s, t, lk, si in zip(src, dst, links, intervals, strict=True)
     ]
-    days = sorted({d for d, _ in timeline})
+    # Every local day from the first case to the last, days without a case as 0: an epidemic curve
+    # that skips empty days draws a gap of a week as close as two days in a row.
+    seen = sorted({d for d, _ in timeline})
+    first = dt.date.fromisoformat(seen[0]) if seen else None
+    span = (dt.date.fromisoformat(seen[-1]) - first).days + 1 if first is not None else 0
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range(span)] if first is not None else []
     series = {c.value: [timeline.get((d, c.value), 0) for d in days] for c in _CATEGORY_ORDER[:3]}
     roots = [
         i
@@ -315,8 +320,8 @@ class Kpis:
 def kpis(session: Session, principal: Principal, since: dt.date, until: dt.date) -> Kpis:
     """The tracing KPIs for cases reported in [since, until] in the caller's jurisdiction."""
     since, until = clamp_day(since), clamp_day(until)
-    start = to_stored(dt.datetime.combine(since, dt.time.min))
-    end = to_stored(dt.datetime.combine(until, dt.time.min) + dt.timedelta(days=1))
+    start = from_local(dt.datetime.combine(since, dt.time.min))
+    end = from_local(dt.datetime.combine(until, dt.time.min) + dt.timedelta(days=1))
     in_period = (
         under(Case.jpath, principal.jpath),
         Case.reported_at >= start,

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
+from fangkong.core.clock import as_local
 from fangkong.core.scope import under
 from fangkong.tracing import persons, service
 from fangkong.tracing.models import Case, ChainLink, Contact, Exposure
-from fangkong.tracing.rules import as_local
 from fangkong.tracing.spreadsheets import Language
 
 ExportKind = Literal["cases", "contacts", "exposures"]

@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, people
 from fangkong.core.auth import Principal
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import as_local, from_local, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Base
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.events import EventBus, PeoplePlacedUnderManagement, PersonPlacedUnderManagement
 from fangkong.core.people_import import import_people_csv
 from fangkong.core.people_rules import Keys
@@ -56,7 +57,6 @@ from fangkong.tracing.rules import (
     MANAGED_CATEGORIES,
     RuleError,
     WallTime,
-    as_local,
     date_problem,
     day_end,
     parse_category,
@@ -68,7 +68,6 @@ from fangkong.tracing.rules import (
     parse_wall_time,
     parse_yes_no,
     time_problem,
-    to_stored,
 )
 from fangkong.tracing.spreadsheets import Cell, Kind, cell_text, read_table
 
@@ -181,14 +180,17 @@ class _Errors:
         self.items: list[RowError] = []
         # One clock for the whole file: "in the future" means the same for every row.
         self.now = as_local(utcnow())
+        # Each column as the file's header names it (发病日期 or onset_date), once the header is read.
+        self.written: dict[str, str] = {}
 
-    def add(self, row: int, column: str, message: str) -> None:
+    def add(self, row: int, column: str, message: str | Message) -> None:
         self.items.append(RowError(row, column, message))
 
     def check(self) -> None:
         if self.items:
             self.items.sort(key=lambda e: (e.row, e.field))
-            raise InvalidInput(self.items[:MAX_ERRORS])
+            named = [e.renamed(self.written[e.field]) if e.field in self.written else e for e in self.items]
+            raise InvalidInput(named[:MAX_ERRORS], file=True)
 
     @property
     def full(self) -> bool:
@@ -212,7 +214,7 @@ class _Row:
     def text(self, name: str, limit: int = 200) -> str:
         value = cell_text(self.cells.get(name))
         if len(value) > limit:
-            self.errors.add(self.number, name, f"longer than {limit} characters")
+            self.errors.add(self.number, name, Message("longer than {limit} characters", limit=limit))
             return value[:limit]
         return value
 
@@ -229,11 +231,11 @@ class _Row:
         try:
             return parse(value)
         except RuleError as exc:
-            self.errors.add(self.number, name, str(exc))
+            self.errors.add(self.number, name, exc.text)
             return None
 
     def _checked(
-        self, name: str, parse: Callable[[object], _T], problem_of: Callable[[_T], str | None]
+        self, name: str, parse: Callable[[object], _T], problem_of: Callable[[_T], Message | None]
     ) -> _T | None:
         """The raw cell parsed, then checked; a blank cell is None, a bad one is an error and None."""
         value = self.cells.get(name)
@@ -242,7 +244,7 @@ class _Row:
         try:
             parsed = parse(value)
         except RuleError as exc:
-            self.errors.add(self.number, name, str(exc))
+            self.errors.add(self.number, name, exc.text)
             return None
         problem = problem_of(parsed)
         if problem:
@@ -263,7 +265,7 @@ class _Row:
         try:
             number = float(value)
         except ValueError:
-            self.errors.add(self.number, name, f"{value!r} is not a number")
+            self.errors.add(self.number, name, Message("“{value}” is not a number", value=value))
             return None
         if number < 0:
             self.errors.add(self.number, name, "cannot be negative")
@@ -286,7 +288,7 @@ class _Row:
             try:
                 age = int(float(age_text))
             except ValueError:
-                self.errors.add(self.number, "age", f"{age_text!r} is not a number")
+                self.errors.add(self.number, "age", Message("“{value}” is not a number", value=age_text))
         found: list[RowError] = []
         data = persons.PersonInput(
             name=self.text("name", 50),
@@ -301,7 +303,7 @@ class _Row:
         )
         clean = persons.clean(data, self.number, found)
         for e in found:
-            self.errors.add(e.row, e.field, e.message)
+            self.errors.add(e.row, e.field, e.text)
         return clean
 
 
@@ -417,7 +419,7 @@ class _People:
                     elsewhere = {e.row for e in exc.errors if "already registered" in e.message}
                     for e in exc.errors:
                         if e.row not in elsewhere and 2 <= e.row < len(pending) + 2:
-                            errors.add(pending[e.row - 2].row, e.field, e.message)
+                            errors.add(pending[e.row - 2].row, e.field, e.text)
                     if errors.items or not elsewhere:
                         return
                     # Registered in another jurisdiction: kept here as unidentified people instead.
@@ -606,6 +608,7 @@ def _import_cases(
 ) -> None:
     table = read_table(path, "cases")
     errors = _Errors()
+    errors.written = table.written
     lines: list[_CaseLine] = []
     for number, values in table.rows:
         report.rows += 1
@@ -645,11 +648,11 @@ def _import_cases(
     for line in lines:
         first = seen.setdefault(line.case_ref, line.row)
         if line.case_ref and first != line.row:
-            errors.add(line.row, "case_ref", f"same case number as row {first}")
+            errors.add(line.row, "case_ref", Message("same case number as row {row}", row=first))
     taken = _refs_anywhere(session, set(seen))
     for line in lines:
         if line.case_ref in taken:
-            errors.add(line.row, "case_ref", f"case {line.case_ref} is already registered")
+            errors.add(line.row, "case_ref", Message("case {ref} is already registered", ref=line.case_ref))
     known = _cases_by_ref(session, principal, {ref for line in lines for ref in line.infected_by} - set(seen))
     pairs: dict[tuple[str, str], int] = {}
     for line in lines:
@@ -658,13 +661,20 @@ def _import_cases(
                 errors.add(line.row, "infected_by", "a case cannot infect itself")
             elif ref not in seen and ref not in known:
                 errors.add(
-                    line.row, "infected_by", f"{ref} is not a case in this file or in your jurisdiction"
+                    line.row,
+                    "infected_by",
+                    Message("{ref} is not a case in this file or in your jurisdiction", ref=ref),
                 )
             elif (line.case_ref, ref) in pairs:
                 errors.add(
                     line.row,
                     "infected_by",
-                    f"row {pairs[(line.case_ref, ref)]} already says {line.case_ref} infected {ref}",
+                    Message(
+                        "row {row} already says {infectee} infected {infector}",
+                        row=pairs[(line.case_ref, ref)],
+                        infectee=line.case_ref,
+                        infector=ref,
+                    ),
                 )
             pairs.setdefault((ref, line.case_ref), line.row)
     errors.check()
@@ -678,7 +688,7 @@ def _import_cases(
         key = subjects[line.row].key
         first = by_subject.setdefault(key, line.row)
         if first != line.row:
-            errors.add(line.row, "id_number", f"same person as row {first}")
+            errors.add(line.row, "id_number", Message("same person as row {row}", row=first))
     existing = service._case_ids_by_subject(session, list(by_subject))
     for key, row in by_subject.items():
         if key in existing:
@@ -705,10 +715,10 @@ def _import_cases(
                 line.onset,
                 line.sampling,
                 line.diagnosis,
-                to_stored(line.reported) if line.reported else now,
+                from_local(line.reported) if line.reported else now,
                 line.imported,
                 line.origin or None,
-                to_stored(line.isolated) if line.isolated else None,
+                from_local(line.isolated) if line.isolated else None,
                 line.outcome.value if line.outcome else None,
                 line.outcome_date,
                 None,
@@ -825,6 +835,7 @@ class _ExposureLine:
 
 def _read_exposures(path: Path, kind: Kind, report: ImportReport, errors: _Errors) -> list[_ExposureLine]:
     table = read_table(path, kind)
+    errors.written = table.written
     lines: list[_ExposureLine] = []
     for number, values in table.rows:
         report.rows += 1
@@ -859,7 +870,7 @@ def _read_exposures(path: Path, kind: Kind, report: ImportReport, errors: _Error
         infected = r.parsed("infected", parse_certainty) if kind == "exposures" else None
         if infected is not None and not contact_ref:
             errors.add(
-                number, "infected", "a transmission link needs the contact's case number (contact_case_ref)"
+                number, "infected", "a transmission link needs the contact's case number"
             )
         lines.append(
             _ExposureLine(
@@ -915,10 +926,14 @@ def _import_exposures(
     cases = _cases_by_ref(session, principal, refs)
     for line in lines:
         if line.case_ref and line.case_ref not in cases:
-            errors.add(line.row, "case_ref", f"{line.case_ref} is not a case in your jurisdiction")
+            errors.add(
+                line.row, "case_ref", Message("{ref} is not a case in your jurisdiction", ref=line.case_ref)
+            )
         if line.contact_case_ref and line.contact_case_ref not in cases:
             errors.add(
-                line.row, "contact_case_ref", f"{line.contact_case_ref} is not a case in your jurisdiction"
+                line.row,
+                "contact_case_ref",
+                Message("{ref} is not a case in your jurisdiction", ref=line.contact_case_ref),
             )
         if line.contact_case_ref and line.contact_case_ref == line.case_ref:
             errors.add(line.row, "contact_case_ref", "a case cannot be exposed to itself")
@@ -937,7 +952,11 @@ def _import_exposures(
             items.append(_Item(line, case, subjects[line.row], None, None))
     for item in items:
         if item.subject.key == item.case.subject_key:
-            errors.add(item.line.row, "id_number", f"this is the index case {item.case.case_ref} itself")
+            errors.add(
+                item.line.row,
+                "id_number",
+                Message("this is the index case {ref} itself", ref=item.case.case_ref),
+            )
     _resolve_vias(session, vault, principal, items, errors)
     _check_links(session, items, errors)
     errors.check()
@@ -1009,7 +1028,11 @@ def _resolve_vias(
             errors.add(
                 item.line.row,
                 "via",
-                f"{via} is not a close contact of {item.case.case_ref} (in this file or recorded before)",
+                Message(
+                    "{via} is not a close contact of {ref} (in this file or recorded before)",
+                    via=via,
+                    ref=item.case.case_ref,
+                ),
             )
         elif found_key == item.subject.key:
             errors.add(item.line.row, "via", "a person cannot be their own close contact")
@@ -1042,7 +1065,11 @@ def _check_links(session: Session, items: list[_Item], errors: _Errors) -> None:
             errors.add(
                 item.line.row,
                 "infected",
-                f"{item.line.contact_case_ref} is already recorded as the infector of {item.line.case_ref}",
+                Message(
+                    "{other} is already recorded as the infector of {ref}",
+                    other=item.line.contact_case_ref,
+                    ref=item.line.case_ref,
+                ),
             )
         seen.setdefault(pair, item.line.row)
 
@@ -1067,8 +1094,8 @@ def _write_exposures(session: Session, principal: Principal, items: list[_Item])
                 line.setting,
                 line.place or None,
                 None,
-                to_stored(line.start),
-                to_stored(line.end) if line.end else None,
+                from_local(line.start),
+                from_local(line.end) if line.end else None,
                 line.protected,
                 line.distance_m,
                 line.duration_minutes,
@@ -1249,8 +1276,8 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
                 decision.reason,
                 decision.via_contact_id,
                 decision.setting,
-                to_stored(decision.first_exposure),
-                to_stored(decision.last_exposure),
+                from_local(decision.first_exposure),
+                from_local(decision.last_exposure),
                 True,
                 None,
                 status.value,

@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     Enum,
     Float,
     ForeignKey,
@@ -33,7 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, HashString, PathString
+from fangkong.core.db import Base, HashString, Instant, PathString
 
 
 class Classification(enum.StrEnum):
@@ -121,8 +120,8 @@ class UnidentifiedPerson(Base):
     # Where they live, as told (a county or community code); outside the recorder's scope → assist request.
     residence_jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
-    merged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    merged_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (Index("ix_tracing_unidentified_people_jpath_id", "jpath", "id"),)
 
@@ -143,10 +142,10 @@ class Case(Base):
     onset_date: Mapped[dt.date | None] = mapped_column(Date)
     sampling_date: Mapped[dt.date | None] = mapped_column(Date)
     diagnosis_date: Mapped[dt.date | None] = mapped_column(Date)
-    reported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reported_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     imported: Mapped[bool] = mapped_column(Boolean, default=False)
     origin: Mapped[str | None] = mapped_column(String(100))
-    isolated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    isolated_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     outcome: Mapped[Outcome | None] = mapped_column(Enum(Outcome, native_enum=False, length=16))
     outcome_date: Mapped[dt.date | None] = mapped_column(Date)
     source_contact_id: Mapped[int | None] = mapped_column(Integer, index=True)
@@ -156,7 +155,7 @@ class Case(Base):
     cluster_id: Mapped[int] = mapped_column(Integer, index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         Index("ix_tracing_cases_jpath_id", "jpath", "id"),
@@ -171,7 +170,7 @@ class CaseHistory(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("tracing_cases.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     from_classification: Mapped[Classification | None] = mapped_column(
         Enum(Classification, native_enum=False, length=16)
     )
@@ -196,12 +195,12 @@ class Visit(Base):
     transport_no: Mapped[str | None] = mapped_column(String(40))
     carriage: Mapped[str | None] = mapped_column(String(10))
     seat: Mapped[str | None] = mapped_column(String(10))
-    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    start: Mapped[dt.datetime] = mapped_column(Instant)
+    end: Mapped[dt.datetime | None] = mapped_column(Instant)
     # Normalised place (or vehicle) so that two cases' visits to the same place meet on one index.
     place_key: Mapped[str] = mapped_column(String(64), index=True)
     note: Mapped[str | None] = mapped_column(String(300))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
 
 class Contact(Base):
@@ -223,17 +222,17 @@ class Contact(Base):
     reason: Mapped[str] = mapped_column(Text)
     via_contact_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_contacts.id"), index=True)
     setting: Mapped[str | None] = mapped_column(String(30))
-    first_exposure: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    last_exposure: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    first_exposure: Mapped[dt.datetime] = mapped_column(Instant)
+    last_exposure: Mapped[dt.datetime] = mapped_column(Instant)
     high_risk: Mapped[bool] = mapped_column(Boolean, default=True)
-    isolated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    isolated_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     status: Mapped[ContactStatus] = mapped_column(Enum(ContactStatus, native_enum=False, length=12))
     converted_case_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_cases.id"))
     # Lives outside the recorder's jurisdiction: the jurisdiction an assist request goes to.
     residence_jurisdiction_id: Mapped[int | None] = mapped_column(ForeignKey("jurisdictions.id"))
     protocol_id: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         Index("ix_tracing_contacts_jpath_id", "jpath", "id"),
@@ -263,14 +262,14 @@ class Exposure(Base):
     setting: Mapped[str] = mapped_column(String(30))
     place: Mapped[str | None] = mapped_column(String(200))
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_visits.id"))
-    start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    start: Mapped[dt.datetime] = mapped_column(Instant)
+    end: Mapped[dt.datetime | None] = mapped_column(Instant)
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     distance_m: Mapped[float | None] = mapped_column(Float)
     duration_minutes: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         Index("ix_tracing_exposures_jpath_id", "jpath", "id"),
@@ -293,7 +292,7 @@ class ChainLink(Base):
     cluster_id: Mapped[int] = mapped_column(Integer, index=True)
     note: Mapped[str | None] = mapped_column(String(300))
     created_by: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("infector_case_id", "infectee_case_id", name="uq_tracing_chain_links_pair"),
@@ -328,16 +327,16 @@ class AssistRequest(Base):
     age: Mapped[int | None] = mapped_column(Integer)
     message: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[AssistStatus] = mapped_column(Enum(AssistStatus, native_enum=False, length=16))
-    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     sent_by: Mapped[int | None] = mapped_column(Integer)
-    acknowledge_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    locate_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    plan_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    report_due: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    located_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    plan_applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reported_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledge_due: Mapped[dt.datetime] = mapped_column(Instant)
+    locate_due: Mapped[dt.datetime] = mapped_column(Instant)
+    plan_due: Mapped[dt.datetime] = mapped_column(Instant)
+    report_due: Mapped[dt.datetime] = mapped_column(Instant)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    located_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    plan_applied_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    reported_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     handled_by: Mapped[int | None] = mapped_column(Integer)
     # The receiver's registry person: never shown to the sender.
     located_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))

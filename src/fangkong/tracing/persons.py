@@ -22,11 +22,12 @@ import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fangkong.core import jurisdictions, people
+from fangkong.core import clock, jurisdictions, people
 from fangkong.core.auth import Principal
 from fangkong.core.crypto import PersonalData, Vault, mask_name
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus
+from fangkong.core.i18n import Message
 from fangkong.core.idnumber import InvalidIdNumber, mask_id_number, validate_id_number
 from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile
 from fangkong.core.scope import path_in_scope, under
@@ -51,6 +52,8 @@ class PersonInput:
     residence_code: str = ""
     # Shown where no name is known (e.g. a line list's own case number).
     label: str = ""
+    # A registry person the investigator picked (found by ID number on the page): used as is.
+    person_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,18 +117,28 @@ def clean(
     name, id_number, phone_raw = norm(data.name), norm(data.id_number).upper(), norm(data.phone)
     sex: str | None = _SEX.get(norm(data.sex).upper()) if data.sex else None
     if data.sex and sex is None:
-        errors.append(RowError(row, "sex", f"{data.sex!r} is not M/F (男/女)"))
+        errors.append(RowError(row, "sex", Message("“{value}” is not M/F (男/女)", value=data.sex)))
     age = data.age
     if id_number:
         try:
             info = validate_id_number(id_number, today=today)
         except InvalidIdNumber as exc:
-            errors.append(RowError(row, "id_number", str(exc)))
+            errors.append(RowError(row, "id_number", exc.text))
         else:
             if sex is not None and sex != info.sex:
-                errors.append(RowError(row, "sex", f"{data.sex!r} contradicts the ID number ({info.sex})"))
+                errors.append(
+                    RowError(
+                        row,
+                        "sex",
+                        Message(
+                            "“{value}” contradicts the ID number ({sex})",
+                            value=data.sex,
+                            sex=Message("male" if info.sex == "M" else "female"),
+                        ),
+                    )
+                )
             sex = info.sex
-            day = today or dt.date.today()
+            day = today or clock.today()
             birth = info.birth_date
             age = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
     phone = ""
@@ -133,14 +146,14 @@ def clean(
         try:
             phone = _mobile(phone_raw)
         except InvalidPhone as exc:
-            errors.append(RowError(row, "phone", str(exc)))
+            errors.append(RowError(row, "phone", exc.text))
     if len(name) > MAX_NAME:
-        errors.append(RowError(row, "name", f"longer than {MAX_NAME} characters"))
+        errors.append(RowError(row, "name", Message("longer than {limit} characters", limit=MAX_NAME)))
     address = norm(data.address)
     if len(address) > MAX_ADDRESS:
-        errors.append(RowError(row, "address", f"longer than {MAX_ADDRESS} characters"))
+        errors.append(RowError(row, "address", Message("longer than {limit} characters", limit=MAX_ADDRESS)))
     if age is not None and not 0 <= age <= 130:
-        errors.append(RowError(row, "age", f"{age} is not a plausible age"))
+        errors.append(RowError(row, "age", Message("{value} is not a plausible age", value=age)))
     if not (name or id_number or phone or data.label):
         errors.append(RowError(row, "name", "give at least a name, an ID number or a phone number"))
     if len(errors) > before:
@@ -183,13 +196,68 @@ def _place(session: Session, code: str) -> tuple[int, str] | None:
     return (node.id, node.path) if node is not None else None
 
 
+def check_places(session: Session, person: CleanPerson, row: int = 1) -> list[RowError]:
+    """A community code must name a community and a residence code a jurisdiction that exists.
+
+    Without this a mistyped code (330106999999) was kept silently and the person stayed unplaced.
+    """
+    from fangkong.core.models import Level
+
+    errors: list[RowError] = []
+    if person.community_code:
+        node = jurisdictions.by_code(session, person.community_code)
+        if node is None:
+            errors.append(
+                RowError(
+                    row,
+                    "community_code",
+                    Message("no community has the code {code}", code=person.community_code),
+                )
+            )
+        elif node.level != Level.community:
+            errors.append(
+                RowError(
+                    row,
+                    "community_code",
+                    Message("{code} ({name}) is not a community", code=node.code, name=node.name),
+                )
+            )
+    if person.residence_code and jurisdictions.by_code(session, person.residence_code) is None:
+        errors.append(
+            RowError(
+                row,
+                "residence_code",
+                Message("no jurisdiction has the code {code}", code=person.residence_code),
+            )
+        )
+    return errors
+
+
 def resolve(
-    session: Session, vault: Vault, bus: EventBus, principal: Principal, data: PersonInput, *, row: int = 1
+    session: Session,
+    vault: Vault,
+    bus: EventBus,
+    principal: Principal,
+    data: PersonInput,
+    *,
+    row: int = 1,
+    register_residents: bool = False,
 ) -> Subject:
-    """Find or register the person, or keep them as an unidentified person (see the module docstring)."""
+    """Find or register the person, or keep them as an unidentified person (see the module docstring).
+
+    With ``register_residents`` (a case report), someone with an ID number who lives in a community of
+    the caller's jurisdiction must come with a name and an address, so that they enter the registry and
+    are found there, instead of being kept quietly as unidentified.
+    """
+    if data.person_id is not None:
+        view = people.get(session, principal, data.person_id)
+        return Subject(view.id, None, view.jurisdiction_id, _jpath_of(session, view.jurisdiction_id))
     errors: list[RowError] = []
     person = clean(data, row, errors)
     if person is None:
+        raise InvalidInput(errors)
+    errors = check_places(session, person, row)
+    if errors:
         raise InvalidInput(errors)
     if person.id_number:
         found = people.search(session, vault, principal, person.id_number, size=1)
@@ -197,6 +265,15 @@ def resolve(
             view = found.items[0]
             return Subject(view.id, None, view.jurisdiction_id, _jpath_of(session, view.jurisdiction_id))
         communities = people.communities_in_scope(session, principal.jpath)
+        if register_residents and person.community_code in communities:
+            needed = [
+                RowError(row, name, Message("needed to register this resident in the registry"))
+                for name, value in (("name", person.name), ("address", person.address))
+                if not value
+            ]
+            if needed:
+                raise InvalidInput(needed)
+        known = _unidentified_by_id(session, vault, principal, person.id_number)
         if person.community_code in communities and person.address and person.name:
             try:
                 view = people.register(
@@ -215,8 +292,32 @@ def resolve(
             except Conflict:
                 pass  # registered in another jurisdiction: kept here as unidentified, merged there
             else:
-                return Subject(view.id, None, view.jurisdiction_id, communities[person.community_code][1])
+                jpath = communities[person.community_code][1]
+                if known is not None:
+                    # Traced before under the same ID number: those rows now name the registry person.
+                    _repoint(session, {known.id: (view.id, view.jurisdiction_id, jpath)})
+                return Subject(view.id, None, view.jurisdiction_id, jpath)
+        if known is not None:
+            return Subject(
+                None, known.id, known.jurisdiction_id, known.jpath, known.residence_jurisdiction_id
+            )
     return create_unidentified(session, vault, principal, person)
+
+
+def _unidentified_by_id(
+    session: Session, vault: Vault, principal: Principal, id_number: str
+) -> UnidentifiedPerson | None:
+    """The unmerged unidentified record in scope with this ID number: one person is one record."""
+    return session.scalar(
+        select(UnidentifiedPerson)
+        .where(
+            UnidentifiedPerson.id_hash == vault.keyed_hash(id_number),
+            UnidentifiedPerson.person_id.is_(None),
+            under(UnidentifiedPerson.jpath, principal.jpath),
+        )
+        .order_by(UnidentifiedPerson.id)
+        .limit(1)
+    )
 
 
 def _jpath_of(session: Session, jurisdiction_id: int) -> str:

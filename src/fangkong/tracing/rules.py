@@ -13,15 +13,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TypeVar, get_args
-from zoneinfo import ZoneInfo
 
+from fangkong.core import clock
+from fangkong.core.i18n import Message, as_message
 from fangkong.protocol.classifier import Outcome as ClassifierOutcome
 from fangkong.protocol.schema import Protocol, Setting
 from fangkong.tracing.models import Certainty, Classification, ContactCategory, Outcome, PlaceKind
-
-# Investigators type and read local wall-clock time; instants are stored in UTC.
-# China Standard Time: the zone of every protocol date and every user of the platform.
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 _T = TypeVar("_T")
 
@@ -183,7 +180,14 @@ INFECTED = frozenset({Classification.confirmed, Classification.asymptomatic})
 
 
 class RuleError(ValueError):
-    """A value or a change the rules do not allow; the message says why, in the users' words."""
+    """A value or a change the rules do not allow; the message says why, in the users' words.
+
+    ``text`` is the ``Message`` a page renders in the reader's language; ``str()`` is the English.
+    """
+
+    def __init__(self, message: str | Message) -> None:
+        self.text = as_message(message)
+        super().__init__(str(self.text))
 
 
 def _key(text: str) -> str:
@@ -200,7 +204,7 @@ def _lookup(words: dict[str, _T], text: str, what: str) -> _T:
         normalised = _NORMALISED[id(words)] = {_key(k): v for k, v in words.items()}
     found = normalised.get(_key(text))
     if found is None:
-        raise RuleError(f"{text!r} is not a known {what}")
+        raise RuleError(Message("“{value}” is not a known {what}", value=text, what=Message(what)))
     return found  # type: ignore[return-value]
 
 
@@ -209,7 +213,11 @@ def parse_setting(text: str) -> str:
         return _lookup(SETTING_WORDS, text, "exposure setting")
     except RuleError:
         raise RuleError(
-            f"{text!r} is not a known exposure setting (use one of: {', '.join(SETTINGS)})"
+            Message(
+                "“{value}” is not a known exposure setting (use one of: {choices})",
+                value=text,
+                choices=[Message(setting) for setting in SETTINGS],
+            )
         ) from None
 
 
@@ -241,15 +249,22 @@ def parse_yes_no(text: str) -> bool:
         return True
     if key in NO_WORDS:
         return False
-    raise RuleError(f"{text!r} is neither yes nor no")
+    raise RuleError(Message("“{value}” is neither yes nor no", value=text))
 
 
 def check_reclassification(current: Classification, new: Classification) -> None:
     if new == current:
-        raise RuleError(f"the case is already {current.value}")
+        raise RuleError(Message("the case is already {classification}", classification=Message(current.value)))
     if new not in RECLASSIFICATIONS[current]:
-        allowed = ", ".join(sorted(c.value for c in RECLASSIFICATIONS[current])) or "nothing"
-        raise RuleError(f"a {current.value} case can become {allowed}, not {new.value}")
+        allowed = [Message(c.value) for c in sorted(RECLASSIFICATIONS[current], key=lambda c: c.value)]
+        raise RuleError(
+            Message(
+                "a {current} case can become {allowed}, not {new}",
+                current=Message(current.value),
+                allowed=allowed or Message("nothing"),
+                new=Message(new.value),
+            )
+        )
 
 
 def category_of(outcome: ClassifierOutcome) -> ContactCategory:
@@ -307,7 +322,7 @@ def parse_date(value: object) -> dt.date:
             return dt.datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise RuleError(f"{text!r} is not a date (write it as 2022-07-01)")
+    raise RuleError(Message("“{value}” is not a date (write it as 2022-07-01)", value=text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,7 +336,7 @@ class WallTime:
 def parse_wall_time(value: object) -> WallTime:
     """A local time from a cell: a datetime, a date (the whole day), or text such as 2022-07-01 18:30."""
     if isinstance(value, dt.datetime):
-        local = value if value.tzinfo is None else as_local(value)
+        local = value if value.tzinfo is None else clock.as_local(value)
         # A spreadsheet date cell arrives as midnight: it means the whole day, as a typed date does.
         return WallTime(local, local.time() == dt.time.min and value.tzinfo is None)
     if isinstance(value, dt.date):
@@ -338,48 +353,38 @@ def parse_wall_time(value: object) -> WallTime:
     try:
         return WallTime(dt.datetime.combine(parse_date(text), dt.time.min), True)
     except RuleError:
-        raise RuleError(f"{text!r} is not a time (write it as 2022-07-01 18:30, or a date)") from None
-
-
-def to_stored(local: dt.datetime) -> dt.datetime:
-    """A naive local wall-clock time → an aware UTC instant for storage."""
-    aware = local.replace(tzinfo=LOCAL_TZ) if local.tzinfo is None else local
-    return aware.astimezone(dt.UTC)
-
-
-def as_local(stored: dt.datetime) -> dt.datetime:
-    """A stored instant → naive local wall-clock time (SQLite hands back naive UTC, PostgreSQL aware)."""
-    aware = stored.replace(tzinfo=dt.UTC) if stored.tzinfo is None else stored
-    return aware.astimezone(LOCAL_TZ).replace(tzinfo=None)
+        raise RuleError(
+            Message("“{value}” is not a time (write it as 2022-07-01 18:30, or a date)", value=text)
+        ) from None
 
 
 # Dates before this in a line list are typing errors (and would push window arithmetic past year 1).
 EARLIEST_DATE = dt.date(1900, 1, 1)
-# Times may run a day ahead of the server's clock: a local evening entered before midnight UTC.
+# Typed times may run a day ahead of the clock (a device set a little fast, a report dated tomorrow).
 FUTURE_SLACK = dt.timedelta(days=1)
 
 
-def date_problem(day: dt.date, today: dt.date | None = None) -> str | None:
+def date_problem(day: dt.date, today: dt.date | None = None) -> Message | None:
     """Why a date cannot be a fact of an investigation (None when it can)."""
     if day < EARLIEST_DATE:
-        return f"{day} is before {EARLIEST_DATE}"
-    if day > (today or dt.date.today()):
-        return f"{day} is in the future"
+        return Message("{value} is before {earliest}", value=day, earliest=EARLIEST_DATE)
+    if day > (today or clock.today()):
+        return Message("{value} is in the future", value=day)
     return None
 
 
 def clamp_day(day: dt.date) -> dt.date:
     """A filter date brought into the span dates can have (filters are forgiving, facts are checked)."""
-    return min(max(day, EARLIEST_DATE), dt.date.today() + FUTURE_SLACK)
+    return min(max(day, EARLIEST_DATE), clock.today() + FUTURE_SLACK)
 
 
-def time_problem(local: dt.datetime, now: dt.datetime | None = None) -> str | None:
+def time_problem(local: dt.datetime, now: dt.datetime | None = None) -> Message | None:
     """Why a local wall-clock time cannot be a fact of an investigation (None when it can)."""
     if local.date() < EARLIEST_DATE:
-        return f"{local:%Y-%m-%d} is before {EARLIEST_DATE}"
-    latest = (now or as_local(dt.datetime.now(dt.UTC))) + FUTURE_SLACK
+        return Message("{value} is before {earliest}", value=f"{local:%Y-%m-%d}", earliest=EARLIEST_DATE)
+    latest = (now or clock.local_now()) + FUTURE_SLACK
     if local > latest:
-        return f"{local:%Y-%m-%d %H:%M} is in the future"
+        return Message("{value} is in the future", value=f"{local:%Y-%m-%d %H:%M}")
     return None
 
 

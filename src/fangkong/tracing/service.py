@@ -14,18 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from fangkong.core import audit
+from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import as_local, from_local, local_day, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.errors import Conflict, DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement, PersonReleasedFromManagement
+from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope, under
-from fangkong.protocol.plan import ManagementPlan
+from fangkong.protocol.plan import ManagementPlan, ScheduleOnDay, schedule_on
 from fangkong.protocol.schema import Protocol
 from fangkong.tracing import persons
 from fangkong.tracing.classification import Decision, ExposureFact, IndexTiming, Via, decide
@@ -53,7 +54,6 @@ from fangkong.tracing.rules import (
     INFECTED,
     MANAGED_CATEGORIES,
     RuleError,
-    as_local,
     check_reclassification,
     clamp_day,
     date_problem,
@@ -61,7 +61,6 @@ from fangkong.tracing.rules import (
     place_key,
     subject_key,
     time_problem,
-    to_stored,
 )
 
 MAX_PAGE_SIZE = 200
@@ -125,6 +124,70 @@ def _place_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     )
 
 
+@dataclass(frozen=True)
+class PlaceGroup:
+    """Places for a picker under the name of the place above them (a street's communities...)."""
+
+    name: str
+    places: list[tuple[str, str]]  # (code, name)
+
+
+def _grouped(session: Session, nodes: Sequence[Jurisdiction]) -> list[PlaceGroup]:
+    parents = _place_names(session, {n.parent_id for n in nodes if n.parent_id is not None})
+    groups: dict[int | None, PlaceGroup] = {}
+    for node in nodes:
+        group = groups.get(node.parent_id)
+        if group is None:
+            group = groups[node.parent_id] = PlaceGroup(parents.get(node.parent_id or 0, ""), [])
+        group.places.append((node.code, node.name))
+    return list(groups.values())
+
+
+def _real_places(session: Session, principal: Principal) -> ColumnElement[bool]:
+    """Drill sandboxes stay out of pickers, except for someone working inside one."""
+    own = session.get(Jurisdiction, principal.jurisdiction_id)
+    return Jurisdiction.is_sandbox.is_(False) if own is None or not own.is_sandbox else true()
+
+
+def community_choices(session: Session, principal: Principal) -> list[PlaceGroup]:
+    """Communities in the caller's jurisdiction, by street (township), for the community pickers."""
+    from fangkong.core.models import Level
+
+    nodes = session.scalars(
+        select(Jurisdiction)
+        .where(
+            under(Jurisdiction.path, principal.jpath),
+            Jurisdiction.level == Level.community,
+            _real_places(session, principal),
+        )
+        .order_by(Jurisdiction.path)
+    ).all()
+    return _grouped(session, nodes)
+
+
+def county_choices(session: Session, principal: Principal) -> list[PlaceGroup]:
+    """Counties outside the caller's jurisdiction, by city: where a contact living elsewhere is referred."""
+    from fangkong.core.models import Level
+
+    nodes = session.scalars(
+        select(Jurisdiction)
+        .where(
+            ~under(Jurisdiction.path, principal.jpath),
+            Jurisdiction.level == Level.county,
+            _real_places(session, principal),
+        )
+        .order_by(Jurisdiction.path)
+    ).all()
+    return _grouped(session, nodes)
+
+
+def county_code_of(session: Session, jurisdiction_id: int | None) -> str:
+    """The county a jurisdiction lies in (itself if it is one), as its code; "" above county level."""
+    node = session.get(Jurisdiction, jurisdiction_id) if jurisdiction_id is not None else None
+    codes = [c for c in node.path.split("/") if c] if node is not None else []
+    return codes[2] if len(codes) > 2 else ""
+
+
 def _scope_path(session: Session, principal: Principal, jurisdiction_id: int | None) -> str:
     if jurisdiction_id is None:
         return principal.jpath
@@ -154,7 +217,67 @@ class CaseInput:
     notes: str = ""
 
 
-def _check_dates(data: CaseInput | CaseUpdate, row: int = 1) -> list[RowError]:
+def _check_dates(
+    data: CaseInput | CaseUpdate,
+    row: int = 1,
+    *,
+    classification: Classification | None = None,
+    stored: Case | None = None,
+) -> list[RowError]:
+    """Every date problem of a report or a correction; ``stored`` holds the dates a correction keeps."""
+    errors = _date_values(data, row)
+    if errors:
+        return errors
+
+    def value(name: str) -> dt.date | None:
+        given: dt.date | None = getattr(data, name)
+        return given if given is not None or stored is None else getattr(stored, name)
+
+    onset, sampling, diagnosis = value("onset_date"), value("sampling_date"), value("diagnosis_date")
+    kind = classification or (stored.classification if stored is not None else None)
+    if diagnosis is None:
+        return errors
+    # A lab-confirmed diagnosis rests on a positive sample, so it cannot come before the sample; a
+    # confirmed or suspected case is one with symptoms, diagnosed once they began. An asymptomatic
+    # infection may be found before symptoms ever start (onset after diagnosis is then possible).
+    if (
+        sampling is not None
+        and diagnosis < sampling
+        and kind in (Classification.confirmed, Classification.asymptomatic)
+    ):
+        errors.append(
+            RowError(
+                row,
+                "diagnosis_date",
+                Message(
+                    "{diagnosis} is before the sampling date {sampling}: a confirmed diagnosis "
+                    "needs the positive sample first",
+                    diagnosis=diagnosis,
+                    sampling=sampling,
+                ),
+            )
+        )
+    if (
+        onset is not None
+        and diagnosis < onset
+        and kind in (Classification.confirmed, Classification.suspected)
+    ):
+        errors.append(
+            RowError(
+                row,
+                "diagnosis_date",
+                Message(
+                    "{diagnosis} is before the onset date {onset}: a case with symptoms is "
+                    "diagnosed after they begin",
+                    diagnosis=diagnosis,
+                    onset=onset,
+                ),
+            )
+        )
+    return errors
+
+
+def _date_values(data: CaseInput | CaseUpdate, row: int) -> list[RowError]:
     errors: list[RowError] = []
     for name in ("onset_date", "sampling_date", "diagnosis_date", "outcome_date"):
         value = getattr(data, name)
@@ -166,11 +289,6 @@ def _check_dates(data: CaseInput | CaseUpdate, row: int = 1) -> list[RowError]:
         problem = time_problem(moment) if moment is not None else None
         if problem:
             errors.append(RowError(row, name, problem))
-    onset, diagnosis = data.onset_date, data.diagnosis_date
-    if errors or onset is None or diagnosis is None:
-        return errors
-    if diagnosis < onset - dt.timedelta(days=30):
-        errors.append(RowError(row, "diagnosis_date", f"{diagnosis} is a month before onset {onset}"))
     return errors
 
 
@@ -180,6 +298,12 @@ def _managed_contact_of(session: Session, key: str, found_day: dt.date) -> Conta
     Called when the person becomes a case, so every record that exists was there first; "managed" means an
     active close contact or contact of a contact whose plan under the protocol still ran that day.
     """
+    records = _managing_contacts(session, key, found_day)
+    return records[0] if records else None
+
+
+def _managing_contacts(session: Session, key: str, found_day: dt.date) -> list[Contact]:
+    """Every contact record whose plan still managed this person on ``found_day``, latest exposure first."""
     candidates = list(
         session.scalars(
             select(Contact)
@@ -188,12 +312,48 @@ def _managed_contact_of(session: Session, key: str, found_day: dt.date) -> Conta
             .order_by(Contact.last_exposure.desc())
         )
     )
+    managing: list[Contact] = []
     for contact in candidates:
         protocol = protocol_for(session, contact.jpath)
         plan = plan_for(protocol, contact.category.value, as_local(contact.last_exposure).date())
         if plan is not None and plan.managed and plan.end_date is not None and found_day <= plan.end_date:
-            return contact
-    return None
+            managing.append(contact)
+    return managing
+
+
+def _isolated_since(
+    session: Session, key: str, found_day: dt.date, now: dt.datetime
+) -> dt.datetime | None:
+    """When a person who becomes a case was first isolated under the plans that still managed them."""
+    times = [t for c in _managing_contacts(session, key, found_day) if (t := isolation_of(session, c, now))]
+    return min(times) if times else None
+
+
+# Stages that keep a person away from everyone they could infect: from their start, exposures to the
+# person stop. Home isolation does not (the household stays exposed), so it does not close a window.
+ISOLATING_STAGES = frozenset({"centralized_quarantine", "medical_isolation"})
+
+
+def isolation_of(session: Session, contact: Contact, now: dt.datetime | None = None) -> dt.datetime | None:
+    """When a contact was isolated, as far as the record shows (aware UTC), or None.
+
+    Their own isolation time when one was recorded; else the start of their plan's isolating stage, but
+    not before the contact was on record (nobody is taken into quarantine before being found) and only
+    if that moment fell inside the stage and has passed.
+    """
+    if contact.isolated_at is not None:
+        return _aware(contact.isolated_at)
+    if contact.category not in MANAGED_CATEGORIES:
+        return None
+    protocol = protocol_for(session, contact.jpath)
+    plan = plan_for(protocol, contact.category.value, as_local(contact.last_exposure).date())
+    stage = next((s for s in plan.stages if s.type in ISOLATING_STAGES), None) if plan else None
+    if stage is None:
+        return None
+    began = max(from_local(dt.datetime.combine(stage.start, dt.time.min)), _aware(contact.created_at))
+    if local_day(began) > stage.end or began > (now or utcnow()):
+        return None
+    return began
 
 
 def found_day(case: Case) -> dt.date:
@@ -209,12 +369,12 @@ def register_case(
     session: Session, vault: Vault, bus: EventBus, principal: Principal, data: CaseInput, *, ip: str = ""
 ) -> Case:
     """Register a case for a person (found in or added to the registry, or unidentified)."""
-    errors = _check_dates(data)
+    errors = _check_dates(data, classification=data.classification)
     if errors:
         raise InvalidInput(errors)
     if data.case_ref and session.scalar(select(Case.id).where(Case.case_ref == data.case_ref)) is not None:
         raise Conflict(f"case number {data.case_ref} is already used")
-    subject = persons.resolve(session, vault, bus, principal, data.person)
+    subject = persons.resolve(session, vault, bus, principal, data.person, register_residents=True)
     existing = session.scalar(
         select(Case).where(Case.subject_key == subject.key, Case.classification != Classification.excluded)
     )
@@ -222,7 +382,7 @@ def register_case(
         raise Conflict(f"this person is already case {existing.case_ref}")
     if existing is not None:
         raise Conflict("this person is already a case in another jurisdiction")
-    reported = to_stored(data.reported_at) if data.reported_at else utcnow()
+    reported = from_local(data.reported_at) if data.reported_at else utcnow()
     case = Case(
         case_ref=data.case_ref or f"pending-{subject.key}-{reported.timestamp():.0f}",
         person_id=subject.person_id,
@@ -237,7 +397,7 @@ def register_case(
         reported_at=reported,
         imported=data.imported,
         origin=data.origin or None,
-        isolated_at=to_stored(data.isolated_at) if data.isolated_at else None,
+        isolated_at=from_local(data.isolated_at) if data.isolated_at else None,
         outcome=data.outcome,
         outcome_date=data.outcome_date,
         notes=data.notes or None,
@@ -262,6 +422,9 @@ def register_case(
     source = _managed_contact_of(session, subject.key, found_day(case))
     if source is not None:
         case.found_under_management = True
+        if case.isolated_at is None:
+            # Already isolated as a contact: her own contacts' window closed then, not at the report.
+            case.isolated_at = _isolated_since(session, subject.key, found_day(case), reported)
     _absorb_contacts(session, bus, principal, case, prefer=source)
     audit.record(
         session,
@@ -458,7 +621,7 @@ def update_case(
 ) -> Case:
     """Correct or complete a case's dates and outcome; contacts are re-classified when the window moves."""
     case = get_case(session, principal, case_id)
-    errors = _check_dates(data)
+    errors = _check_dates(data, stored=case)
     if errors:
         raise InvalidInput(errors)
     changed: dict[str, object] = {}
@@ -477,7 +640,7 @@ def update_case(
             setattr(case, name, value)
             changed[name] = value
     if data.isolated_at is not None:
-        case.isolated_at = to_stored(data.isolated_at)
+        case.isolated_at = from_local(data.isolated_at)
         changed["isolated_at"] = data.isolated_at
     if not changed:
         return case
@@ -610,12 +773,12 @@ def list_cases(
         stmt = stmt.where(Case.cluster_id == filters.cluster_id)
     if filters.reported_from is not None:
         stmt = stmt.where(
-            Case.reported_at >= to_stored(dt.datetime.combine(filters.reported_from, dt.time.min))
+            Case.reported_at >= from_local(dt.datetime.combine(filters.reported_from, dt.time.min))
         )
     if filters.reported_to is not None:
         last = clamp_day(filters.reported_to)
         stmt = stmt.where(
-            Case.reported_at < to_stored(dt.datetime.combine(last, dt.time.min) + dt.timedelta(days=1))
+            Case.reported_at < from_local(dt.datetime.combine(last, dt.time.min) + dt.timedelta(days=1))
         )
     total = session.scalar(select(func.count()).select_from(stmt.with_only_columns(Case.id).subquery())) or 0
     cases = list(session.scalars(stmt.order_by(Case.id.desc()).offset((page - 1) * size).limit(size)))
@@ -702,8 +865,8 @@ def add_visits(
             transport_no=v.transport_no.strip()[:40] or None,
             carriage=v.carriage.strip()[:10] or None,
             seat=v.seat.strip()[:10] or None,
-            start=to_stored(v.start),
-            end=to_stored(v.end) if v.end else None,
+            start=from_local(v.start),
+            end=from_local(v.end) if v.end else None,
             note=v.note.strip()[:300] or None,
             place_key=place_key(v.kind, v.place_name, v.address, v.transport_no),
         )
@@ -822,8 +985,8 @@ def add_exposures(
             via_contact_id=line.via_contact_id,
             setting=line.setting,
             place=line.place.strip()[:200] or None,
-            start=to_stored(line.start),
-            end=to_stored(line.end) if line.end else None,
+            start=from_local(line.start),
+            end=from_local(line.end) if line.end else None,
             protected=line.protected,
             distance_m=line.distance_m,
             duration_minutes=line.duration_minutes,
@@ -1010,8 +1173,8 @@ def _new_contact(
         reason=decision.reason,
         via_contact_id=decision.via_contact_id,
         setting=decision.setting,
-        first_exposure=to_stored(decision.first_exposure),
-        last_exposure=to_stored(decision.last_exposure),
+        first_exposure=from_local(decision.first_exposure),
+        last_exposure=from_local(decision.last_exposure),
         high_risk=True,
         status=_status_for(decision.category),
         residence_jurisdiction_id=subject.residence_jurisdiction_id,
@@ -1026,9 +1189,9 @@ def _update_contact(
     session: Session, bus: EventBus, contact: Contact, decision: Decision, protocol_id: str
 ) -> bool:
     """Bring a contact up to date; True when what its plan depends on changed."""
-    last = to_stored(decision.last_exposure)
+    last = from_local(decision.last_exposure)
     moved = _aware(contact.last_exposure) != last
-    contact.first_exposure = to_stored(decision.first_exposure)
+    contact.first_exposure = from_local(decision.first_exposure)
     contact.last_exposure = last
     contact.protocol_id = protocol_id
     contact.updated_at = utcnow()
@@ -1093,6 +1256,12 @@ class ContactRow:
     via_contact_id: int | None
     lives_elsewhere: bool
     converted_case_id: int | None
+    # The close contact a second-ring contact was exposed through, by name (masked) rather than id.
+    via_label: str = ""
+    # An active contact's plan on the local today: tests whose day passed without a sample, and
+    # whether a sample is due now (a test planned today, or a catch-up for missed ones).
+    tests_missed: int = 0
+    test_due_now: bool = False
 
 
 @dataclass(frozen=True)
@@ -1135,7 +1304,14 @@ def list_contacts(
 def contact_rows(session: Session, principal: Principal, contacts: Sequence[Contact]) -> list[ContactRow]:
     if not contacts:
         return []
-    names = persons.labels(session, principal, [c.subject_key for c in contacts])
+    via_ids = {c.via_contact_id for c in contacts if c.via_contact_id is not None}
+    via_keys: dict[int, str] = (
+        dict(session.execute(select(Contact.id, Contact.subject_key).where(Contact.id.in_(via_ids))).all())
+        if via_ids
+        else {}
+    )
+    names = persons.labels(session, principal, [c.subject_key for c in contacts] + list(via_keys.values()))
+    today = clock.today()
     refs = dict(
         session.execute(
             select(Case.id, Case.case_ref).where(Case.id.in_({c.case_id for c in contacts}))
@@ -1149,6 +1325,11 @@ def contact_rows(session: Session, principal: Principal, contacts: Sequence[Cont
         if protocol is None:
             protocol = protocols[c.jpath] = protocol_for(session, c.jpath)
         plan = plan_for(protocol, c.category.value, as_local(c.last_exposure).date())  # type: ignore[arg-type]
+        schedule = (
+            schedule_on(plan, today)
+            if plan is not None and plan.managed and c.status is ContactStatus.active
+            else None
+        )
         rows.append(
             ContactRow(
                 id=c.id,
@@ -1166,6 +1347,9 @@ def contact_rows(session: Session, principal: Principal, contacts: Sequence[Cont
                 via_contact_id=c.via_contact_id,
                 lives_elsewhere=c.residence_jurisdiction_id is not None,
                 converted_case_id=c.converted_case_id,
+                via_label=names.get(via_keys.get(c.via_contact_id or 0, ""), ""),
+                tests_missed=len(schedule.missed) if schedule else 0,
+                test_due_now=schedule.due_now if schedule else False,
             )
         )
     return rows
@@ -1235,7 +1419,8 @@ def convert_contact(
     if case_ref and session.scalar(select(Case.id).where(Case.case_ref == case_ref)) is not None:
         raise Conflict(f"case number {case_ref} is already used")
     errors = _check_dates(
-        CaseUpdate(onset_date=onset_date, sampling_date=sampling_date, diagnosis_date=diagnosis_date)
+        CaseUpdate(onset_date=onset_date, sampling_date=sampling_date, diagnosis_date=diagnosis_date),
+        classification=classification,
     )
     if errors:
         raise InvalidInput(errors)
@@ -1249,8 +1434,10 @@ def convert_contact(
     ):
         raise Conflict("this person is already a case")
     now = utcnow()
-    found_on = sampling_date or as_local(now).date()
+    found_on = sampling_date or local_day(now)
     managed = _managed_contact_of(session, contact.subject_key, found_on) is not None
+    # Isolated as a contact before testing positive: the case's contacts were exposed only until then.
+    isolated = _isolated_since(session, contact.subject_key, found_on, now) if managed else None
     case = Case(
         case_ref=case_ref or f"pending-{contact.id}",
         person_id=contact.person_id,
@@ -1260,12 +1447,13 @@ def convert_contact(
         jpath=contact.jpath,
         classification=classification,
         onset_date=onset_date,
-        sampling_date=sampling_date or now.date(),
+        sampling_date=found_on,
         diagnosis_date=diagnosis_date,
         reported_at=now,
         imported=False,
         source_contact_id=contact.id,
         found_under_management=managed,
+        isolated_at=isolated,
         created_by=principal.user_id,
         cluster_id=0,
     )
@@ -1477,6 +1665,10 @@ class ContactDetail:
     protocol: Protocol
     plan: ManagementPlan | None
     exposures: list[Exposure]
+    # The plan's tests on the local today (active contacts only): done, missed, due now, ahead.
+    schedule: ScheduleOnDay | None = None
+    # Masked names of the close contacts the exposures went through (second ring), by contact id.
+    via_labels: dict[int, str] = field(default_factory=dict)
 
 
 def contact_detail(session: Session, principal: Principal, contact_id: int) -> ContactDetail:
@@ -1492,7 +1684,26 @@ def contact_detail(session: Session, principal: Principal, contact_id: int) -> C
             .order_by(Exposure.start)
         )
     )
-    return ContactDetail(contact=contact, row=row, protocol=protocol, plan=plan, exposures=exposures)
+    schedule = None
+    if plan is not None and plan.managed and contact.status is ContactStatus.active:
+        # No test results reach tracing yet, so every past test day without one shows as missed.
+        schedule = schedule_on(plan, clock.today())
+    via_ids = {e.via_contact_id for e in exposures if e.via_contact_id is not None}
+    via_keys = (
+        dict(session.execute(select(Contact.id, Contact.subject_key).where(Contact.id.in_(via_ids))).all())
+        if via_ids
+        else {}
+    )
+    names = persons.labels(session, principal, list(via_keys.values()))
+    return ContactDetail(
+        contact=contact,
+        row=row,
+        protocol=protocol,
+        plan=plan,
+        exposures=exposures,
+        schedule=schedule,
+        via_labels={cid: names.get(key, "?") for cid, key in via_keys.items()},
+    )
 
 
 @dataclass

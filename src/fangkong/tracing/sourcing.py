@@ -14,11 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal
+from fangkong.core.clock import as_local, from_local
 from fangkong.core.scope import under
 from fangkong.tracing import service
 from fangkong.tracing.models import Case, Classification, Exposure, Visit
 from fangkong.tracing.protocols import days_before_onset, protocol_for
-from fangkong.tracing.rules import IncubationWindow, as_local, incubation_window, to_stored
+from fangkong.tracing.rules import IncubationWindow, incubation_window
 from fangkong.tracing.source import Candidate, Evidence, EvidenceKind, Timing, overlap, rank_candidates
 
 
@@ -56,8 +57,8 @@ def source_candidates(
     anchor = case.onset_date or case.sampling_date
     if anchor is None:
         return SourceReport(case.id, None, window, [])
-    earliest = to_stored(dt.datetime.combine(anchor - dt.timedelta(days=window.max_days + 1), dt.time.min))
-    latest = to_stored(dt.datetime.combine(anchor, dt.time.max))
+    earliest = from_local(dt.datetime.combine(anchor - dt.timedelta(days=window.max_days + 1), dt.time.min))
+    latest = from_local(dt.datetime.combine(anchor, dt.time.max))
     evidence: list[Evidence] = []
     scope = under(Exposure.jpath, principal.jpath)
     in_window = (Exposure.start >= earliest, Exposure.start <= latest)

@@ -11,11 +11,12 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.tracing.rules import SETTINGS
 
 Kind = Literal["cases", "exposures", "contacts"]
@@ -235,8 +236,13 @@ ALIASES: dict[Kind, dict[str, str]] = {
 }
 
 
+def _as_written(header: object) -> str:
+    """A header cell as the file wrote it (without spaces around it or a byte-order mark)."""
+    return str(header or "").strip().lstrip("\ufeff")
+
+
 def canonical(header: str, kind: Kind) -> str:
-    cleaned = str(header or "").strip().lstrip("\ufeff")
+    cleaned = _as_written(header)
     aliases = ALIASES[kind]
     return aliases.get(cleaned, aliases.get(cleaned.lower(), cleaned.lower()))
 
@@ -248,6 +254,13 @@ Cell = str | int | float | dt.datetime | dt.date | None
 class Table:
     header: list[str]
     rows: Iterator[tuple[int, list[Cell]]]
+    # Each canonical column name as the file's header wrote it (发病日期, onset_date...): errors name
+    # a column the way the user's file does.
+    written: dict[str, str] = field(default_factory=dict)
+
+    def column_names(self, errors: list[RowError]) -> list[RowError]:
+        """``errors`` with each column named as this file names it."""
+        return [e.renamed(self.written[e.field]) if e.field in self.written else e for e in errors]
 
 
 def _csv_text(data: bytes) -> str:
@@ -256,37 +269,48 @@ def _csv_text(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")])
+    raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
 
 
 def read_table(path: Path, kind: Kind) -> Table:
     """Open a CSV or Excel file and check its header against the kind's columns."""
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        header, rows = _read_xlsx(path, kind)
+        written_header, rows = _read_xlsx(path, kind)
     elif suffix in (".csv", ".txt", ""):
-        header, rows = _read_csv(path, kind)
+        written_header, rows = _read_csv(path, kind)
     else:
-        raise InvalidInput([RowError(1, "*", f"{path.name}: use a .csv or .xlsx file")])
+        raise InvalidInput(
+            [RowError(1, "*", Message("{name}: use a .csv or .xlsx file", name=path.name))], file=True
+        )
+    header = [canonical(h, kind) for h in written_header]
+    written = {name: shown for name, shown in zip(header, written_header, strict=True) if name}
     known = {c.name for c in COLUMNS[kind]}
-    missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in header]
+    # A missing column is named in the language the file's header is written in.
+    chinese = any(not h.isascii() for h in written_header)
+    missing = [(c.zh if chinese else c.name) for c in COLUMNS[kind] if c.required and c.name not in header]
     errors = [RowError(1, name, "column is missing from the header") for name in missing]
-    unknown = [h for h in header if h and h not in known]
-    errors.extend(RowError(1, h, f"is not a column of the {kind} template") for h in unknown)
+    unknown = [written[h] for h in header if h and h not in known]
+    errors.extend(
+        RowError(1, h, Message("is not a column of the {kind} template", kind=Message(f"{kind} template")))
+        for h in unknown
+    )
     if errors:
-        raise InvalidInput(errors)
-    return Table(header, rows)
+        raise InvalidInput(errors, file=True)
+    return Table(header, rows, written)
 
 
 def _read_csv(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, list[Cell]]]]:
     text = _csv_text(path.read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        header = [canonical(h, kind) for h in next(reader)]
+        header = [_as_written(h) for h in next(reader)]
     except StopIteration:
-        raise InvalidInput([RowError(1, "*", "the file is empty")]) from None
+        raise InvalidInput([RowError(1, "*", "the file is empty")], file=True) from None
     except csv.Error as exc:
-        raise InvalidInput([RowError(1, "*", f"not readable as CSV: {exc}")]) from None
+        raise InvalidInput(
+            [RowError(1, "*", Message("not readable as CSV: {reason}", reason=str(exc)))], file=True
+        ) from None
 
     def rows() -> Iterator[tuple[int, list[Cell]]]:
         number = 1
@@ -295,7 +319,10 @@ def _read_csv(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, li
                 if any(v.strip() for v in values):
                     yield number, list(values)
         except csv.Error as exc:
-            raise InvalidInput([RowError(number + 1, "*", f"not readable as CSV: {exc}")]) from None
+            raise InvalidInput(
+                [RowError(number + 1, "*", Message("not readable as CSV: {reason}", reason=str(exc)))],
+                file=True,
+            ) from None
 
     return header, rows()
 
@@ -309,8 +336,8 @@ def _read_xlsx(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, l
     except (xlsx.UnreadableWorkbook, KeyError, ValueError, SyntaxError):
         return _read_xlsx_openpyxl(path, kind)
     if first is None:
-        raise InvalidInput([RowError(1, "*", "the sheet is empty")])
-    header = [canonical(cell_text(h), kind) for h in first]
+        raise InvalidInput([RowError(1, "*", "the sheet is empty")], file=True)
+    header = [_as_written(cell_text(h)) for h in first]
     while header and not header[-1]:
         header.pop()
 
@@ -329,15 +356,17 @@ def _read_xlsx_openpyxl(path: Path, kind: Kind) -> tuple[list[str], Iterator[tup
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one message
-        message = f"{path.name} is not a readable Excel file ({exc.__class__.__name__})"
-        raise InvalidInput([RowError(1, "*", message)]) from None
+        message = Message(
+            "{name} is not a readable Excel file ({reason})", name=path.name, reason=exc.__class__.__name__
+        )
+        raise InvalidInput([RowError(1, "*", message)], file=True) from None
     sheet = book.worksheets[0]
     values = sheet.iter_rows(values_only=True)
     try:
-        header = [canonical(str(h) if h is not None else "", kind) for h in next(values)]
+        header = [_as_written(h) for h in next(values)]
     except StopIteration:
         book.close()
-        raise InvalidInput([RowError(1, "*", "the sheet is empty")]) from None
+        raise InvalidInput([RowError(1, "*", "the sheet is empty")], file=True) from None
     while header and not header[-1]:
         header.pop()
 

@@ -13,9 +13,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from fangkong.core import clock
 from fangkong.core.auth import Principal
+from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core import people
+from fangkong.core.idnumber import InvalidIdNumber, validate_id_number
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.tracing import assist, clusters, imports, persons, service, sourcing, spreadsheets
@@ -28,9 +32,11 @@ from fangkong.tracing.models import (
     Outcome,
     PlaceKind,
 )
-from fangkong.tracing.rules import SETTINGS, RuleError, as_local, clamp_day, parse_setting, parse_wall_time
+from fangkong.tracing.rules import SETTINGS, RuleError, clamp_day, parse_setting, parse_wall_time
 from fangkong.tracing.schemas import MAX_ID
-from fangkong.web.templating import render
+from fangkong.core.i18n import render_text
+from fangkong.web.errors import shown_errors
+from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
 NAV: list[tuple[Permission, str, str]] = [
@@ -52,10 +58,15 @@ def _htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def _errors(exc: DomainError) -> list[str]:
+def _errors(exc: DomainError, request: Request) -> list[str]:
+    """The error's messages for a page drawn without htmx, each naming its field by its label."""
+    language = language_of(request)
     if isinstance(exc, InvalidInput):
-        return [f"{e.field}: {e.message}" for e in exc.errors]
-    return [exc.message]
+        return [
+            f"{e.label}{render_text(': ', language)}{e.text}" if e.label else e.text
+            for e in shown_errors(exc.errors, language, file=exc.file)
+        ]
+    return [render_text(exc.text, language)]
 
 
 def _optional_date(text: str, field: str) -> dt.date | None:
@@ -101,7 +112,7 @@ def tracing_home(
     since: dt.date | None = None,
     until: dt.date | None = None,
 ) -> Response:
-    until = clamp_day(until or as_local(dt.datetime.now(dt.UTC)).date())
+    until = clamp_day(until or clock.today())
     since = clamp_day(since or until - dt.timedelta(days=27))
     kpis = clusters.kpis(session, principal, min(since, until), until)
     rows, total = clusters.list_clusters(session, principal, page=1, size=10)
@@ -143,9 +154,17 @@ def cases_page(
                 "cluster_id": cluster_id or "",
             }
         ),
+        "communities": _communities(session, principal),
     }
     template = "tracing/cases_table.html" if _htmx(request) else "tracing/cases.html"
     return render(request, template, context, principal=principal)
+
+
+def _communities(session: SessionDep, principal: Principal) -> list[service.PlaceGroup]:
+    """The community picker's choices, for those who enter people."""
+    if not principal.can(Permission.cases_write) and not principal.can(Permission.assist_manage):
+        return []
+    return service.community_choices(session, principal)
 
 
 def _query(values: dict[str, Any]) -> str:
@@ -170,6 +189,7 @@ def create_case(
     address: Annotated[str, Form(max_length=200)] = "",
     onset_date: Annotated[str, Form(max_length=10)] = "",
     sampling_date: Annotated[str, Form(max_length=10)] = "",
+    diagnosis_date: Annotated[str, Form(max_length=10)] = "",
     isolated_at: Annotated[str, Form(max_length=20)] = "",
     imported: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -187,20 +207,24 @@ def create_case(
             case_ref=case_ref.strip(),
             onset_date=_optional_date(onset_date, "onset_date"),
             sampling_date=_optional_date(sampling_date, "sampling_date"),
+            diagnosis_date=_optional_date(diagnosis_date, "diagnosis_date"),
             isolated_at=_optional_time(isolated_at, "isolated_at"),
             imported=imported,
         )
         case = service.register_case(session, vault, bus, principal, data, ip=client_ip(request))
     except DomainError as exc:
+        if _htmx(request):
+            raise  # the error handler answers htmx: each message beside its field, the input kept
         session.rollback()
         result = service.list_cases(session, principal, service.CaseFilter(), 1, PAGE_SIZE)
         context = {
             "result": result,
             "filters": service.CaseFilter(),
             "query": "",
-            "errors": _errors(exc),
+            "errors": _errors(exc, request),
             "classifications": [c.value for c in Classification],
             "form": _form_values(locals()),
+            "communities": _communities(session, principal),
         }
         return render(request, "tracing/cases.html", context, principal=principal, status_code=422)
     return RedirectResponse(f"/tracing/cases/{case.id}", status_code=303)
@@ -217,6 +241,7 @@ def _form_values(values: dict[str, Any]) -> dict[str, Any]:
         "address",
         "onset_date",
         "sampling_date",
+        "diagnosis_date",
         "isolated_at",
     )
     return {k: values.get(k, "") for k in names}
@@ -234,6 +259,10 @@ def _case_context(session: SessionDep, principal: Principal, case_id: int) -> di
         "place_kinds": [k.value for k in PlaceKind],
         "as_local": as_local,
         "errors": [],
+        "communities": _communities(session, principal),
+        "counties": service.county_choices(session, principal)
+        if principal.can(Permission.cases_write)
+        else [],
     }
 
 
@@ -266,8 +295,13 @@ def case_add_exposure(
     protected: Annotated[bool, Form()] = False,
     distance_m: Annotated[str, Form(max_length=10)] = "",
     place: Annotated[str, Form(max_length=200)] = "",
+    person_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    """One line of the line list; answers with the refreshed contacts (htmx) or the case page."""
+    """One line of the line list; answers with the refreshed contacts (htmx) or the case page.
+
+    ``person_id`` is a resident the investigator picked after looking their ID number up (see
+    ``resident_lookup``); the typed fields then only describe them.
+    """
     errors: list[str] = []
     try:
         when = _optional_time(start, "start")
@@ -289,6 +323,7 @@ def case_add_exposure(
                 community_code=community_code,
                 address=address,
                 residence_code=residence_code,
+                person_id=_id_or_none(person_id),
             ),
             contact_case_id=other,
             via_contact_id=_id_or_none(via_contact_id),
@@ -298,18 +333,49 @@ def case_add_exposure(
         )
         service.add_exposures(session, vault, bus, principal, case_id, [line], ip=client_ip(request))
     except RuleError as exc:
+        if _htmx(request):
+            raise InvalidInput([RowError(1, "setting", exc.text)]) from None
         session.rollback()
-        errors = [f"setting: {exc}"]
+        errors = _errors(InvalidInput([RowError(1, "setting", exc.text)]), request)
     except DomainError as exc:
+        if _htmx(request):
+            raise
         session.rollback()
-        errors = _errors(exc)
+        errors = _errors(exc, request)
     context = _case_context(session, principal, case_id)
     context["errors"] = errors
     if _htmx(request):
-        return render(request, "tracing/case_contacts.html", context, principal=principal)
+        # The contact table, plus (out of band) the "via close contact" choices, which a new close
+        # contact joins; the chain on the page redraws when it hears "tracing-changed".
+        context["oob"] = True
+        response = render(request, "tracing/case_contacts.html", context, principal=principal)
+        response.headers["HX-Trigger"] = "tracing-changed"
+        return response
     if errors:
         return render(request, "tracing/case.html", context, principal=principal, status_code=422)
     return RedirectResponse(f"/tracing/cases/{case_id}", status_code=303)
+
+
+@router.get("/tracing/residents/lookup", response_class=HTMLResponse)
+def resident_lookup(
+    request: Request,
+    principal: Writer,
+    session: SessionDep,
+    vault: VaultDep,
+    id_number: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """The resident with this full ID number in the caller's jurisdiction, masked, to pick on a form."""
+    typed = persons.norm(id_number).upper()
+    context: dict[str, Any] = {"typed": typed, "resident": None, "problem": None}
+    if len(typed) == 18:
+        try:
+            validate_id_number(typed)
+        except InvalidIdNumber:
+            context["problem"] = True
+        else:
+            found = people.search(session, vault, principal, typed, size=1)
+            context["resident"] = found.items[0] if found.items else None
+    return render(request, "tracing/_resident.html", context, principal=principal)
 
 
 @router.post("/tracing/cases/{case_id}/visits", response_class=HTMLResponse)
@@ -460,6 +526,13 @@ def _contact_context(session: SessionDep, principal: Principal, contact_id: int)
         "classifications": [c.value for c in Classification],
         "categories": [c.value for c in ContactCategory],
         "describe": _describe_rule,
+        "schedule": d.schedule,
+        "via_labels": d.via_labels,
+        "counties": service.county_choices(session, principal)
+        if principal.can(Permission.assist_manage)
+        else [],
+        # The assist request goes by default to the county where the contact is recorded to live.
+        "receiver_default": service.county_code_of(session, d.contact.residence_jurisdiction_id),
     }
 
 

@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
+from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.i18n import LANGUAGES, pick_language, translations
+from fangkong.core.i18n import LANGUAGES, Message, pick_language, render_text, translations
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 LANG_COOKIE = "fk_lang"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+@pass_context
+def _msg_filter(context: Any, value: str | Message | None) -> str:
+    """``{{ value | msg }}``: a Message, a stored message or a stored key, in the page's language."""
+    return render_text(value, context.get("lang"))
+
+
+templates.env.filters["msg"] = _msg_filter
+
+
+def local_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M", missing: str = "—") -> str:
+    """An instant as the reader's local wall-clock time; a naive value is already local wall time."""
+    if moment is None:
+        return missing
+    return (clock.as_local(moment) if moment.tzinfo is not None else moment).strftime(fmt)
+
+
+# Every instant on a page goes through this filter: stored instants are UTC, pages speak local time.
+templates.env.filters["local"] = local_time
 
 
 def language_of(request: Request) -> str:

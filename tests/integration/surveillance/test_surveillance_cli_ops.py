@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import HOME_COUNTY, World
+from fangkong.core.clock import FrozenClock
 from fangkong.surveillance.cli_ops import app
 
 START = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
@@ -18,17 +19,16 @@ START = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def cli_env(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, dt.datetime]]:
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock
+) -> Iterator[FrozenClock]:
     from fangkong.core.config import get_settings
 
     monkeypatch.setenv("FANGKONG_DATABASE_URL", database_url)
     monkeypatch.setenv("FANGKONG_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("FANGKONG_ENV", "test")
-    now = {"now": START}
-    monkeypatch.setattr("fangkong.core.clock.utcnow", lambda: now["now"])
+    frozen_clock.set(START)
     get_settings.cache_clear()
-    yield now
+    yield frozen_clock
     get_settings.cache_clear()
 
 
@@ -69,7 +69,7 @@ def test_ingest_run_escalate_and_report_from_the_command_line(
     summary = json.loads(ran.output)
     assert (summary["signals"], len(summary["alerts_created"])) == (1, 1)
 
-    cli_env["now"] = START + dt.timedelta(hours=25)
+    cli_env.set(START + dt.timedelta(hours=25))
     escalated = invoke("escalate", "--json")
     assert json.loads(escalated.output)["escalated"] == summary["alerts_created"]
 

@@ -2,7 +2,7 @@
 detector run that signals, two channels fused into an alert, its response clock, escalation when
 overdue, the CIDARS-style statistics, webhooks and pulls against local HTTP servers, and bad input.
 
-Time is controlled by replacing ``fangkong.core.clock.utcnow`` (the one clock the API reads).
+Time is the suite's frozen platform clock (``frozen_clock``), set to START and moved by each test.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, PASSWORD, World, token_for
+from fangkong.core.clock import FrozenClock as Clock
 
 START = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
 TODAY = START.date()
@@ -28,22 +29,10 @@ CASE_CYCLE = [3, 4, 2, 5, 3, 4, 3]
 FEVER_CYCLE = [20, 22, 19, 21, 20, 23, 21]
 
 
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
-
-
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    frozen = Clock(START)
-    monkeypatch.setattr("fangkong.core.clock.utcnow", frozen)
-    return frozen
+def clock(frozen_clock: Clock) -> Clock:
+    frozen_clock.set(START)
+    return frozen_clock
 
 
 @pytest.fixture

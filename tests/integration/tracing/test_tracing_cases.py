@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from tracing_support import Tracing
 
 from conftest import HOME_COUNTY, World
+from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, InvalidInput
 from fangkong.core.events import PersonPlacedUnderManagement, PersonReleasedFromManagement
 from fangkong.core.models import Person
@@ -303,7 +304,7 @@ def test_a_positive_found_among_managed_contacts_counts_in_the_kpi(tracing: Trac
     with tracing.as_user("home_investigator") as (session, me):
         assert session.get(Case, later).found_under_management is True
         assert session.get(Case, unrelated).found_under_management is False
-        today = dt.date.today()
+        today = clock.today()
         k = clusters.kpis(session, me, today - dt.timedelta(days=1), today)
         assert (k.new_cases, k.found_under_management, k.no_known_source) == (3, 1, 2)
         assert k.managed_share == round(1 / 3, 3)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fangkong.core.crypto import Vault
+from fangkong.core.db import sqlite_instant
 from fangkong.core.errors import RowError
 from fangkong.core.idnumber import InvalidIdNumber, generate_id_numbers, plainly_valid, validate_id_number
 from fangkong.core.people_batch import PEOPLE_COLUMNS, ShapedChunk, shape_rows
@@ -97,7 +98,7 @@ def _chunk_people(vault: Vault, chunk: ShapedChunk) -> list[tuple[int, tuple[obj
         jurisdiction_id, jpath, address_hash, cipher, masked = chunk.households[household_index]
         person = (jurisdiction_id, jpath, address_hash, cipher, masked, *values[2:-1])
         assert values[:2] == (jurisdiction_id, jpath)
-        assert values[-1] == NOW
+        assert values[-1] == sqlite_instant(NOW)  # the text an Instant column keeps on SQLite
         out.append((row, _comparable(vault, person)))  # type: ignore[arg-type]
     return out
 

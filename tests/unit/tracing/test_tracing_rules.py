@@ -8,12 +8,12 @@ import pytest
 
 from fangkong.protocol.loader import load_builtin
 from fangkong.tracing.models import Certainty, Classification, ContactCategory, PlaceKind
+from fangkong.core.clock import as_local, from_local
 from fangkong.tracing.rules import (
     ASSIST_PLAN_HOURS_CLOSE,
     INCUBATION_MIN_DAYS,
     AssistDeadlines,
     RuleError,
-    as_local,
     assist_deadlines,
     check_reclassification,
     incubation_window,
@@ -26,7 +26,6 @@ from fangkong.tracing.rules import (
     parse_yes_no,
     place_key,
     subject_key,
-    to_stored,
 )
 
 
@@ -94,7 +93,7 @@ def test_the_incubation_window_comes_from_the_protocol() -> None:
 
 def test_wall_times_are_stored_in_utc_and_read_back_local() -> None:
     local = dt.datetime(2022, 7, 1, 8, 30)
-    stored = to_stored(local)
+    stored = from_local(local)
     assert stored == dt.datetime(2022, 7, 1, 0, 30, tzinfo=dt.UTC)
     assert as_local(stored) == local
     assert as_local(stored.replace(tzinfo=None)) == local  # SQLite hands back naive UTC

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from fangkong.core import clock
 from fangkong.core.demo.names import compose_names, draw_surnames
 from fangkong.core.divisions import HONG_KONG_MACAO, national_tree
 from fangkong.core.idnumber import generate_id_numbers
@@ -346,7 +347,7 @@ def generate_population(
     communities = np.asarray(community_codes, dtype="<U12")
     if communities.shape[0] == 0 or any(len(c) != 12 or not c.isdigit() for c in communities.tolist()):
         raise ValueError("community codes must be 12-digit codes")
-    today = as_of or dt.date.today()
+    today = as_of or clock.today()
 
     pyramid = load_age_pyramid()
     bands = pyramid.age_from.shape[0]
