@@ -2,33 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fangkong import __version__
 from fangkong.core import clock
-from fangkong.core.auth import Principal, SessionSigner
+from fangkong.core.auth import Principal, SessionSigner, principal_for, user_for_token
 from fangkong.core.config import Settings, get_settings
 from fangkong.core.crypto import Vault
-from fangkong.core.db import Database
-from fangkong.core.deps import _from_cookie
+from fangkong.core.db import Database, PoolSize
+from fangkong.core.deps import BUSY_RETRY_SECONDS, DatabaseBusy, DatabaseGate, _from_cookie
 from fangkong.core.errors import DomainError, InvalidInput, RowError
 from fangkong.core.i18n import Message, as_message, render_text
+from fangkong.core.throttle import LoginThrottle, ThrottlePolicy
 from fangkong.web.errors import HtmxRedirects, is_htmx, shown_errors, validation_errors
+from fangkong.web.security import SecurityHeaders
 from fangkong.web.templating import STATIC_DIR, language_of, render
 from fangkong.wiring import build_bus
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
-        "accept", "text/html"
+    # htmx asks with the browser's default Accept (*/*): its requests are the pages' own.
+    return not request.url.path.startswith("/api/") and (
+        is_htmx(request) or "text/html" in request.headers.get("accept", "text/html")
     )
 
 
@@ -36,6 +45,10 @@ def _page_principal(request: Request) -> Principal | None:
     """The signed-in user of a page, so an error page keeps the navigation; None if it cannot be told."""
     try:
         with request.app.state.db.unit_of_work() as session:
+            auth = request.headers.get("authorization", "")
+            if auth.lower().startswith("bearer "):
+                user = user_for_token(session, auth[7:].strip())
+                return principal_for(session, user, "token") if user is not None else None
             return _from_cookie(request, session)
     except Exception:  # an error page must not fail because the session or the database did
         return None
@@ -75,9 +88,7 @@ async def _error_response(
         if status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         # Rendering reads the database (the user, the jurisdiction picker): off the event loop.
-        return await run_in_threadpool(
-            _html_error, request, status, as_message(message), errors or [], file
-        )
+        return await run_in_threadpool(_html_error, request, status, as_message(message), errors or [], file)
     body: dict[str, Any] = {"detail": str(message)}
     if json_errors is None and errors is not None:
         json_errors = [{"row": e.row, "field": e.field, "message": e.message} for e in errors]
@@ -87,7 +98,57 @@ async def _error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+BUSY_MESSAGE = "The server is busy. Please try again in a few seconds."
+# PostgreSQL error classes that mean "not now" rather than "wrong": connection exceptions (08),
+# transaction rollback (40: deadlock, serialization failure), insufficient resources (53: too many
+# connections), operator intervention (57: shutting down, statement cancelled).
+_TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
+def _database_busy(exc: OperationalError) -> bool:
+    """Whether the database said "not now" (locked, busy, unreachable) rather than reporting a fault."""
+    if exc.connection_invalidated:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+    if type(exc.orig).__module__.startswith("psycopg"):
+        return True  # no SQLSTATE: the server could not be reached or went away
+    text = str(exc.orig).lower()
+    return "locked" in text or "busy" in text  # SQLite: "database is locked" past the busy timeout
+
+
+def _busy_response(request: Request) -> Response:
+    """503 with Retry-After, drawn without the database (it is what is busy): no user, no navigation."""
+    headers = {"Retry-After": str(BUSY_RETRY_SECONDS)}
+    message = Message(BUSY_MESSAGE)
+    if _wants_html(request):
+        context = {"status": 503, "message": render_text(message, language_of(request)), "errors": []}
+        response = render(request, "error.html", context, status_code=503)
+        response.headers.update(headers)
+        return response
+    return JSONResponse({"detail": str(message)}, status_code=503, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DatabaseBusy)
+    async def no_turn(request: Request, exc: DatabaseBusy) -> Response:
+        logging.getLogger("fangkong").warning("no turn at the database in time on %s", request.url.path)
+        return _busy_response(request)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        logging.getLogger("fangkong").warning("no pooled connection in time on %s", request.url.path)
+        return _busy_response(request)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> Response:
+        if not _database_busy(exc):
+            logging.getLogger("fangkong").exception("database error on %s", request.url.path)
+            return await _error_response(request, 500, "internal error; it has been logged")
+        logging.getLogger("fangkong").warning("database busy on %s: %s", request.url.path, exc.orig)
+        return _busy_response(request)
+
     @app.exception_handler(InvalidInput)
     async def invalid_input(request: Request, exc: InvalidInput) -> Response:
         return await _error_response(request, exc.status, exc.text, exc.errors, file=exc.file)
@@ -121,12 +182,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return await _error_response(request, exc.status_code, str(exc.detail))
+        response = await _error_response(request, exc.status_code, str(exc.detail))
+        if exc.headers and response.status_code == exc.status_code:
+            response.headers.update(exc.headers)  # Retry-After on a 429, WWW-Authenticate on a 401
+        return response
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:  # pragma: no cover - last resort
-        import logging
-
         logging.getLogger("fangkong").exception("unhandled error on %s", request.url.path)
         return await _error_response(request, 500, "internal error; it has been logged")
 
@@ -134,24 +196,60 @@ def install_error_handlers(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock.set_time_zone(settings.time_zone)
+    worker_threads = settings.worker_threads
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The worker threads that run every plain-def route and dependency; the database's turns and
+        # pool are sized against this number (Settings, DatabaseGate, PoolSize).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        yield
+
     app = FastAPI(
-        title="fangkong", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json"
+        title="fangkong",
+        version=__version__,
+        docs_url="/api/docs",
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.resolved_database_url())
+    pool = PoolSize.for_requests(
+        settings.db_requests, timeout=settings.db_wait_seconds, busy_seconds=settings.sqlite_busy_seconds
+    )
+    app.state.db = Database(settings.resolved_database_url(), pool)
+    app.state.db_gate = DatabaseGate(
+        settings.db_requests, one_writer=not app.state.db.is_postgres, wait_seconds=settings.db_wait_seconds
+    )
     app.state.vault = Vault(settings.encryption_key, settings.hash_key)
     app.state.signer = SessionSigner(settings.secret_key, settings.session_hours)
+    app.state.login_throttle = LoginThrottle(
+        ThrottlePolicy(
+            window=dt.timedelta(minutes=settings.login_window_minutes),
+            address_failures=settings.login_address_failures,
+            address_max_wait=settings.login_address_max_wait_seconds,
+            account_failures=settings.login_account_failures,
+            account_max_delay=settings.login_account_max_delay_seconds,
+        )
+    )
     app.state.bus = build_bus()
     install_error_handlers(app)
     app.add_middleware(HtmxRedirects)
+    documentation = {app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.add_middleware(
+        SecurityHeaders,
+        production=settings.env == "production",
+        policy_exempt=frozenset(url for url in documentation if url),
+    )
 
     from fangkong.routes import include_all
 
     include_all(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
+    # Async and without I/O: it answers from the event loop even when every worker thread is busy, so a
+    # load balancer sees the process alive as long as it can serve at all.
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

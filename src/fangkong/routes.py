@@ -24,6 +24,9 @@ def routers() -> list[APIRouter]:
 # Capabilities with several pages show one entry in the top bar (this title) and their pages in a second
 # row while the user is inside them; the others show their pages directly.
 GROUP_TITLES = {"tracing": "Tracing", "surveillance": "Surveillance", "modeling": "Modelling"}
+REGISTRY_TITLE = "Places and people"
+REGISTRY = ("/jurisdictions", "/people", "/people/import")
+ADMINISTRATION_TITLE = "Administration"
 
 
 def navigation() -> list[tuple[str | None, list[tuple[Permission, str, str]]]]:
@@ -39,7 +42,17 @@ def navigation() -> list[tuple[str | None, list[tuple[Permission, str, str]]]]:
             groups.append((title, entries))
     from fangkong.core.views import ADMIN_NAV
 
-    return groups + [(None, [entry]) for entry in ADMIN_NAV]
+    # The shared kernel's registry pages and the administration pages are grouped like a capability's,
+    # so that the top bar of the widest role (an administrator, in English) fits one line at 1366 px.
+    registry = [
+        entry for title, entries in groups if title is None for entry in entries if entry[1] in REGISTRY
+    ]
+    groups = [
+        (title, entries) for title, entries in groups if title is not None or entries[0][1] not in REGISTRY
+    ]
+    if registry:
+        groups.insert(1, (REGISTRY_TITLE, registry))
+    return [*groups, (ADMINISTRATION_TITLE, list(ADMIN_NAV))]
 
 
 def include_all(app: FastAPI) -> None:

@@ -12,8 +12,8 @@ import socket
 import pytest
 
 from conftest import HOME_COUNTY, PASSWORD, World, token_for
+from fangkong.core import clock
 
-TODAY = dt.date.today()
 CYCLE = [3, 4, 2, 5, 3, 4, 3]
 
 
@@ -23,7 +23,7 @@ def _outbreak(client, headers) -> int:  # type: ignore[no-untyped-def]
         {
             "channel": "case_reports",
             "jurisdiction": HOME_COUNTY,
-            "date": (TODAY - dt.timedelta(days=20 - i)).isoformat(),
+            "date": (clock.today() - dt.timedelta(days=20 - i)).isoformat(),
             "value": 30 if i == 20 else CYCLE[i % 7],
         }
         for i in range(21)
@@ -95,8 +95,9 @@ def test_a_form_with_a_bad_value_shows_the_field(client, world: World) -> None: 
         "/surveillance/config/detectors", headers={**headers, "accept": "text/html"}, data=form
     )
     assert response.status_code == 422
-    assert "params" in response.text
+    assert "参数" in response.text  # the field by its label, with the navigation around it
     assert "alpha" in response.text
+    assert 'href="/surveillance/config"' in response.text
 
 
 # ----------------------------------------------------------------------------- in a real browser
@@ -118,7 +119,7 @@ def test_a_responder_runs_the_detectors_and_starts_verification(
             "channel": "case_reports",
             "jurisdiction": HOME_COUNTY,
             "value": 30 if i == 20 else CYCLE[i % 7],
-            "date": (TODAY - dt.timedelta(days=20 - i)).isoformat(),
+            "date": (clock.today() - dt.timedelta(days=20 - i)).isoformat(),
         }
         for i in range(21)
     ]

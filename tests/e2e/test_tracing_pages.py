@@ -138,8 +138,10 @@ def test_line_list_entry_by_htmx_answers_with_the_contact_table(client, world: W
         data={**form, "start": "yesterday"},
         headers={"HX-Request": "true"},
     )
-    assert 'data-testid="exposure-errors"' in bad.text
-    assert "start" in bad.text
+    # The form's errors, for htmx to put beside the field: the start, by its label.
+    assert bad.status_code == 422
+    assert 'data-testid="form-errors"' in bad.text
+    assert 'data-field="start"' in bad.text and "开始" in bad.text
 
 
 def _login_csrf(client) -> str:  # type: ignore[no-untyped-def]

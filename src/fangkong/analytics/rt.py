@@ -35,6 +35,9 @@ What EpiEstim does, and this module with it
   ``NA`` there and removes the row), because too few generations have elapsed.
 * The posterior summaries are the gamma mean ``a*b``, sd ``sqrt(a)*b`` and the quantiles
   0.025, 0.05, 0.25, 0.5, 0.75, 0.95, 0.975.
+* A window whose posterior coefficient of variation exceeds ``cv_posterior`` (0.3) has too few cases
+  for an estimate: EpiEstim warns and still prints it; here :meth:`RtEstimate.usable` says which
+  windows pass, so that callers show no number where there is only the prior.
 
 Vectorised: ``local`` and ``imported`` may carry leading axes (e.g. one row per jurisdiction); time is
 the last axis and every row shares the serial interval and the windows, which is how the dashboard
@@ -46,6 +49,7 @@ makes thousands of series cheap.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -66,6 +70,14 @@ DEFAULT_MEAN_PRIOR: Final[float] = 5.0
 DEFAULT_STD_PRIOR: Final[float] = 5.0
 # Width of the sliding estimation window, days (EpiEstim default: weekly windows).
 DEFAULT_WINDOW_DAYS: Final[int] = 7
+# Largest posterior coefficient of variation (sd / mean) of R for which a window's estimate is usable,
+# dimensionless: EpiEstim's cv_posterior (CV.Posterior in EstimateR), default 0.3, the method of Cori et
+# al. (2013, Am J Epidemiol 178:1505). EpiEstim make_config: "the more incident cases are observed over a
+# time window, the smallest the posterior coefficient of variation ... a warning will be produced if the
+# incidence within one of the time windows considered is too low to get this CV". The posterior is
+# gamma, so its CV is 1 / sqrt(shape): with the default prior (shape 1) a window needs 11 locally
+# acquired cases; a window with none returns the prior itself, mean 5 and sd 5, which says nothing.
+MAX_POSTERIOR_CV: Final[float] = 0.3
 # Largest allowed |sum(si_distr) - 1|, probability (EpiEstim check_si_distr).
 SI_DISTR_SUM_TOLERANCE: Final[float] = 0.01
 # Posterior quantiles reported, probabilities (EpiEstim estimate_R output columns).
@@ -118,11 +130,37 @@ class RtEstimate:
             raise KeyError(f"quantile level {level} is not one of {QUANTILE_LEVELS}")
         return self.quantiles[..., QUANTILE_LEVELS.index(level)]
 
+    @property
+    def cv(self) -> FloatArray:
+        """Posterior coefficient of variation (sd / mean) on each window: ``1 / sqrt(shape)``."""
+        return np.asarray(1.0 / np.sqrt(self.shape), dtype=np.float64)
+
+    def usable(self, max_cv: float = MAX_POSTERIOR_CV) -> npt.NDArray[np.bool_]:
+        """Windows whose posterior is narrow enough to report (CV at most ``max_cv``, EpiEstim's test)."""
+        return np.asarray(self.cv <= max_cv, dtype=np.bool_)
+
     def epiestim_columns(self) -> dict[str, FloatArray | IntArray]:
         """The estimate as EpiEstim's table: column name -> values (one row per window)."""
         values: list[FloatArray | IntArray] = [self.t_start, self.t_end, self.mean, self.std]
         values += [self.quantiles[..., i] for i in range(len(QUANTILE_LEVELS))]
         return dict(zip(EPIESTIM_COLUMNS, values, strict=True))
+
+
+def min_cases_for_cv(
+    max_cv: float = MAX_POSTERIOR_CV,
+    mean_prior: float = DEFAULT_MEAN_PRIOR,
+    std_prior: float = DEFAULT_STD_PRIOR,
+) -> int:
+    """Fewest locally acquired cases a window needs for a posterior CV of at most ``max_cv``.
+
+    The posterior shape is the prior's ``(mean/sd)**2`` plus the window's cases and the CV is
+    ``1/sqrt(shape)``, so ``ceil(1/max_cv**2 - (mean/sd)**2)``, as EpiEstim computes its minimum.
+    """
+    if not max_cv > 0:
+        raise RtInputError(f"max_cv must be > 0, got {max_cv}")
+    # Rounded before the ceiling: 1/0.3**2 is 11.11..., but 1/0.5**2 - 1 must stay exactly 3.
+    needed = round(1.0 / max_cv**2 - (mean_prior / std_prior) ** 2, 9)
+    return max(0, math.ceil(needed))
 
 
 def discretised_serial_interval(mean_si: float, std_si: float, n_days: int) -> FloatArray:

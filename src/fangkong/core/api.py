@@ -7,18 +7,20 @@ import io
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
 from fangkong.core import audit, jurisdictions, people, people_import, users
 from fangkong.core.auth import LoginFailed, Principal, authenticate
 from fangkong.core.deps import (
     BusDep,
+    LoginAttemptDep,
     Require,
     RowId,
     RowIdQuery,
     SessionDep,
     SettingsDep,
+    TooManyAttempts,
     VaultDep,
     client_ip,
 )
@@ -58,23 +60,29 @@ def actor_of(principal: Principal, request: Request) -> audit.Actor:
     return audit.Actor(principal.user_id, principal.username, client_ip(request))
 
 
-@router.post("/auth/token", response_model=TokenPublic)
+@router.post(
+    "/auth/token",
+    response_model=TokenPublic,
+    responses={401: {"description": "wrong username or password"}, 429: {"description": "wait"}},
+)
 def issue_token(
-    body: TokenRequest, session: SessionDep, settings: SettingsDep, request: Request
+    body: TokenRequest, attempt: LoginAttemptDep, session: SessionDep, request: Request
 ) -> TokenPublic:
-    """Exchange a username and password for a bearer token (failures count towards lock-out)."""
+    """Exchange a username and password for a bearer token.
+
+    A wrong one is answered 401. Repeated failures slow down (``core.throttle``): an address past its
+    allowance gets 429 with Retry-After, and attempts on a much-guessed account are held back a little;
+    no account is locked.
+    """
+    if attempt.retry_after:
+        raise TooManyAttempts(attempt.retry_after)
+    throttle = request.app.state.login_throttle
     try:
-        user = authenticate(
-            session,
-            body.username,
-            body.password,
-            threshold=settings.lockout_threshold,
-            lock_minutes=settings.lockout_minutes,
-        )
+        user = authenticate(session, body.username, body.password)
     except LoginFailed as exc:
-        # The failure counter must persist even though the request fails: commit it first.
-        session.commit()
-        raise DomainError(str(exc)) from exc
+        throttle.failed(attempt.address, body.username)
+        raise HTTPException(status_code=401, detail=str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+    throttle.succeeded(attempt.address, body.username)
     token = users.issue_token(
         session, audit.Actor(user.id, user.username, client_ip(request)), user, body.name
     )
@@ -113,13 +121,13 @@ def get_jurisdiction(jurisdiction_id: RowId, principal: Reader, session: Session
 
 
 @router.post("/jurisdictions/import", response_model=dict[str, int])
-async def import_jurisdictions(
+def import_jurisdictions(
     principal: TreeAdmin, session: SessionDep, request: Request, file: Annotated[UploadFile, File()]
 ) -> dict[str, int]:
     """Import townships and communities from CSV (code, name, level, parent_code) under the caller's tree."""
     from fangkong.core.jurisdiction_csv import parse_jurisdiction_csv
 
-    rows = parse_jurisdiction_csv((await file.read()).decode("utf-8-sig"))
+    rows = parse_jurisdiction_csv(file.file.read().decode("utf-8-sig"))
     for row in rows:
         parent = jurisdictions.by_code(session, row.parent_code) if row.parent_code else None
         if parent is not None and not parent.path.startswith(principal.jpath):
@@ -209,7 +217,7 @@ def export_people(
 
 
 @router.post("/people/import", response_model=ImportResult)
-async def import_people(
+def import_people(
     principal: PeopleImporter,
     session: SessionDep,
     settings: SettingsDep,
@@ -219,7 +227,7 @@ async def import_people(
 ) -> ImportResult:
     """Import residents from CSV; every bad row is reported (422) and then nothing is written."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = await save_upload(file, tmp, default_name="people.csv")
+        path = save_upload(file, tmp, default_name="people.csv")
         report = people_import.import_people_csv(
             session,
             Keys(settings.encryption_key, settings.hash_key),

@@ -15,7 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import utcnow
@@ -126,10 +126,51 @@ def verify(session: Session) -> VerifyReport:
     return VerifyReport(checked, None, "")
 
 
+@dataclass(frozen=True)
+class EntryFilter:
+    """Which entries a reader asks for; every field left empty matches every entry."""
+
+    # Entries by this user (their id); ``system_only``: the platform's own entries (no user).
+    actor_id: int | None = None
+    system_only: bool = False
+    action: str = ""
+    object_type: str = ""
+    object_id: str = ""
+    # Entries at or after ``since`` and before ``until`` (aware UTC instants, e.g. ``clock.day_bounds``).
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+
+def _filter_conditions(where: EntryFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if where.system_only:
+        conditions.append(AuditEntry.actor_id.is_(None))
+    elif where.actor_id is not None:
+        conditions.append(AuditEntry.actor_id == where.actor_id)
+    if where.action:
+        conditions.append(AuditEntry.action == where.action)
+    if where.object_type:
+        conditions.append(AuditEntry.object_type == where.object_type)
+    if where.object_id:
+        conditions.append(AuditEntry.object_id == where.object_id)
+    if where.since is not None:
+        conditions.append(AuditEntry.at >= where.since)
+    if where.until is not None:
+        conditions.append(AuditEntry.at < where.until)
+    return conditions
+
+
 def list_entries(
-    session: Session, scope_path: str, *, include_system: bool, page: int = 1, size: int = 50
+    session: Session,
+    scope_path: str,
+    *,
+    include_system: bool,
+    page: int = 1,
+    size: int = 50,
+    where: EntryFilter | None = None,
 ) -> tuple[list[AuditEntry], int]:
-    """Entries about the caller's subtree, newest first; system entries only for top-level users."""
+    """Entries about the caller's subtree that match ``where``, newest first; system entries only for
+    top-level users."""
     from sqlalchemy import func, or_
 
     from fangkong.core.scope import under
@@ -137,6 +178,7 @@ def list_entries(
     condition = under(AuditEntry.jpath, scope_path)  # type: ignore[arg-type]  # NULL paths fail the range
     if include_system:
         condition = or_(condition, AuditEntry.jpath.is_(None))
+    condition = and_(condition, *_filter_conditions(where or EntryFilter()))
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(condition)) or 0
     size = max(1, min(size, 200))
     rows = session.scalars(
@@ -147,3 +189,16 @@ def list_entries(
         .limit(size)
     )
     return list(rows), total
+
+
+def actor_names(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """Display names of the users who wrote entries (a user since removed from scope keeps a name)."""
+    from fangkong.core.models import User
+
+    names: dict[int, str] = {}
+    ids = sorted(user_ids)
+    for start in range(0, len(ids), 1000):
+        names.update(
+            session.execute(select(User.id, User.display_name).where(User.id.in_(ids[start : start + 1000]))).all()
+        )
+    return names

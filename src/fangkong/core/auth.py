@@ -1,4 +1,7 @@
-"""Who is calling: passwords (argon2), lock-out, signed session cookies with CSRF tokens, API tokens.
+"""Who is calling: passwords (argon2), signed session cookies with CSRF tokens, API tokens.
+
+Repeated failures are slowed down by ``core.throttle`` (per client address and per account); no
+account is ever locked, because a lock-out lets anyone who knows a username shut its owner out.
 
 Kept free of FastAPI so the CLI and tests use the same rules; ``core.deps`` adapts it to requests.
 """
@@ -47,7 +50,7 @@ class Principal:
 
 
 class LoginFailed(Exception):
-    """Wrong username or password, or the account is locked; the message is safe to show."""
+    """Wrong username or password (which one is not said); the message is safe to show."""
 
 
 class WeakPassword(ValueError):
@@ -71,26 +74,23 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def authenticate(
-    session: Session, username: str, password: str, *, threshold: int, lock_minutes: int
-) -> User:
-    """Check a password, counting failures; raise LoginFailed without saying which part was wrong."""
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Check a password; raise LoginFailed without saying which part was wrong.
+
+    A failure writes nothing (the throttle counts it in memory), so guessing does not queue for the
+    database's write lock.
+    """
     user = session.scalar(select(User).where(User.username == username))
-    now = utcnow()
     if user is None or not user.is_active:
         # Spend the same time as a real check so that timing does not reveal which usernames exist.
         _verify_password(_DUMMY_HASH, password)
         raise LoginFailed("wrong username or password")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
-        raise LoginFailed("account locked after repeated failures; try again later")
     if not _verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= threshold:
-            user.locked_until = now + dt.timedelta(minutes=lock_minutes)
-            user.failed_logins = 0
         raise LoginFailed("wrong username or password")
-    user.failed_logins = 0
-    user.locked_until = None
+    if user.failed_logins or user.locked_until is not None:
+        # Left by the lock-out of earlier versions; nothing sets them any more.
+        user.failed_logins = 0
+        user.locked_until = None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user

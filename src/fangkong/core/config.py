@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from fangkong.core import clock
@@ -41,12 +41,28 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # 32 bytes, urlsafe base64: AES-256-GCM for personal data at rest.
     encryption_key: str = ""
-    # Separate key for the keyed hashes (HMAC-SHA256) beside ID and phone numbers, so that a leaked
+    # Separate key for the keyed hashes (keyed BLAKE2b) beside ID and phone numbers, so that a leaked
     # hash table cannot be matched without it and rotating one key does not force rotating the other.
     hash_key: str = ""
-    # Failed logins before a user is locked out, and for how long (minutes).
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
+    # Login throttling (core/throttle.py). No account is ever locked: that would let anyone who knows a
+    # username shut its owner out. Failures are remembered per client address and per account for
+    # the window; past its allowance an address is refused (429, Retry-After) for a wait that doubles
+    # with each further failure, up to the cap, and attempts on an account are held back a little
+    # (doubling up to the account cap) before the password is checked, whoever makes them.
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_address_failures: int = Field(default=10, ge=1)
+    login_address_max_wait_seconds: int = Field(default=900, ge=1)
+    login_account_failures: int = Field(default=5, ge=1)
+    login_account_max_delay_seconds: float = Field(default=4.0, ge=0)
+    # Concurrency (docs/operator.md, "Concurrency"): threads that run the code which blocks (database,
+    # files, password hashing); requests that may work on the database at once, each with up to two
+    # pooled connections (its own and the page frame's), the others waiting their turn without a
+    # thread or a connection; how long a request may wait for its turn or a connection before it is
+    # answered 503; and how long SQLite waits for its one write lock.
+    worker_threads: int = Field(default=40, ge=2)
+    db_requests: int = Field(default=10, ge=1)
+    db_wait_seconds: float = Field(default=60.0, gt=0)
+    sqlite_busy_seconds: float = Field(default=30.0, gt=0)
     session_hours: int = 12
     default_language: Literal["zh", "en"] = "zh"
     # Whether cookies carry the Secure flag; on by default in production (HTTPS behind a proxy).
@@ -59,6 +75,17 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         clock.parse_zone(value)
         return value
+
+    @model_validator(mode="after")
+    def _threads_for_the_database(self) -> Settings:
+        # Each request working on the database holds at most one thread at a time; the threads left
+        # over serve everything else (health checks, static files, form parsing), so none is starved.
+        if self.db_requests > self.worker_threads // 2:
+            raise ValueError(
+                f"db_requests ({self.db_requests}) must be at most half of"
+                f" worker_threads ({self.worker_threads})"
+            )
+        return self
 
     def resolved_database_url(self) -> str:
         if self.database_url:

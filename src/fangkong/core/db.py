@@ -9,8 +9,9 @@ batch writes nothing.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
@@ -70,33 +71,83 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets the web server read while an import writes; foreign keys are off by default in SQLite.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+@dataclass(frozen=True)
+class PoolSize:
+    """How many connections an engine lends at once, and how long a caller waits (docs/operator.md).
+
+    ``size`` connections are kept open and up to ``overflow`` more opened when they are all lent;
+    a caller that finds every one lent waits ``timeout`` seconds and then gets
+    ``sqlalchemy.exc.TimeoutError`` (the app answers 503), never an endless wait. On SQLite a writer
+    waits up to ``busy_seconds`` for the database's one write lock before "database is locked".
+    The defaults suit the CLI and scripts; the app sizes its pool from the settings
+    (:meth:`for_requests`).
+    """
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 30.0
+    busy_seconds: float = 30.0
+
+    @classmethod
+    def for_requests(cls, requests: int, *, timeout: float, busy_seconds: float) -> PoolSize:
+        """A pool for ``requests`` requests at once: two connections each and a reserve for background work.
+
+        A page holds its request's connection while the page frame opens a second one for the header's
+        jurisdiction picker; alert delivery after an answer, modelling jobs and the drill clock run
+        outside any request and draw on the overflow.
+        """
+        return cls(size=2 * requests, overflow=requests, timeout=timeout, busy_seconds=busy_seconds)
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings each backend needs."""
+def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # First, so that the pragmas below also wait for a writer instead of failing.
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        # WAL lets the web server read while an import writes; foreign keys are off by default in SQLite.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
+    """Create an engine with the settings each backend needs.
+
+    SQLite keeps the driver's own transaction handling: a transaction begins just before its first
+    write, so its write lock is taken by that statement with the busy timeout (a writer queues), and
+    no transaction reads first and then finds it cannot upgrade to a write (which fails at once,
+    without waiting). In the app, write requests also queue one at a time before they start
+    (``core.deps.DatabaseGate``).
+    """
+    pool = pool or PoolSize()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    sizing: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.overflow,
+        "pool_timeout": pool.timeout,
+    }
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            sizing = {}  # one in-memory database per connection: SQLAlchemy's own pool, not a queue
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": pool.busy_seconds}, **sizing
+        )
+        event.listen(engine, "connect", _sqlite_pragmas(pool.busy_seconds))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, **sizing)
 
 
 class Database:
     """An engine and its session factory."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSize | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.pool = pool or PoolSize()
+        self.engine = make_engine(url, self.pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property

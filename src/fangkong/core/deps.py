@@ -2,28 +2,96 @@
 
 ``Require(permission)`` is the only way a route asks for a permission; the authorization test finds
 these objects on every route to check that each role is refused or allowed as the table says.
+
+Nothing here that touches the database or a file is ``async def``. FastAPI runs a plain ``def`` in its
+worker threads, but an ``async def`` on the event loop itself, where one blocking call stops every
+other request, ``/healthz`` included (issue 11: forty people saving at once hung the server for good).
+The ``async def`` dependencies below only wait for a turn at the database or read the request body.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated
 
+import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from fangkong.core.auth import Principal, principal_for, user_for_token
 from fangkong.core.config import Settings
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
 from fangkong.core.events import EventBus
+from fangkong.core.jurisdictions import drill_scope
 from fangkong.core.models import User
 from fangkong.core.permissions import Permission
+from fangkong.core.throttle import LoginThrottle
 
 SESSION_COOKIE = "fk_session"
+# The sandbox (jurisdiction id) of the drill the user entered on the pages.
+DRILL_COOKIE = "fk_drill"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Seconds a client is asked to wait before trying again when the database is saturated.
+BUSY_RETRY_SECONDS = 5
+
+
+class DatabaseBusy(HTTPException):
+    """No turn at the database within the wait: 503 with Retry-After, never an endless wait."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            status_code=503,
+            detail="the server is busy; please try again in a few seconds",
+            headers={"Retry-After": str(BUSY_RETRY_SECONDS)},
+        )
+
+
+class DatabaseGate:
+    """Turns at the database: at most ``requests`` requests at once, and on SQLite one writer at a time.
+
+    A request waits for its turn here, on the event loop, holding neither a worker thread nor a pooled
+    connection. Once admitted it always finds a thread (there are at least twice as many threads as
+    turns, see ``Settings``) and a connection (the pool holds two per turn, see ``PoolSize``), so
+    requests cannot deadlock on each other however many arrive; one that waits longer than
+    ``wait_seconds`` is answered 503. SQLite has one write lock for the whole database: write requests
+    (any method but GET, HEAD and OPTIONS) queue for it here in arrival order, instead of polling in
+    SQLite's busy handler from worker threads.
+    """
+
+    def __init__(self, requests: int, *, one_writer: bool, wait_seconds: float) -> None:
+        self.requests = requests
+        self.one_writer = one_writer
+        self.wait_seconds = wait_seconds
+        # Semaphores belong to one event loop, and a test may serve one app from several loops in turn.
+        self._semaphores: RunVar[tuple[anyio.Semaphore, anyio.Semaphore]] = RunVar("fangkong_database_gate")
+
+    def _for_this_loop(self) -> tuple[anyio.Semaphore, anyio.Semaphore]:
+        try:
+            return self._semaphores.get()
+        except LookupError:
+            pair = (anyio.Semaphore(self.requests), anyio.Semaphore(1))
+            self._semaphores.set(pair)
+            return pair
+
+    @asynccontextmanager
+    async def turn(self, *, write: bool) -> AsyncIterator[None]:
+        turns, writer = self._for_this_loop()
+        async with AsyncExitStack() as held:
+            with anyio.move_on_after(self.wait_seconds) as waiting:
+                if write and self.one_writer:
+                    await held.enter_async_context(writer)
+                await held.enter_async_context(turns)
+            if waiting.cancelled_caught:
+                raise DatabaseBusy()
+            yield
 
 
 def get_db(request: Request) -> Database:
@@ -31,28 +99,48 @@ def get_db(request: Request) -> Database:
     return db
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One unit of work per request: committed if the route returns, rolled back if it raises."""
+async def _database_turn(request: Request) -> AsyncIterator[None]:
+    gate: DatabaseGate = request.app.state.db_gate
+    async with gate.turn(write=request.method not in SAFE_METHODS):
+        yield
+
+
+def get_session(
+    request: Request, _turn: Annotated[None, Depends(_database_turn, scope="function")]
+) -> Iterator[Session]:
+    """One unit of work per request: committed before the answer is sent, rolled back if the route raises.
+
+    Scope "function": the commit happens before the answer leaves, so a client told 201 knows the row
+    is stored (a commit that fails is answered as an error, not after a success).
+    """
     with get_db(request).unit_of_work() as session:
         yield session
 
 
-def get_vault(request: Request) -> Vault:
+# The small dependencies below do no I/O: async, so that they cost no trip through the worker threads.
+async def get_vault(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_bus(request: Request) -> EventBus:
+async def get_bus(request: Request) -> EventBus:
     bus: EventBus = request.app.state.bus
     return bus
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+async def read_form(request: Request) -> FormData:
+    """The submitted form, for a plain-def route that reads its fields by name (awaiting the body, no I/O)."""
+    return await request.form()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+# Declare it before the principal and the session, so that the body is read before the database turn.
+FormDep = Annotated[FormData, Depends(read_form)]
 # Row ids in paths: bounded to the 32-bit integer columns they address.
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647)]
 # The same bound for ids given as query parameters (filters).
@@ -78,12 +166,21 @@ def _from_cookie(request: Request, session: Session) -> Principal | None:
     user = session.get(User, uid)
     if user is None or not user.is_active or user.session_version != version:
         return None
-    return principal_for(session, user, "cookie", csrf)
+    # A user who entered a drill sees its sandbox there, and nothing else (jurisdictions.drill_scope).
+    principal = principal_for(session, user, "cookie", csrf)
+    return drill_scope(session, principal, request.cookies.get(DRILL_COOKIE))
 
 
-async def _check_csrf(request: Request, principal: Principal) -> None:
-    if principal.via != "cookie" or request.method in SAFE_METHODS:
-        return
+async def sent_csrf(request: Request) -> str | None:
+    """The CSRF token a write with the session cookie carries: the header, else the form's field.
+
+    Async because a form is read by awaiting the body; that is all it does (no database), so it may run
+    on the event loop. The form is parsed once: the route's own form fields reuse it.
+    """
+    if request.method in SAFE_METHODS or not request.cookies.get(SESSION_COOKIE):
+        return None
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return None
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -91,11 +188,12 @@ async def _check_csrf(request: Request, principal: Principal) -> None:
         form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if sent != principal.csrf:
-        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
+    return sent
 
 
-async def optional_principal(request: Request, session: SessionDep) -> Principal | None:
+def optional_principal(
+    request: Request, csrf: Annotated[str | None, Depends(sent_csrf)], session: SessionDep
+) -> Principal | None:
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         user = user_for_token(session, auth[7:].strip())
@@ -103,8 +201,8 @@ async def optional_principal(request: Request, session: SessionDep) -> Principal
             raise NotAuthenticated()
         return principal_for(session, user, "token")
     principal = _from_cookie(request, session)
-    if principal is not None:
-        await _check_csrf(request, principal)
+    if principal is not None and request.method not in SAFE_METHODS and csrf != principal.csrf:
+        raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
     return principal
 
 
@@ -123,7 +221,7 @@ class Require:
     def __init__(self, permission: Permission) -> None:
         self.permission = permission
 
-    def __call__(self, principal: CurrentUser) -> Principal:
+    async def __call__(self, principal: CurrentUser) -> Principal:
         if not principal.can(self.permission):
             raise HTTPException(
                 status_code=403, detail=f"your role lacks the permission {self.permission.value}"
@@ -136,3 +234,60 @@ class Require:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+# ------------------------------------------------------------------------------------------ logins
+
+
+class TooManyAttempts(HTTPException):
+    """An address past its allowance of failed logins: 429, and how long to wait (core.throttle)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            status_code=429,
+            detail=f"too many failed logins from this address; try again in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """A login the throttle has let through (``retry_after`` 0) or refused, and who it names."""
+
+    address: str
+    username: str
+    retry_after: int
+
+
+async def _username_sent(request: Request) -> str:
+    # The body was already read (FastAPI reads it before the dependencies): this parses, no I/O.
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()
+        except ValueError:
+            return ""
+        value = body.get("username") if isinstance(body, dict) else None
+    else:
+        value = (await request.form()).get("username")
+    return value[:64] if isinstance(value, str) else ""
+
+
+async def login_attempt(request: Request) -> LoginAttempt:
+    """The throttle's word on a login, before the password is checked (core.throttle).
+
+    On the event loop and without the database: an address past its allowance is refused at once,
+    and an attempt on an account past its allowance is held back here, by an ``await``, so that
+    neither a worker thread nor a connection waits with it.
+    """
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = client_ip(request)
+    username = await _username_sent(request)
+    wait = throttle.address_wait(address)
+    if wait > 0:
+        return LoginAttempt(address, username, max(1, math.ceil(wait)))
+    await throttle.hold(username)
+    return LoginAttempt(address, username, 0)
+
+
+# Declare it before the session, so that a held-back attempt waits before its database turn.
+LoginAttemptDep = Annotated[LoginAttempt, Depends(login_attempt)]

@@ -77,7 +77,9 @@ class InvalidInput(DomainError):
 
     status = 422
 
-    def __init__(self, errors: list[RowError], message: str | Message | None = None, *, file: bool = False) -> None:
+    def __init__(
+        self, errors: list[RowError], message: str | Message | None = None, *, file: bool = False
+    ) -> None:
         self.errors = errors
         # The errors name rows and columns of an uploaded file (as the file names them), not form fields.
         self.file = file

@@ -1,7 +1,9 @@
 """Chinese (default) and English for the web pages, through Babel message catalogs.
 
-Message ids are English; ``locale/zh/LC_MESSAGES/messages.po`` translates them. The catalog is compiled
-in memory when the app starts (no build step, and a missing translation falls back to English).
+Message ids are English; ``locale/zh/LC_MESSAGES/messages.po`` translates them, and
+``locale/en/LC_MESSAGES/messages.po`` words the stored keys English pages show (``command_centre``). The
+catalogs are compiled in memory when first used (no build step; a missing translation falls back to
+English). Sentences the code writes for people are ``Message`` objects, worded when the reader is known.
 """
 
 from __future__ import annotations
@@ -10,31 +12,50 @@ import datetime as dt
 import gettext
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any, Union
+from typing import Annotated, Any, Union
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
+from pydantic import AfterValidator
 
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
 
 
+_KEY = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+
+
+class _StoredKeysInWords(gettext.NullTranslations):
+    """English's last resort: a stored key (``command_centre``, ``case_report``) read as words.
+
+    Message ids are English sentences, but stored values (roles, categories, statuses) are keys; the
+    English catalog words the ones that need more than spaces (``command_centre``: Command centre).
+    """
+
+    def gettext(self, message: str) -> str:
+        return message.replace("_", " ") if _KEY.fullmatch(message) else message
+
+
 @cache
 def translations(language: str) -> gettext.NullTranslations:
     po_path = LOCALE_DIR / language / "LC_MESSAGES" / "messages.po"
     if not po_path.exists():
-        return gettext.NullTranslations()
+        return _StoredKeysInWords() if language == "en" else gettext.NullTranslations()
     with po_path.open("rb") as fh:
         catalog = read_po(fh, locale=language)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    return Translations(buffer)
+    found = Translations(buffer)
+    if language == "en":
+        found.add_fallback(_StoredKeysInWords())
+    return found
 
 
 def pick_language(cookie: str | None, accept_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
@@ -55,7 +76,7 @@ _ENCODED = '{"msgid":'
 
 
 class Message:
-    """A sentence for a person, kept as its English msgid and its parameters until a reader's language is known.
+    """A sentence for a person: its English msgid and its parameters, worded when the reader is known.
 
     ``Message("{value} is not a date", value=text)`` renders through the catalog at display time, so the
     same error or log line reads in Chinese on a Chinese page and in English in the JSON API and the CLI
@@ -76,8 +97,10 @@ class Message:
         )
 
     def render(self, language: str | None = None) -> str:
-        """The message in ``language`` (None: English, the msgid itself); untranslated falls back to English."""
-        catalog = translations(language) if language else gettext.NullTranslations()
+        """The message in ``language`` (None: English); an untranslated one stays English."""
+        if not self.msgid:
+            return ""  # gettext("") is the catalog's header
+        catalog = translations(language or "en")
         template = catalog.pgettext(self.ctx, self.msgid) if self.ctx else catalog.gettext(self.msgid)
         if not self.params:
             return template
@@ -95,9 +118,10 @@ class Message:
         return f"Message({self.msgid!r}, {dict(self.params)!r})"
 
     def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, Message)
-            and (self.msgid, self.ctx, self.params) == (other.msgid, other.ctx, other.params)
+        return isinstance(other, Message) and (self.msgid, self.ctx, self.params) == (
+            other.msgid,
+            other.ctx,
+            other.params,
         )
 
     def __hash__(self) -> int:
@@ -137,7 +161,7 @@ def _render_param(value: Param, language: str | None) -> str:
     if isinstance(value, Message):
         return value.render(language)
     if isinstance(value, tuple | list):
-        separator = translations(language).gettext(", ") if language else ", "
+        separator = translations(language or "en").gettext(", ")
         return separator.join(_render_param(v, language) for v in value)
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -164,23 +188,39 @@ def _param_from_json(value: Any) -> Param:
     return value  # type: ignore[no-any-return]
 
 
+def joined(parts: Sequence[Message], template: str = "{first}; {rest}") -> Message:
+    """Several messages as one, joined by ``template``'s separator (worded per language in the catalog)."""
+    if not parts:
+        return Message("")
+    result = parts[-1]
+    for part in reversed(parts[:-1]):
+        result = Message(template, first=part, rest=result)
+    return result
+
+
 def as_message(value: str | Message) -> Message:
     """Plain English text as a message: translated when the catalog knows it, else shown as written."""
     return value if isinstance(value, Message) else Message(value)
 
 
-def render_text(value: str | Message | None, language: str | None) -> str:
+def render_text(value: str | Message | None, language: str | None, ctx: str | None = None) -> str:
     """What a page shows for a message, a stored (encoded) message, or old plain text, in ``language``.
 
     Plain text goes through the catalog too: English sentences stored before messages had keys, and
-    stored keys (``close_contact``), read in the reader's language when the catalog knows them.
+    stored keys (``close_contact``), read in the reader's language when the catalog knows them; ``ctx``
+    is the ``msgctxt`` tried first for such a key (``reported`` in a case's history is not an assist
+    request's status).
     """
     if value is None:
         return ""
     if isinstance(value, str):
         loaded = Message.loads(value)
         if isinstance(loaded, str):
-            return translations(language).gettext(loaded) if language and loaded else loaded
+            if not language or not loaded.strip():
+                return loaded
+            catalog = translations(language)
+            shown = catalog.pgettext(ctx, loaded) if ctx else loaded
+            return catalog.gettext(loaded) if shown == loaded else shown
         value = loaded
     return value.render(language)
 
@@ -237,6 +277,10 @@ def field_label(field: str, language: str | None) -> str:
     label = FIELD_LABELS.get(field)
     if label is not None:
         return translations(language).gettext(label) if language else label
-    if field == "*" or field.isascii() and ("_" in field or field.islower()):
+    if field == "*" or (field.isascii() and ("_" in field or field.islower())):
         return ""
     return field
+
+
+# A text column that may hold a stored message, as the JSON API shows it: in English.
+StoredText = Annotated[str, AfterValidator(lambda text: render_text(text, None))]

@@ -117,7 +117,8 @@ def validate_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:
         raise InvalidIdNumber(
             "characters",
             Message(
-                "character {position} is “{character}”: the first 17 must be digits and the last a digit or X",
+                "character {position} is “{character}”: "
+                "the first 17 must be digits and the last a digit or X",
                 position=where,
                 character=number[where - 1],
             ),
@@ -138,7 +139,9 @@ def validate_id_number(text: str, *, today: dt.date | None = None) -> IdInfo:
             Message("birth date {value} is before {year}", value=birth, year=EARLIEST_BIRTH_YEAR),
         )
     if birth > (today or clock.today()):
-        raise InvalidIdNumber("birth_date_future", Message("birth date {value} is in the future", value=birth))
+        raise InvalidIdNumber(
+            "birth_date_future", Message("birth date {value} is in the future", value=birth)
+        )
     expected = check_digit(body)
     if last != expected:
         raise InvalidIdNumber(

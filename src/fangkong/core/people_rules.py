@@ -89,7 +89,9 @@ def shape_person(
         errors.append(RowError(row_number, "id_number", exc.text))
     name = get("name")
     if not NAME_PATTERN.match(name):
-        errors.append(RowError(row_number, "name", Message("“{value}” is not a plausible name", value=name[:20])))
+        errors.append(
+            RowError(row_number, "name", Message("“{value}” is not a plausible name", value=name[:20]))
+        )
     phone_raw = get("phone")
     phone = ""
     if phone_raw:
@@ -103,7 +105,11 @@ def shape_person(
             RowError(
                 row_number,
                 "sex",
-                Message("“{value}” contradicts the ID number ({sex})", value=given_sex, sex=Message(_SEX_WORD[sex])),
+                Message(
+                    "“{value}” contradicts the ID number ({sex})",
+                    value=given_sex,
+                    sex=Message(_SEX_WORD[sex]),
+                ),
             )
         )
     given_birth = get("birth_date")
@@ -127,7 +133,9 @@ def shape_person(
         )
     address = get("address")
     if len(address) > MAX_ADDRESS:
-        errors.append(RowError(row_number, "address", Message("longer than {limit} characters", limit=MAX_ADDRESS)))
+        errors.append(
+            RowError(row_number, "address", Message("longer than {limit} characters", limit=MAX_ADDRESS))
+        )
     if len(errors) > before or birth is None or place is None:
         return None
     jurisdiction_id, jpath = place

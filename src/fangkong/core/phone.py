@@ -82,7 +82,9 @@ def parse_mobile(text: str) -> MobileNumber:
             )
         raise InvalidPhone("invalid", Message("“{value}” is not a valid Chinese phone number", value=text))
     if phonenumbers.number_type(parsed) not in _MOBILE_TYPES:
-        raise InvalidPhone("not_mobile", Message("“{value}” is a fixed line, not a mobile number", value=text))
+        raise InvalidPhone(
+            "not_mobile", Message("“{value}” is a fixed line, not a mobile number", value=text)
+        )
     return MobileNumber(
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
         national=national,

@@ -20,6 +20,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 # Marker in front of every sandbox path (see the module docstring).
 SANDBOX_ROOT = "/~"
+# Prefix of the numbers a drill's records take where real ones carry a county code ("drill").
+DRILL_CASE_PREFIX = "演练-"
 
 
 def under(column: InstrumentedAttribute[str] | ColumnElement[str], path: str) -> ColumnElement[bool]:

@@ -65,6 +65,11 @@ def _floor(column: Column) -> int:
     return max(number, words, 1)
 
 
+def _longest_word(column: Column) -> int:
+    texts = [t for t in (_plain(c) for c in (*column.cells, column.header)) if t is not None]
+    return max(_widest_word(texts, numbers=True), _widest_word(texts, numbers=False), 1)
+
+
 def _natural(column: Column) -> int:
     """The width this column would take with nothing wrapped."""
     texts = [t for t in (_plain(c) for c in (*column.cells, column.header)) if t is not None]
@@ -86,8 +91,16 @@ def fit_table(table: Table, width: int) -> RenderableType:
         return vertical(table, width)
     widths = list(floors)
     spare = room - sum(widths)
-    # Water-filling: the spare cells go, one at a time, to the column furthest below its natural width
-    # (relative to it), so that long text columns wrap before short ones do.
+    # First whole words: the columns that need the fewest extra cells to fold no word get them first.
+    words = [max(_longest_word(c), f) for c, f in zip(table.columns, floors, strict=True)]
+    for i in sorted(range(len(widths)), key=lambda k: words[k] - widths[k]):
+        grow = min(words[i] - widths[i], spare)
+        if grow < words[i] - widths[i]:
+            break
+        widths[i] += grow
+        spare -= grow
+    # Then water-filling: the spare cells go, one at a time, to the column furthest below its natural
+    # width (relative to it), so that long text columns wrap before short ones do.
     while spare > 0:
         wanting = [i for i, w in enumerate(widths) if w < naturals[i]]
         if not wanting:

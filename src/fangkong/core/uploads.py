@@ -12,14 +12,18 @@ from fangkong.core.errors import DomainError
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 
 
-async def save_upload(
+def save_upload(
     file: UploadFile, directory: str, *, default_name: str = "upload.csv", limit: int = MAX_UPLOAD_BYTES
 ) -> Path:
-    """Write the upload under ``directory`` (keeping only its base name) and return the path."""
+    """Write the upload under ``directory`` (keeping only its base name) and return the path.
+
+    Blocking file I/O: call it from a plain ``def`` route (a worker thread), never on the event loop.
+    """
     path = Path(directory) / (Path(file.filename or default_name).name or default_name)
     size = 0
+    file.file.seek(0)
     with path.open("wb") as out:
-        while block := await file.read(1 << 20):
+        while block := file.file.read(1 << 20):
             size += len(block)
             if size > limit:
                 raise DomainError(f"file too large: more than {limit // (1024 * 1024)} MB")

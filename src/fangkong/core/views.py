@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import tempfile
 import time
 from typing import Annotated
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.core import audit, jurisdictions, people, people_import, users
+from fangkong.core import audit, clock, jurisdictions, people, people_import, users
+from fangkong.core.audit_labels import ACTION_LABELS, EVERY_OBJECT, OBJECT_LABELS
 from fangkong.core.auth import LoginFailed, Principal, authenticate
 from fangkong.core.deps import (
     SESSION_COOKIE,
+    LoginAttemptDep,
     Require,
     RowId,
     RowIdQuery,
@@ -24,12 +27,12 @@ from fangkong.core.deps import (
     client_ip,
 )
 from fangkong.core.errors import DomainError, InvalidInput, RowError
-from fangkong.core.i18n import LANGUAGES
-from fangkong.core.models import Level, Role, User
+from fangkong.core.i18n import LANGUAGES, Message
+from fangkong.core.models import AuditEntry, Level, Role, User
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.core.uploads import save_upload
-from fangkong.web.templating import FOCUS_COOKIE, LANG_COOKIE, focus_of, render
+from fangkong.web.templating import FOCUS_COOKIE, LANG_COOKIE, focus_of, language_of, render
 
 router = APIRouter(include_in_schema=False)
 NAV: list[tuple[Permission, str, str]] = [
@@ -44,6 +47,7 @@ ADMIN_NAV: list[tuple[Permission, str, str]] = [
     (Permission.audit_read, "/audit", "Audit log"),
 ]
 LOGIN_CSRF_COOKIE = "fk_login_csrf"
+LOGIN_WAIT = "Too many failed logins from this address. Try again in {seconds} seconds."
 
 Reader = Annotated[Principal, Depends(Require(Permission.jurisdictions_read))]
 PeopleReader = Annotated[Principal, Depends(Require(Permission.people_read))]
@@ -72,6 +76,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
     request: Request,
+    attempt: LoginAttemptDep,
     session: SessionDep,
     settings: SettingsDep,
     username: Annotated[str, Form(max_length=64)],
@@ -87,22 +92,29 @@ def login_submit(
             {"next": _safe_next(next), "error": "form expired, please try again", "login_csrf": expected},
             status_code=403,
         )
-    try:
-        user = authenticate(
-            session,
-            username,
-            password,
-            threshold=settings.lockout_threshold,
-            lock_minutes=settings.lockout_minutes,
+    if attempt.retry_after:
+        # The address is past its allowance of failures (core.throttle): say how long to wait.
+        wait = Message(LOGIN_WAIT, seconds=attempt.retry_after).render(language_of(request))
+        refused = render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": wait, "login_csrf": expected},
+            status_code=429,
         )
+        refused.headers["Retry-After"] = str(attempt.retry_after)
+        return refused
+    throttle = request.app.state.login_throttle
+    try:
+        user = authenticate(session, username, password)
     except LoginFailed as exc:
-        session.commit()  # keep the failure count
+        throttle.failed(attempt.address, username)
         return render(
             request,
             "login.html",
             {"next": _safe_next(next), "error": str(exc), "login_csrf": expected},
             status_code=401,
         )
+    throttle.succeeded(attempt.address, username)
     cookie, _csrf = request.app.state.signer.issue(user)
     audit.record(
         session, audit.Actor(user.id, user.username, client_ip(request)), "auth.login", "user", user.id
@@ -212,7 +224,7 @@ def people_import_page(request: Request, principal: PeopleImporter) -> Response:
 
 
 @router.post("/people/import", response_class=HTMLResponse)
-async def people_import_upload(
+def people_import_upload(
     request: Request,
     principal: PeopleImporter,
     session: SessionDep,
@@ -225,7 +237,7 @@ async def people_import_upload(
     report = None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        path = await save_upload(file, tmp, default_name="people.csv")
+        path = save_upload(file, tmp, default_name="people.csv")
         try:
             report = people_import.import_people_csv(
                 session,
@@ -319,20 +331,105 @@ def users_create(
     )
 
 
+AUDIT_PAGE_SIZE = 50
+SYSTEM_ACTOR = "system"
+"""the user filter's value for entries the platform wrote itself (no signed-in user)."""
+
+
+def _audit_day(text: str, name: str, errors: list[RowError]) -> dt.date | None:
+    if not text.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        errors.append(RowError(1, name, Message("{value} is not a date (YYYY-MM-DD)", value=text)))
+        return None
+
+
+def _audit_filter(
+    user: str, action: str, object_type: str, object_id: str, start: str, end: str
+) -> tuple[audit.EntryFilter, list[RowError]]:
+    """The audit page's filter form as a filter, or the errors naming each bad field."""
+    errors: list[RowError] = []
+    actor_id: int | None = None
+    if user and user != SYSTEM_ACTOR:
+        if user.isdigit() and int(user) < 2**31:
+            actor_id = int(user)
+        else:
+            errors.append(RowError(1, "user", Message("{value} is not a user of the list", value=user)))
+    first = _audit_day(start, "start", errors)
+    last = _audit_day(end, "end", errors)
+    if first is not None and last is not None and first > last:
+        errors.append(RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last)))
+    # Local days: an entry at 07:00 Beijing time on the 3rd is on the 3rd, not on the 2nd (UTC).
+    since = clock.day_bounds(first)[0] if first is not None else None
+    until = clock.day_bounds(last)[1] if last is not None else None
+    where = audit.EntryFilter(
+        actor_id=actor_id,
+        system_only=user == SYSTEM_ACTOR,
+        action=action.strip(),
+        object_type=object_type.strip(),
+        object_id=object_id.strip(),
+        since=since,
+        until=until,
+    )
+    return where, errors
+
+
 @router.get("/audit", response_class=HTMLResponse)
 def audit_page(
     request: Request,
     principal: AuditReader,
     session: SessionDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    user: Annotated[str, Query(max_length=16)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    object_type: Annotated[str, Query(max_length=64)] = "",
+    object_id: Annotated[str, Query(max_length=64)] = "",
+    start: Annotated[str, Query(max_length=10)] = "",
+    end: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
+    """The audit log of the caller's subtree, filtered by user, action, object and local days, paged."""
     top = principal.jpath.count("/") == 2
-    rows, total = audit.list_entries(session, principal.jpath, include_system=top, page=page, size=50)
+    form = {
+        "user": user,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "start": start,
+        "end": end,
+    }
+    where, errors = _audit_filter(user, action, object_type, object_id, start, end)
+    rows: list[AuditEntry] = []
+    total = 0
+    if not errors:
+        rows, total = audit.list_entries(
+            session, principal.jpath, include_system=top, page=page, size=AUDIT_PAGE_SIZE, where=where
+        )
+    people_in_scope = users.list_users(session, principal.jpath)
+    names = {u.id: u.display_name for u, _ in people_in_scope}
+    names.update(audit.actor_names(session, {r.actor_id for r in rows if r.actor_id is not None} - set(names)))
+    query = urlencode({k: v for k, v in form.items() if v})
     return render(
         request,
         "core/audit.html",
-        {"rows": rows, "total": total, "page": page, "pages": max(1, -(-total // 50))},
+        {
+            "rows": rows,
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // AUDIT_PAGE_SIZE)),
+            "form": form,
+            "errors": errors,
+            "query": query,
+            "names": names,
+            "users": sorted(((u.id, u.display_name, u.username) for u, _ in people_in_scope), key=lambda x: x[1]),
+            "system_actor": SYSTEM_ACTOR,
+            "actions": ACTION_LABELS,
+            "objects": OBJECT_LABELS,
+            "every_object": EVERY_OBJECT,
+        },
         principal=principal,
+        status_code=422 if errors else 200,
     )
 
 

@@ -151,14 +151,14 @@ def record_counts(body: CountBatch, principal: Runner, session: SessionDep, requ
 
 
 @router.post("/modeling/case-counts/upload", response_model=CountResult)
-async def upload_counts(
+def upload_counts(
     principal: Runner,
     session: SessionDep,
     request: Request,
     file: Annotated[UploadFile, File(description="CSV: date, jurisdiction, local[, imported]")],
     basis: Annotated[str, Form(pattern="^(onset|report)$")] = "onset",
 ) -> CountResult:
-    content = await file.read(service.MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
     if len(content) > service.MAX_UPLOAD_BYTES:
         raise InvalidInput(
             [RowError(1, "file", f"larger than {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")]
@@ -172,7 +172,7 @@ def rt_public(view: service.RtView) -> RtPublic:
     def series(s: service.RtSeries) -> RtSeriesPublic:
         return RtSeriesPublic(
             jurisdiction_id=s.jurisdiction_id, name=s.name, code=s.code, cases=s.cases, dates=s.dates,
-            mean=s.mean, lower=s.low, upper=s.high,
+            mean=s.mean, lower=s.low, upper=s.high, cv=s.cv, reason=s.reason,
         )  # fmt: skip
 
     return RtPublic(
@@ -189,6 +189,8 @@ def rt_public(view: service.RtView) -> RtPublic:
         whole=series(view.whole) if view.whole else None,
         areas=[series(a) for a in view.areas],
         message=view.message,
+        max_posterior_cv=view.max_cv,
+        min_cases=view.min_cases,
     )
 
 

@@ -28,8 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal
+from fangkong.core.i18n import Message, render_text, stored
 from fangkong.modeling.drill_clock import Mark, drill_hours_at
-from fangkong.modeling.drills import capability_available, drill_hours, get_drill, marks_of
+from fangkong.modeling.drills import capability_available, drill_hours, drill_principal, get_drill, marks_of
 from fangkong.modeling.models import Drill, DrillEvent
 
 MeasureStatus = Literal["ok", "no_data", "not_available"]
@@ -70,7 +71,8 @@ class DrillScore:
             "drill_id": self.drill_id,
             "drill_hours": self.hours,
             "score": self.total,
-            "measures": [m.__dict__ for m in self.measures],
+            # Details are stored messages: the JSON answer gives them in English.
+            "measures": [{**m.__dict__, "detail": render_text(m.detail, None)} for m in self.measures],
         }
 
 
@@ -86,15 +88,17 @@ def score(
     session: Session, principal: Principal, drill_id: int, now: dt.datetime | None = None
 ) -> DrillScore:
     drill = get_drill(session, principal, drill_id)
+    # The records are read inside the sandbox, where the caller's own scope does not reach.
+    reader = drill_principal(session, drill)
     hours = drill_hours(session, drill, now)
     marks = marks_of(session, drill.id)
     reports = _reports(session, drill, marks)
     tracing = capability_available("fangkong.tracing.service")
     measures = [
-        _investigation(session, principal, drill, marks, reports, hours)
+        _investigation(session, reader, drill, marks, reports, hours)
         if tracing
         else _missing("investigation"),
-        _contacts(session, principal, drill, marks, reports, hours) if tracing else _missing("contacts_24h"),
+        _contacts(session, reader, drill, marks, reports, hours) if tracing else _missing("contacts_24h"),
         _alerts(session, drill, marks, hours)
         if capability_available("fangkong.surveillance.alerts")
         else _missing("alert_response"),
@@ -125,7 +129,13 @@ def _missing(key: str) -> Measure:
         key,
         LABELS[key],
         "not_available",
-        detail=f"not available: the {_CAPABILITY[key]} capability is not built yet",
+        # The status column already says "not available": the detail says why, once.
+        detail=stored(
+            Message(
+                "the {capability} capability is not built yet",
+                capability=Message(_CAPABILITY[key], ctx="capability"),
+            )
+        ),
     )
 
 
@@ -196,7 +206,14 @@ def _investigation(
         unit="h",
         points=100.0 * on_time / judged,
         target=f"≤ {deadline:g} h",
-        detail=f"{on_time} of {judged} reports investigated within {deadline:g} h (median of investigated)",
+        detail=stored(
+            Message(
+                "{on_time} of {judged} reports investigated within {deadline} h (median of investigated)",
+                on_time=on_time,
+                judged=judged,
+                deadline=float(deadline),
+            )
+        ),
         judged=judged,
     )
 
@@ -245,7 +262,13 @@ def _contacts(
         unit="%",
         points=100.0 * share,
         target="100 %",
-        detail=f"{found} of {expected} close contacts in the answer key identified within 24 h",
+        detail=stored(
+            Message(
+                "{found} of {expected} close contacts in the answer key identified within 24 h",
+                found=found,
+                expected=expected,
+            )
+        ),
         judged=expected,
     )
 
@@ -280,6 +303,12 @@ def _alerts(session: Session, drill: Drill, marks: list[Mark], hours: float) -> 
         unit="h",
         points=100.0 * on_time / judged,
         target="within each alert's response time",
-        detail=f"{on_time} of {judged} alerts answered in time (median of answered)",
+        detail=stored(
+            Message(
+                "{on_time} of {judged} alerts answered in time (median of answered)",
+                on_time=on_time,
+                judged=judged,
+            )
+        ),
         judged=judged,
     )

@@ -38,20 +38,21 @@ from pathlib import Path
 from typing import Any, Final, cast
 
 import numpy as np
-from sqlalchemy import CursorResult, func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, jurisdictions
 from fangkong.core.auth import Principal, principal_for
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import local_day, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus
-from fangkong.core.models import Jurisdiction, Level, User
+from fangkong.core.i18n import Message
+from fangkong.core.models import Jurisdiction, Level, Role
 from fangkong.core.people_rules import Keys
 from fangkong.core.scope import path_in_scope, under
-from fangkong.modeling.drill_clock import Mark, drill_hours_at
+from fangkong.modeling.drill_clock import Mark, aware, drill_hours_at
 from fangkong.modeling.models import Drill, DrillClockMark, DrillEvent, DrillStatus
 
 log = logging.getLogger("fangkong.modeling")
@@ -75,6 +76,8 @@ MIN_CASES: Final[int] = 3
 MAX_OUTBREAK_DRAWS: Final[int] = 8
 # Communities of a sandbox, communities.
 DEFAULT_COMMUNITIES: Final[int] = 3
+# Draws of the synthetic residents before giving up when their ID numbers clash with the registry's.
+RESIDENT_DRAWS: Final[int] = 3
 # Autopilot delays, drill hours: an investigation after each report, a response to each alert.
 DEFAULT_INVESTIGATION_DELAY_HOURS: Final[float] = 6.0
 DEFAULT_ALERT_RESPONSE_DELAY_HOURS: Final[float] = 2.0
@@ -143,6 +146,33 @@ def check_request(request: DrillRequest) -> list[RowError]:
 
 def _actor(principal: Principal, ip: str = "") -> audit.Actor:
     return audit.Actor(principal.user_id, principal.username, ip or "drill")
+
+
+def drill_principal(session: Session, drill: Drill) -> Principal:
+    """The drill acting for itself: its own account (``drill:<id>``), scoped to its sandbox only.
+
+    What the drill feeds, and the reads its score makes, go through the same use cases a user calls,
+    as this principal: its records and audit entries name the drill, and it can reach nothing real.
+    The account is made with the drill (or on first use, for a drill started before accounts existed).
+    """
+    township = session.get(Jurisdiction, drill.sandbox_id)
+    if township is None or not township.is_sandbox:
+        raise NotFound(f"the sandbox of drill {drill.id} no longer exists")
+    user = jurisdictions.sandbox_actor(
+        session, township, f"{jurisdictions.DRILL_ACTOR_PREFIX}{drill.id}", Role.command_centre
+    )
+    return principal_for(session, user, "drill")
+
+
+def _put_protocol_in_force(
+    session: Session, actor: audit.Actor, township: Jurisdiction, protocol_id: str
+) -> None:
+    """The drill's protocol rules its sandbox (plans, deadlines), whatever the county has in force."""
+    if not capability_available("fangkong.protocol.service"):
+        return
+    from fangkong.protocol import service as protocols
+
+    protocols.switch_protocol(session, actor, township, protocol_id)
 
 
 def _county(session: Session, principal: Principal, county_id: int | None) -> Jurisdiction:
@@ -240,9 +270,11 @@ def start_drill(
             outbreak = candidate
             break
     if outbreak is None:
-        message = (
-            f"no outbreak with {MIN_CASES} cases took off in {MAX_OUTBREAK_DRAWS} draws; "
-            "try more residents, more days or another seed"
+        message = Message(
+            "No outbreak with {cases} cases took off in {draws} draws: try more residents, more days "
+            "or another seed.",
+            cases=MIN_CASES,
+            draws=MAX_OUTBREAK_DRAWS,
         )
         raise InvalidInput([RowError(1, "people", message)])
     events = drill_outbreak.schedule(
@@ -301,6 +333,11 @@ def _not_fed() -> list[str]:
     return missing
 
 
+def resident_seed(seed: int, sandbox_code: str, attempt: int) -> int:
+    """The seed of one draw of a drill's residents: its own seed, its sandbox's code and the attempt."""
+    return int(np.random.SeedSequence([seed, int(sandbox_code), attempt]).generate_state(1)[0])
+
+
 def _register_residents(
     session: Session,
     keys: Keys,
@@ -309,22 +346,34 @@ def _register_residents(
     communities: Sequence[Jurisdiction],
     request: DrillRequest,
 ) -> None:
-    """Synthetic residents through the registry's CSV import; a seed whose ID numbers clash is redrawn."""
+    """Synthetic residents through the registry's CSV import; a draw whose ID numbers clash is redrawn.
+
+    The residents are drawn from the drill's seed and its sandbox's code together: every sandbox has a
+    code of its own, so a second drill with the same seed gets residents of its own (ID numbers are
+    unique in the registry) instead of the first drill's again.
+    """
     from fangkong.core.demo.population import write_people_csv
     from fangkong.core.people_import import import_people_csv
 
     codes = [c.code for c in communities]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "drill_residents.csv"
-        for attempt in range(3):
-            write_people_csv(path, request.people, seed=request.seed * 7919 + attempt, community_codes=codes)
+        for attempt in range(RESIDENT_DRAWS):
+            seed = resident_seed(request.seed, township.code, attempt)
+            write_people_csv(path, request.people, seed=seed, community_codes=codes)
             try:
                 import_people_csv(session, keys, actor, township.path, path, dry_run=True, workers=1)
             except InvalidInput:
                 continue  # a generated ID number is already registered somewhere: draw again
             import_people_csv(session, keys, actor, township.path, path, workers=1)
             return
-    raise InvalidInput([RowError(1, "people", "could not generate residents whose ID numbers are all new")])
+    message = Message(
+        "Could not draw {people} synthetic residents whose ID numbers are all new in {draws} tries: "
+        "start the drill again with another seed or fewer residents.",
+        people=request.people,
+        draws=RESIDENT_DRAWS,
+    )
+    raise InvalidInput([RowError(1, "seed", message)])
 
 
 def _watch_sandbox(session: Session, actor: audit.Actor, township: Jurisdiction) -> None:
@@ -355,8 +404,11 @@ def _watch_sandbox(session: Session, actor: audit.Actor, township: Jurisdiction)
 
 
 def get_drill(session: Session, principal: Principal, drill_id: int) -> Drill:
+    """A drill of the caller's county or above, or the drill the caller has entered."""
     drill = session.get(Drill, drill_id)
-    if drill is None or not path_in_scope(drill.jpath, principal.jpath):
+    if drill is None or not (
+        path_in_scope(drill.jpath, principal.jpath) or path_in_scope(drill.sandbox_path, principal.jpath)
+    ):
         raise NotFound(f"drill {drill_id} not found")
     return drill
 
@@ -364,7 +416,10 @@ def get_drill(session: Session, principal: Principal, drill_id: int) -> Drill:
 def list_drills(session: Session, principal: Principal, limit: int = 100) -> list[Drill]:
     return list(
         session.scalars(
-            select(Drill).where(under(Drill.jpath, principal.jpath)).order_by(Drill.id.desc()).limit(limit)
+            select(Drill)
+            .where(or_(under(Drill.jpath, principal.jpath), under(Drill.sandbox_path, principal.jpath)))
+            .order_by(Drill.id.desc())
+            .limit(limit)
         )
     )
 
@@ -379,13 +434,19 @@ def marks_of(session: Session, drill_id: int) -> list[Mark]:
 
 
 def drill_hours(session: Session, drill: Drill, wall: dt.datetime | None = None) -> float:
-    """Where the drill's clock stands at ``wall`` (default now); a stopped drill's clock stands still."""
-    at = wall or utcnow()
-    if drill.finished_at is not None and drill.status is DrillStatus.stopped:
-        at = min(
-            at, drill.finished_at if drill.finished_at.tzinfo else drill.finished_at.replace(tzinfo=dt.UTC)
-        )
-    return drill_hours_at(marks_of(session, drill.id), drill.speed, at)
+    """Where the drill's clock stands at ``wall`` (default now).
+
+    The clock stops at the drill's end (its days, in hours) and stands still once the drill is
+    stopped or finished.
+    """
+    at = aware(wall or utcnow())
+    if drill.finished_at is not None and drill.status is not DrillStatus.running:
+        at = min(at, aware(drill.finished_at))
+    return min(drill_hours_at(marks_of(session, drill.id), drill.speed, at), end_hours(drill))
+
+
+def end_hours(drill: Drill) -> float:
+    return drill.days * 24.0
 
 
 @dataclass(frozen=True)
@@ -418,6 +479,19 @@ class DrillStatusView:
     def share(self) -> float:
         return self.fed / self.total if self.total else 1.0
 
+    @property
+    def finished(self) -> bool:
+        return self.drill.status is DrillStatus.finished
+
+    def of(self, kind: str) -> KindCount:
+        return next((k for k in self.kinds if k.kind == kind), KindCount(kind, 0, 0, 0))
+
+    @property
+    def cases_to_report(self) -> int:
+        """Case reports the drill has yet to feed (a refused one was fed: it shows among the refusals)."""
+        reports = self.of("case_report")
+        return reports.due - reports.fed
+
 
 def status(
     session: Session, principal: Principal, drill_id: int, now: dt.datetime | None = None
@@ -444,8 +518,8 @@ def status(
     return DrillStatusView(
         drill=drill,
         hours=hours,
-        day=int(hours // 24),
-        end_hours=drill.days * 24.0,
+        day=min(int(hours // 24), max(drill.days - 1, 0)),
+        end_hours=end_hours(drill),
         kinds=[KindCount(kind, fed, total, failed) for kind, total, fed, failed in rows],
         errors=[(k, e or "") for k, e in errors],
         summary=json.loads(drill.summary or "{}"),
@@ -490,7 +564,8 @@ def advance(
 ) -> AdvanceReport:
     """Feed every event due now (or, jumping ahead, by drill hour ``to_hours``), each in its own transaction.
 
-    The caller has checked that the drill lies in its scope; events are fed as the drill's creator.
+    The caller has checked that the drill lies in its scope; events are fed by the drill itself
+    (:func:`drill_principal`), never by a person.
     """
     wall = now or utcnow()
     with db.unit_of_work() as session:
@@ -499,8 +574,12 @@ def advance(
             raise NotFound(f"drill {drill_id} not found")
         report = AdvanceReport(drill_id, drill_hours(session, drill, wall))
         if drill.status is not DrillStatus.running:
+            report.finished = drill.status is DrillStatus.finished
             return report
+        # Nothing runs past the drill's end: events due after it (an investigation or an alert
+        # response the last day's records would have called for) are left unfed.
         target = report.hours if to_hours is None else max(report.hours, float(to_hours))
+        target = min(target, end_hours(drill))
         jump = target > report.hours
     while True:
         # One event at a time: feeding may schedule new events (the autopilot's alert responses).
@@ -562,9 +641,13 @@ def advance(
         left = session.scalar(
             select(func.count())
             .select_from(DrillEvent)
-            .where(DrillEvent.drill_id == drill_id, DrillEvent.fed_at.is_(None))
+            .where(
+                DrillEvent.drill_id == drill_id,
+                DrillEvent.fed_at.is_(None),
+                DrillEvent.due_hours <= report.hours,
+            )
         )
-        if not left and report.hours >= drill.days * 24.0:
+        if not left and report.hours >= end_hours(drill) and drill.status is DrillStatus.running:
             drill.status = DrillStatus.finished
             drill.finished_at = end
             report.finished = True
@@ -576,13 +659,6 @@ def _fail_event(db: Database, event_id: int, message: str, report: AdvanceReport
     report.errors.append(message)
     with db.unit_of_work() as session:
         session.execute(update(DrillEvent).where(DrillEvent.id == event_id).values(error=message[:2000]))
-
-
-def _feeder(session: Session, drill: Drill) -> Principal:
-    user = session.get(User, drill.created_by)
-    if user is None:
-        raise NotFound("the user who started the drill no longer exists")
-    return principal_for(session, user, "drill")
 
 
 def _calendar(drill: Drill, day: int | None) -> dt.date | None:
@@ -599,7 +675,7 @@ def _feed(
     due_hours: float,
     now: dt.datetime,
 ) -> str:
-    principal = _feeder(session, drill)
+    principal = drill_principal(session, drill)
     if kind == "case_report":
         return _feed_case(session, vault, bus, principal, drill, payload)
     if kind == "investigation":

@@ -100,9 +100,14 @@ class RtSeriesPublic(BaseModel):
     code: str
     cases: int
     dates: list[str]
-    mean: list[float]
-    lower: list[float]
-    upper: list[float]
+    # null where the window has too few cases for an estimate: ``reason`` says why.
+    mean: list[float | None]
+    lower: list[float | None]
+    upper: list[float | None]
+    cv: list[float] = Field(description="posterior coefficient of variation (sd / mean) of each window")
+    reason: list[str | None] = Field(
+        description="why a window has no estimate: 'too_few_cases' (posterior CV above max_posterior_cv)"
+    )
 
 
 class RtPublic(BaseModel):
@@ -119,6 +124,10 @@ class RtPublic(BaseModel):
     whole: RtSeriesPublic | None
     areas: list[RtSeriesPublic]
     message: str
+    max_posterior_cv: float = Field(
+        description="largest posterior CV of a window with an estimate (EpiEstim cv_posterior; Cori et al. 2013)"
+    )
+    min_cases: int = Field(description="locally acquired cases a window needs under the default prior")
 
 
 class DrillCreate(_In):

@@ -54,6 +54,9 @@ DEFAULT_SI_MEAN: Final[float] = 4.7
 DEFAULT_SI_SD: Final[float] = 2.9
 # Most days of counts read for one Rt page, days.
 MAX_RT_DAYS: Final[int] = 730
+# Why a window shows no Rt: too few cases in it for a usable posterior (coefficient of variation above
+# analytics.rt.MAX_POSTERIOR_CV, EpiEstim's cv_posterior 0.3); the API's ``reason`` field carries it.
+RT_TOO_FEW_CASES: Final[str] = "too_few_cases"
 # Largest uploaded count file, bytes.
 MAX_UPLOAD_BYTES: Final[int] = 20 * 1024 * 1024
 # Largest count accepted in one row, cases (a bound well above any real daily count of one place).
@@ -522,16 +525,22 @@ def count_source(
 
 @dataclass(frozen=True)
 class RtSeries:
-    """Rt of one area: one value per window, labelled by the window's last day."""
+    """Rt of one area: one value per window, labelled by the window's last day.
+
+    Where a window's posterior is too wide to use (``RT_TOO_FEW_CASES``: coefficient of variation above
+    ``MAX_POSTERIOR_CV``), its mean and band are ``None`` and ``reason`` says why; ``cv`` is always given.
+    """
 
     jurisdiction_id: int
     name: str
     code: str
     dates: list[str]
-    mean: list[float]
-    low: list[float]
-    high: list[float]
+    mean: list[float | None]
+    low: list[float | None]
+    high: list[float | None]
     cases: int
+    cv: list[float] = field(default_factory=list)
+    reason: list[str | None] = field(default_factory=list)
 
     @property
     def latest(self) -> float | None:
@@ -539,7 +548,17 @@ class RtSeries:
 
     @property
     def latest_band(self) -> tuple[float, float] | None:
-        return (self.low[-1], self.high[-1]) if self.low else None
+        if not self.low or self.low[-1] is None or self.high[-1] is None:
+            return None
+        return (self.low[-1], self.high[-1])
+
+    @property
+    def latest_reason(self) -> str | None:
+        return self.reason[-1] if self.reason else None
+
+    @property
+    def latest_cv(self) -> float | None:
+        return self.cv[-1] if self.cv else None
 
 
 @dataclass(frozen=True)
@@ -555,6 +574,10 @@ class RtView:
     si_sd: float
     window: int
     message: str = ""
+    # The criterion for showing an estimate: posterior CV at most ``max_cv``, which takes ``min_cases``
+    # locally acquired cases in a window under the default prior.
+    max_cv: float = 0.0
+    min_cases: int = 0
 
 
 def rt_by_area(
@@ -568,7 +591,7 @@ def rt_by_area(
     window: int = 7,
 ) -> RtView:
     """Rt with its 95 % band for a jurisdiction and each of its direct children (one vectorised estimate)."""
-    from fangkong.analytics.rt import RtInputError, estimate_r
+    from fangkong.analytics.rt import MAX_POSTERIOR_CV, RtInputError, estimate_r, min_cases_for_cv
 
     node = scope_node(session, principal, jurisdiction_id)
     errors: list[RowError] = []
@@ -596,7 +619,11 @@ def rt_by_area(
         for path, day, local, imported in rows
         if path_in_scope(path, node.path) and not any(path.startswith(s) for s in sandboxes)
     ]
-    empty = RtView(node, basis, source, None, None, None, [], si_mean, si_sd, window)
+    min_cases = min_cases_for_cv(MAX_POSTERIOR_CV)
+    empty = RtView(
+        node, basis, source, None, None, None, [], si_mean, si_sd, window,
+        max_cv=MAX_POSTERIOR_CV, min_cases=min_cases,
+    )  # fmt: skip
     if not kept:
         return replace(empty, message="No daily counts yet: upload them below.")
     first = min(r[1] for r in kept)
@@ -628,16 +655,24 @@ def rt_by_area(
     low = estimate.quantile(0.025)
     high = estimate.quantile(0.975)
 
+    usable = estimate.usable(MAX_POSTERIOR_CV)
+    cv = estimate.cv
+
+    def shown(values: np.ndarray, k: int) -> list[float | None]:
+        return [float(x) if ok else None for x, ok in zip(values[k], usable[k], strict=True)]
+
     def series(k: int, place: Jurisdiction) -> RtSeries:
         return RtSeries(
             jurisdiction_id=place.id,
             name=place.name,
             code=place.code,
             dates=labels,
-            mean=[float(x) for x in estimate.mean[k]],
-            low=[float(x) for x in low[k]],
-            high=[float(x) for x in high[k]],
+            mean=shown(estimate.mean, k),
+            low=shown(low, k),
+            high=shown(high, k),
             cases=int(local[k].sum() + imported[k].sum()),
+            cv=[float(x) for x in cv[k]],
+            reason=[None if ok else RT_TOO_FEW_CASES for ok in usable[k]],
         )
 
     return RtView(
@@ -652,4 +687,6 @@ def rt_by_area(
         si_sd=si_sd,
         window=window,
         message="" if labels else "No window ends after the serial interval's mean yet.",
+        max_cv=MAX_POSTERIOR_CV,
+        min_cases=min_cases,
     )

@@ -15,7 +15,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal
-from fangkong.core.deps import BusDep, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
+from fangkong.core.deps import (
+    DRILL_COOKIE,
+    BusDep,
+    FormDep,
+    Require,
+    RowId,
+    SessionDep,
+    SettingsDep,
+    VaultDep,
+    client_ip,
+)
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.models import Jurisdiction, Level
 from fangkong.core.people_rules import Keys
@@ -36,6 +46,14 @@ NAV: list[tuple[Permission, str, str]] = [
 Reader = Annotated[Principal, Depends(Require(Permission.modeling_read))]
 Runner = Annotated[Principal, Depends(Require(Permission.modeling_run))]
 DrillManager = Annotated[Principal, Depends(Require(Permission.drills_manage))]
+# Joining a drill: anyone of the drill's county may practise in it.
+Anyone = Annotated[Principal, Depends(Require(Permission.jurisdictions_read))]
+# The screen a user lands on inside a drill: the first their role may read.
+_DRILL_SCREENS = [
+    (Permission.cases_read, "/tracing/cases"),
+    (Permission.surveillance_read, "/surveillance/alerts"),
+    (Permission.people_read, "/people"),
+]
 
 STATUS_COLOURS = {
     "frontier": "#2f855a",
@@ -96,14 +114,14 @@ def rt_page(
 
 
 @router.post("/modeling/rt/upload")
-async def rt_upload(
+def rt_upload(
     request: Request,
     principal: Runner,
     session: SessionDep,
     file: Annotated[UploadFile, File()],
     basis: Annotated[str, Form(pattern="^(onset|report)$")] = "onset",
 ) -> Response:
-    content = await file.read(service.MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
     if len(content) > service.MAX_UPLOAD_BYTES:
         raise InvalidInput(
             [RowError(1, "file", f"larger than {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")]
@@ -178,11 +196,10 @@ def _seeds(text: str) -> tuple[int, ...]:
 
 
 @router.post("/modeling/scenarios")
-async def submit_scenario(request: Request, principal: Runner, session: SessionDep) -> Response:
+def submit_scenario(request: Request, form: FormDep, principal: Runner, session: SessionDep) -> Response:
     """The scenario editor's form: arms, population, days, seeds, price overrides."""
     from fangkong.modeling.prices import DEFAULT_PRICES
 
-    form = await request.form()
     arms = [str(a) for a in form.getlist("arms")]
     population = str(form.get("population", ""))
     if not arms or population not in ("registry", "generated"):
@@ -404,6 +421,37 @@ def advance_drill_page(
     session.commit()
     drills.advance(request.app.state.db, vault, bus, drill_id, to_hours=now_hours + hours)
     return RedirectResponse(f"/modeling/drills/{drill_id}", status_code=303)
+
+
+@router.get("/modeling/drills/{drill_id}/join", response_class=HTMLResponse)
+def join_drill_page(drill_id: RowId, request: Request, principal: Anyone, session: SessionDep) -> Response:
+    """Where the teams of the drill's county join it (they need not read the modelling pages)."""
+    drill = drills.get_drill(session, principal, drill_id)
+    county = session.get(Jurisdiction, drill.jurisdiction_id)
+    return render(
+        request, "modeling/drill_join.html", {"drill": drill, "county": county}, principal=principal
+    )
+
+
+@router.post("/modeling/drills/{drill_id}/enter")
+def enter_drill(drill_id: RowId, principal: Anyone, session: SessionDep) -> Response:
+    """Work inside the drill on the real screens: every page shows its sandbox only, until one leaves."""
+    drill = drills.get_drill(session, principal, drill_id)
+    first = next(
+        (url for permission, url in _DRILL_SCREENS if principal.can(permission)),
+        "/",
+    )
+    response = RedirectResponse(first, status_code=303)
+    response.set_cookie(DRILL_COOKIE, str(drill.sandbox_id), httponly=True, samesite="lax")
+    return response
+
+
+@router.post("/modeling/drills/leave")
+def leave_drill(principal: Anyone) -> Response:
+    """Back to the real jurisdiction: the pages show real records again."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(DRILL_COOKIE)
+    return response
 
 
 @router.post("/modeling/drills/{drill_id}/stop")

@@ -103,11 +103,11 @@ def plan(body: PlanRequest, principal: Reader, session: SessionDep) -> dict[str,
 
 
 @router.post("/protocols", response_model=ProtocolSummary, status_code=201)
-async def upload(
+def upload(
     principal: Manager, session: SessionDep, request: Request, file: Annotated[UploadFile, File()]
 ) -> ProtocolSummary:
     """Upload a protocol file; a broken one is refused with every problem's key and line."""
-    raw = await file.read(MAX_PROTOCOL_BYTES + 1)
+    raw = file.file.read(MAX_PROTOCOL_BYTES + 1)
     if len(raw) > MAX_PROTOCOL_BYTES:
         raise InvalidInput([RowError(1, "file", f"larger than {MAX_PROTOCOL_BYTES // 1024} KiB")])
     try:

@@ -4,6 +4,9 @@ Given an index case (onset date, or sampling date when asymptomatic, and the tim
 the exposures found by the investigation, each person is classified under the protocol in force, with
 the reason in words an investigator can check. A person with several exposures gets the most serious
 outcome. Second-ring exposures (to a close contact rather than to the index) carry the linked contact.
+
+Reasons are ``Message`` objects (``core.i18n``): the investigator reads them in their own language, and
+``Classification.reason`` is the English.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from fangkong.core.i18n import Message, as_message, joined
 from fangkong.protocol.schema import ContactCriterion, ContactWindow, Protocol, Setting
 
 Outcome = Literal["close_contact", "contact_of_contact", "general_contact", "not_identified", "not_a_contact"]
@@ -27,7 +31,11 @@ SEVERITY: dict[Outcome, int] = {
 
 
 class ClassifierError(ValueError):
-    """The index case or the protocol does not allow a classification."""
+    """The index case or the protocol does not allow a classification; ``text`` says why."""
+
+    def __init__(self, message: str | Message) -> None:
+        self.text = as_message(message)
+        super().__init__(str(self.text))
 
 
 def _as_start(value: dt.datetime | dt.date) -> dt.datetime:
@@ -99,41 +107,62 @@ class Exposure:
 class Window:
     start: dt.datetime
     end: dt.datetime
-    description: str
+    description: Message
 
-    def text(self) -> str:
-        return f"{self.start.date()}..{self.end.date()} ({self.description})"
+    def text(self) -> Message:
+        return Message(
+            "{start}..{end} ({description})",
+            start=self.start.date(),
+            end=self.end.date(),
+            description=self.description,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Classification:
     person: str
     outcome: Outcome
-    reason: str
+    message: Message
     exposure: Exposure | None = None
+
+    @property
+    def reason(self) -> str:
+        """The reason in English (``message`` words it in any language)."""
+        return str(self.message)
 
 
 def exposure_window(protocol: Protocol, index: IndexCase) -> Window:
     """When exposures to ``index`` count under ``protocol``."""
     window = protocol.contact_tracing.window
     if window is None:
-        raise ClassifierError(f"{protocol.id} defines no exposure window for close contacts")
+        raise ClassifierError(
+            Message("{protocol} defines no exposure window for close contacts", protocol=protocol.id)
+        )
     if index.onset is not None:
-        anchor, before, word = index.onset, window.days_before_onset, "onset"
+        anchor, before = index.onset, window.days_before_onset
+        since = Message("{days} day before onset" if before == 1 else "{days} days before onset", days=before)
     elif index.sampling is not None:
-        anchor, before, word = index.sampling, window.days_before_sampling, "sampling"
+        anchor, before = index.sampling, window.days_before_sampling
+        since = Message(
+            "{days} day before sampling" if before == 1 else "{days} days before sampling", days=before
+        )
     else:
-        raise ClassifierError(f"index case {index.case_id} has neither an onset nor a sampling date")
+        raise ClassifierError(
+            Message("index case {case} has neither an onset nor a sampling date", case=index.case_id)
+        )
     start = _as_start(anchor - dt.timedelta(days=before))
-    since = f"{before} day{'s' if before != 1 else ''} before {word}"
     if window.end == "index_isolated":
         if index.isolated_at is None:
             raise ClassifierError(
-                f"index case {index.case_id}: the window ends at isolation, which is not given"
+                Message(
+                    "index case {case}: the window ends at isolation, which is not given", case=index.case_id
+                )
             )
-        return Window(start, index.isolated_at, f"{since} until isolation")
+        return Window(start, index.isolated_at, Message("{since} until isolation", since=since))
     last = _infectious_last_day(window, index)
-    return Window(start, _as_end(last), f"{since} until {last} (infectious period)")
+    return Window(
+        start, _as_end(last), Message("{since} until {last} (infectious period)", since=since, last=last)
+    )
 
 
 def _infectious_last_day(window: ContactWindow, index: IndexCase) -> dt.date:
@@ -149,15 +178,16 @@ def _infectious_last_day(window: ContactWindow, index: IndexCase) -> dt.date:
     return index.sampling + dt.timedelta(days=window.days_after_sampling or 0)
 
 
-def _when(exposure: Exposure) -> str:
+def _when(exposure: Exposure) -> Message:
     start, end = exposure.interval
     if start.date() == end.date():
-        return f"on {start.date()}"
-    return f"from {start.date()} to {end.date()}"
+        return Message("on {day}", day=start.date())
+    return Message("from {start} to {end}", ctx="period", start=start.date(), end=end.date())
 
 
-def _setting(setting: str) -> str:
-    return setting.replace("_", " ")
+def _setting(setting: str) -> Message:
+    """A setting's key, worded by the catalog (``shared_meal``: shared meal, 聚餐)."""
+    return Message(setting)
 
 
 def _overlaps(exposure: Exposure, start: dt.datetime, end: dt.datetime) -> bool:
@@ -165,59 +195,84 @@ def _overlaps(exposure: Exposure, start: dt.datetime, end: dt.datetime) -> bool:
     return first <= end and last >= start
 
 
-def _criterion_gaps(criterion: ContactCriterion, exposure: Exposure) -> list[str] | None:
+def _criterion_gaps(criterion: ContactCriterion, exposure: Exposure) -> list[Message] | None:
     """``None`` if the setting does not fit; else what is missing (empty: the criterion is met)."""
     if "any" not in criterion.settings and exposure.setting not in criterion.settings:
         return None
-    gaps: list[str] = []
+    gaps: list[Message] = []
     if criterion.max_distance_m is not None:
+        limit = float(criterion.max_distance_m)
         if exposure.distance_m is None:
-            gaps.append(f"distance not recorded (close contact needs ≤ {criterion.max_distance_m:g} m)")
+            gaps.append(Message("distance not recorded (close contact needs ≤ {limit} m)", limit=limit))
         elif exposure.distance_m > criterion.max_distance_m:
             gaps.append(
-                f"{exposure.distance_m:g} m apart (close contact needs ≤ {criterion.max_distance_m:g} m)"
+                Message(
+                    "{distance} m apart (close contact needs ≤ {limit} m)",
+                    distance=float(exposure.distance_m),
+                    limit=limit,
+                )
             )
     if criterion.min_minutes is not None:
         minutes = exposure.minutes
+        limit = float(criterion.min_minutes)
         if minutes is None:
-            gaps.append(f"duration not recorded (close contact needs ≥ {criterion.min_minutes:g} min)")
+            gaps.append(Message("duration not recorded (close contact needs ≥ {limit} min)", limit=limit))
         elif minutes < criterion.min_minutes:
-            gaps.append(f"{minutes:g} min (close contact needs ≥ {criterion.min_minutes:g} min)")
+            gaps.append(
+                Message(
+                    "{minutes} min (close contact needs ≥ {limit} min)", minutes=float(minutes), limit=limit
+                )
+            )
     return gaps
 
 
-def _met_details(criterion: ContactCriterion, exposure: Exposure) -> str:
+def _met_details(criterion: ContactCriterion, exposure: Exposure) -> list[Message]:
     details = []
     if criterion.max_distance_m is not None and exposure.distance_m is not None:
-        details.append(f"within {exposure.distance_m:g} m")
+        details.append(Message("within {distance} m", distance=float(exposure.distance_m)))
     if criterion.min_minutes is not None and exposure.minutes is not None:
-        details.append(f"for {exposure.minutes:g} min")
+        details.append(Message("for {minutes} min", minutes=float(exposure.minutes)))
     if criterion.unprotected_only:
-        details.append("no protection")
+        details.append(Message("no protection"))
     elif exposure.protected:
-        details.append("protection does not exempt this kind of contact")
-    return ", ".join(details)
+        details.append(Message("protection does not exempt this kind of contact"))
+    return details
+
+
+def _with_gaps(reason: Message, gaps: list[Message]) -> Message:
+    """``reason; gap; gap``: what the exposure lacked, after the reason."""
+    return joined([reason, *gaps]) if gaps else reason
+
+
+def _not_identified(what: str, protocol: Protocol, note: str | None) -> Message:
+    # The protocol file's own note (its words, as its authors wrote them) follows the reason.
+    if what == "close":
+        reason = Message("close contacts are not identified under {protocol}", protocol=protocol.id)
+    else:
+        reason = Message(
+            "contacts of close contacts are not identified under {protocol}", protocol=protocol.id
+        )
+    return Message("{reason}: {note}", reason=reason, note=note) if note else reason
 
 
 def classify_exposure(protocol: Protocol, index: IndexCase, exposure: Exposure) -> Classification:
     """The outcome of one exposure, with the reason."""
     tracing = protocol.contact_tracing
     if not tracing.identified:
-        note = f": {tracing.note}" if tracing.note else ""
-        reason = f"close contacts are not identified under {protocol.id}{note}"
+        reason = _not_identified("close", protocol, tracing.note)
         return Classification(exposure.person, "not_identified", reason, exposure)
     if exposure.via is not None:
         return _classify_second_ring(protocol, index, exposure, exposure.via)
     rules = tracing.close_contact
     window = exposure_window(protocol, index)
-    what = f"{_setting(exposure.setting)} exposure {_when(exposure)}"
+    what = Message("{setting} exposure {when}", setting=_setting(exposure.setting), when=_when(exposure))
     if not _overlaps(exposure, window.start, window.end):
-        reason = f"{what}, outside the window {window.text()}"
+        reason = Message("{what}, outside the window {window}", what=what, window=window.text())
         return Classification(exposure.person, "not_a_contact", reason, exposure)
-    inside = f"{what}, inside the window {window.text()}"
+    inside = Message("{what}, inside the window {window}", what=what, window=window.text())
     assert rules is not None  # checks.py: a window comes with close-contact criteria
     protected_only_gap = False
-    gaps_seen: list[str] = []
+    gaps_seen: list[Message] = []
     for criterion in rules.criteria:
         gaps = _criterion_gaps(criterion, exposure)
         if gaps is None:
@@ -226,20 +281,23 @@ def classify_exposure(protocol: Protocol, index: IndexCase, exposure: Exposure) 
             if criterion.unprotected_only and exposure.protected:
                 protected_only_gap = True
                 continue
-            reason = f"{inside}, {_met_details(criterion, exposure)}"
+            reason = Message("{inside}, {details}", inside=inside, details=_met_details(criterion, exposure))
             return Classification(exposure.person, "close_contact", reason, exposure)
         gaps_seen.extend(gaps)
     general = tracing.general_contact
     if protected_only_gap and (general is None or general.protected_close_exposure_is_general):
-        reason = f"{inside}, with effective protection"
+        reason = Message("{inside}, with effective protection", inside=inside)
         outcome: Outcome = "general_contact" if general is not None else "not_a_contact"
         return Classification(exposure.person, outcome, reason, exposure)
-    missing = f"; {'; '.join(gaps_seen)}" if gaps_seen else ""
     if general is not None and ("any" in general.settings or exposure.setting in general.settings):
-        reason = f"{inside}, not meeting the close-contact criteria{missing}"
+        reason = _with_gaps(
+            Message("{inside}, not meeting the close-contact criteria", inside=inside), gaps_seen
+        )
         return Classification(exposure.person, "general_contact", reason, exposure)
-    reason = f"{inside}, but no contact rule of {protocol.id} covers it{missing}"
-    reason += "; investigators may judge otherwise"
+    reason = _with_gaps(
+        Message("{inside}, but no contact rule of {protocol} covers it", inside=inside, protocol=protocol.id),
+        [*gaps_seen, Message("investigators may judge otherwise")],
+    )
     return Classification(exposure.person, "not_a_contact", reason, exposure)
 
 
@@ -248,32 +306,42 @@ def _classify_second_ring(
 ) -> Classification:
     rule = protocol.contact_tracing.contact_of_contact
     if rule is None or not rule.identified:
-        note = f": {rule.note}" if rule is not None and rule.note else ""
-        reason = f"contacts of close contacts are not identified under {protocol.id}{note}"
+        reason = _not_identified("second", protocol, rule.note if rule is not None else None)
         return Classification(exposure.person, "not_identified", reason, exposure)
     index_window = exposure_window(protocol, index)
     start = max(via.first_exposure, index_window.start)
-    what = f"{_setting(exposure.setting)} exposure to close contact {via.person} {_when(exposure)}"
+    what = Message(
+        "{setting} exposure to close contact {person} {when}",
+        setting=_setting(exposure.setting),
+        person=via.person,
+        when=_when(exposure),
+    )
     window = Window(
         start,
         via.isolated_at,
-        f"from {via.person}'s first exposure to the index until {via.person}'s isolation",
+        Message("from {person}'s first exposure to the index until {person}'s isolation", person=via.person),
     )
     if not _overlaps(exposure, window.start, window.end):
-        reason = f"{what}, outside the window {window.text()}"
+        reason = Message("{what}, outside the window {window}", what=what, window=window.text())
         return Classification(exposure.person, "not_a_contact", reason, exposure)
-    inside = f"{what}, inside the window {window.text()}"
+    inside = Message("{what}, inside the window {window}", what=what, window=window.text())
     if rule.high_risk_contacts_only and not via.high_risk:
-        reason = f"{inside}, but {via.person} is not a higher-risk close contact"
+        reason = Message(
+            "{inside}, but {person} is not a higher-risk close contact", inside=inside, person=via.person
+        )
         return Classification(exposure.person, "not_a_contact", reason, exposure)
     if exposure.setting not in rule.settings:
-        allowed = ", ".join(_setting(s) for s in rule.settings)
-        reason = f"{inside}, but only {allowed} count for contacts of close contacts"
+        reason = Message(
+            "{inside}, but only {allowed} count for contacts of close contacts",
+            inside=inside,
+            allowed=[_setting(s) for s in rule.settings],
+        )
         return Classification(exposure.person, "not_a_contact", reason, exposure)
     if rule.unprotected_only and exposure.protected:
-        reason = f"{inside}, with effective protection"
+        reason = Message("{inside}, with effective protection", inside=inside)
         return Classification(exposure.person, "not_a_contact", reason, exposure)
-    reason = f"{inside}, {'no protection' if rule.unprotected_only else 'protection not considered'}"
+    protection = Message("no protection" if rule.unprotected_only else "protection not considered")
+    reason = Message("{inside}, {details}", inside=inside, details=protection)
     return Classification(exposure.person, "contact_of_contact", reason, exposure)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fangkong.core.i18n import Message
 from fangkong.protocol.schema import (
     AllTestsNegative,
     Category,
@@ -315,26 +316,36 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
 
-def describe_rule(rule: ReleaseRule) -> str:
-    """A release or exit rule in words."""
+def rule_message(rule: ReleaseRule) -> Message:
+    """A release or exit rule in words, for the reader's language (the protocol file's note aside)."""
     match rule:
         case AllTestsNegative():
-            text = "all tests negative"
+            return Message("all tests negative")
         case FinalTestNegative():
-            text = "final test negative"
+            return Message("final test negative")
         case LinkedFirstTestsNegative(count=count):
-            text = f"the linked close contact's first {count} tests negative"
+            return Message("the linked close contact's first {count} tests negative", count=count)
         case CtAtLeast():
-            text = (
-                f"{rule.consecutive} consecutive tests with Ct ≥ {rule.threshold:g} "
-                f"({', '.join(rule.genes)}), ≥ {rule.min_interval_hours} h apart"
+            return Message(
+                "{consecutive} consecutive tests with Ct ≥ {threshold} ({genes}), ≥ {hours} h apart",
+                consecutive=rule.consecutive,
+                threshold=float(rule.threshold),
+                genes=", ".join(rule.genes),
+                hours=rule.min_interval_hours,
             )
         case DoubleSampleDoubleTest(institutions=institutions):
-            text = f"double sample, double test by {institutions} institutions"
+            return Message(
+                "double sample, double test by {institutions} institutions", institutions=institutions
+            )
         case ShortenWithNegativeTest(day=day):
-            text = f"may end on day {day} with a negative test"
+            return Message("may end on day {day} with a negative test", day=day)
         case NegativeTestIfSymptoms():
-            text = "if symptoms appear, stay until a negative test"
+            return Message("if symptoms appear, stay until a negative test")
+
+
+def describe_rule(rule: ReleaseRule) -> str:
+    """A release or exit rule in English words, with the protocol file's note."""
+    text = str(rule_message(rule))
     return f"{text} ({rule.note})" if rule.note else text
 
 

@@ -9,6 +9,7 @@ the person is managed.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,6 +28,7 @@ from fangkong.core.events import (
     PersonPlacedUnderManagement,
     PersonReleasedFromManagement,
 )
+from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import path_in_scope, under
 from fangkong.protocol.loader import (
@@ -36,6 +38,7 @@ from fangkong.protocol.loader import (
     load_builtin,
     parse_protocol,
 )
+from fangkong.protocol.change_words import count_described
 from fangkong.protocol.models import ManagementPlanRecord, PlanState, ProtocolAssignment, UploadedProtocol
 from fangkong.protocol.plan import (
     ManagementPlan,
@@ -137,6 +140,13 @@ def upload_protocol(
 
 @dataclass
 class SwitchReport:
+    """What a switch changes (a preview) or changed: people re-planned, plans changed, and how.
+
+    ``summary`` words each change in English (the JSON API, the CLI); ``lines`` holds the same rows as
+    messages for a page in the reader's language. ``changes`` are registry people (person id, change);
+    ``contact_changes`` the contacts outside the registry whose plans tracing computes (contact id, change).
+    """
+
     jurisdiction: str
     old_protocol: str
     new_protocol: str
@@ -144,38 +154,35 @@ class SwitchReport:
     changed: int = 0
     summary: list[tuple[str, str, int]] = field(default_factory=list)
     changes: list[tuple[int, str]] = field(default_factory=list)
+    lines: list[tuple[str, tuple[Message, ...], int]] = field(default_factory=list)
+    contact_changes: list[tuple[int, str]] = field(default_factory=list)
+    applied: bool = False
 
 
 def _facts(row: Sequence[object]) -> PlanFacts:
     return PlanFacts(last_exposure=row[4], arrival=row[5], area_departure=row[6], diagnosis=row[7])  # type: ignore[arg-type]
 
 
-def switch_protocol(
-    session: Session, actor: audit.Actor, jurisdiction: Jurisdiction, protocol_id: str
-) -> SwitchReport:
-    """Put ``protocol_id`` in force in ``jurisdiction`` and re-plan everyone under management there.
+def _held_elsewhere(session: Session, path: str, excluded: Sequence[str]) -> list[Any]:
+    """Contacts under management whose plans tracing computes itself (not registry people, so no stored
+    plan): ``fangkong.tracing.plans.managed_without_stored_plan``, looked up by name so that the rules
+    engine does not depend on tracing. A switch re-plans and counts them with the stored plans; without
+    them a county whose contacts were entered by name and phone re-planned "0 people"."""
+    try:
+        module = importlib.import_module("fangkong.tracing.plans")
+    except ImportError:
+        return []
+    reader: Any = getattr(module, "managed_without_stored_plan", None)
+    return list(reader(session, path, excluded)) if callable(reader) else []
 
-    Subtrees that have their own assignment keep it. The new protocol is loaded first: if it cannot be
-    loaded, nothing changes.
-    """
-    new_protocol = get_protocol(session, protocol_id)
+
+def _replan_switch(
+    session: Session, jurisdiction: Jurisdiction, new_protocol: Protocol
+) -> tuple[SwitchReport, list[dict[str, object]]]:
+    """Every plan under ``jurisdiction`` (but in subtrees with their own protocol) re-planned under
+    ``new_protocol``: the report and the stored plans' new values. Writes nothing."""
     old_id = protocol_id_in_force(session, jurisdiction.path)
     report = SwitchReport(jurisdiction.name, old_id, new_protocol.id)
-    assignment = session.scalar(
-        select(ProtocolAssignment).where(ProtocolAssignment.jurisdiction_id == jurisdiction.id)
-    )
-    if assignment is None:
-        session.add(
-            ProtocolAssignment(
-                jurisdiction_id=jurisdiction.id,
-                jpath=jurisdiction.path,
-                protocol_id=new_protocol.id,
-                assigned_by=actor.username,
-            )
-        )
-    else:
-        assignment.protocol_id = new_protocol.id
-        assignment.assigned_by = actor.username
     deeper = session.scalars(
         select(ProtocolAssignment.jpath).where(
             under(ProtocolAssignment.jpath, jurisdiction.path), ProtocolAssignment.jpath != jurisdiction.path
@@ -202,33 +209,85 @@ def switch_protocol(
         .order_by(ManagementPlanRecord.id)
     ).all()
     templates: dict[str, dict[str, object]] = {}
-    olds: list[tuple[PlanFacts, ManagementPlan]] = []
-    for row in rows:
-        book = templates.get(row[3])
+
+    def book_of(protocol_id: str) -> dict[str, object]:
+        book = templates.get(protocol_id)
         if book is None:
-            book = templates[row[3]] = dict(plan_templates(get_protocol(session, row[3])))
-        olds.append((_facts(row), ManagementPlan(book[row[2]], row[8])))  # type: ignore[arg-type]
+            book = templates[protocol_id] = dict(plan_templates(get_protocol(session, protocol_id)))
+        return book
+
+    olds: list[tuple[PlanFacts, ManagementPlan]] = [
+        (_facts(row), ManagementPlan(book_of(row[3])[row[2]], row[8]))  # type: ignore[arg-type]
+        for row in rows
+    ]
+    # The contacts tracing plans itself were planned under the protocol in force here until now.
+    held = [h for h in _held_elsewhere(session, jurisdiction.path, deeper) if h.category in book_of(old_id)]
+    olds.extend(
+        (PlanFacts(last_exposure=h.last_exposure), ManagementPlan(book_of(old_id)[h.category], h.last_exposure))  # type: ignore[arg-type]
+        for h in held
+    )
     results = replan_many(olds, new_protocol)
-    updates = []
+    updates: list[dict[str, object]] = []
     changes: list[PlanChange] = []
-    for row, (new_plan, change) in zip(rows, results, strict=True):
+    for index, (new_plan, change) in enumerate(results):
         changes.append(change)
-        if change.changed:
-            report.changes.append((row[1], change.summary))
-        updates.append(
-            {
-                "id": row[0],
-                "protocol_id": new_protocol.id,
-                "clock_date": new_plan.clock_date,
-                "start_date": new_plan.start_date,
-                "end_date": new_plan.end_date,
-                "state": PlanState.active if new_plan.managed else PlanState.ended,
-            }
-        )
-    _bulk_update(session, updates)
-    report.replanned = len(rows)
-    report.changed = len(report.changes)
+        if index < len(rows):
+            row = rows[index]
+            if change.changed:
+                report.changes.append((row[1], change.summary))
+            updates.append(
+                {
+                    "id": row[0],
+                    "protocol_id": new_protocol.id,
+                    "clock_date": new_plan.clock_date,
+                    "start_date": new_plan.start_date,
+                    "end_date": new_plan.end_date,
+                    "state": PlanState.active if new_plan.managed else PlanState.ended,
+                }
+            )
+        elif change.changed:
+            report.contact_changes.append((held[index - len(rows)].contact_id, change.summary))
+    report.replanned = len(results)
+    report.changed = len(report.changes) + len(report.contact_changes)
     report.summary = count_changes(changes)
+    report.lines = count_described(changes)
+    return report, updates
+
+
+def preview_switch(session: Session, jurisdiction: Jurisdiction, protocol_id: str) -> SwitchReport:
+    """What :func:`switch_protocol` would change, without changing anything (the page's confirmation)."""
+    report, _ = _replan_switch(session, jurisdiction, get_protocol(session, protocol_id))
+    return report
+
+
+def switch_protocol(
+    session: Session, actor: audit.Actor, jurisdiction: Jurisdiction, protocol_id: str
+) -> SwitchReport:
+    """Put ``protocol_id`` in force in ``jurisdiction`` and re-plan everyone under management there.
+
+    Subtrees that have their own assignment keep it. The new protocol is loaded first: if it cannot be
+    loaded, nothing changes. Stored plans are rewritten; the plans tracing computes for contacts outside
+    the registry follow the protocol in force by themselves, and are counted here with the others.
+    """
+    new_protocol = get_protocol(session, protocol_id)
+    report, updates = _replan_switch(session, jurisdiction, new_protocol)
+    assignment = session.scalar(
+        select(ProtocolAssignment).where(ProtocolAssignment.jurisdiction_id == jurisdiction.id)
+    )
+    if assignment is None:
+        session.add(
+            ProtocolAssignment(
+                jurisdiction_id=jurisdiction.id,
+                jpath=jurisdiction.path,
+                protocol_id=new_protocol.id,
+                assigned_by=actor.username,
+            )
+        )
+    else:
+        assignment.protocol_id = new_protocol.id
+        assignment.assigned_by = actor.username
+    _bulk_update(session, updates)
+    report.applied = True
     audit.record(
         session,
         actor,
@@ -237,7 +296,7 @@ def switch_protocol(
         jurisdiction.id,
         jpath=jurisdiction.path,
         detail={
-            "from": old_id,
+            "from": report.old_protocol,
             "to": new_protocol.id,
             "replanned": report.replanned,
             "changed": report.changed,

@@ -12,6 +12,7 @@ from fangkong.core.audit import Actor
 from fangkong.core.auth import Principal
 from fangkong.core.deps import Require, SessionDep, client_ip
 from fangkong.core.errors import DomainError
+from fangkong.core.i18n import Message
 from fangkong.core.permissions import Permission
 from fangkong.protocol import service
 from fangkong.protocol.diff import diff_protocols
@@ -29,8 +30,9 @@ def _page(
     session: SessionDep,
     compare: str | None,
     report: service.SwitchReport | None = None,
-    error: str = "",
+    error: str | Message = "",
     status_code: int = 200,
+    preview: service.SwitchReport | None = None,
 ) -> Response:
     place = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     current = service.protocol_in_force(session, place.path)
@@ -50,6 +52,7 @@ def _page(
             "rows": rows,
             "available": available,
             "report": report,
+            "preview": preview,
             "error": error,
         },
         principal=principal,
@@ -73,13 +76,21 @@ def switch_page(
     principal: Manager,
     session: SessionDep,
     protocol_id: Annotated[str, Form(max_length=64)],
+    confirmed: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
+    """Without ``confirmed``, what the switch would change (nothing is written); with it, the switch."""
     place = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     try:
+        if confirmed != "yes":
+            preview = service.preview_switch(session, place, protocol_id)
+            return _page(request, principal, session, protocol_id, preview=preview)
+        if service.protocol_id_in_force(session, place.path) == protocol_id:
+            preview = service.preview_switch(session, place, protocol_id)
+            return _page(request, principal, session, protocol_id, preview=preview)
         report = service.switch_protocol(
             session, Actor(principal.user_id, principal.username, client_ip(request)), place, protocol_id
         )
     except DomainError as exc:
         session.rollback()
-        return _page(request, principal, session, None, error=exc.message, status_code=exc.status)
+        return _page(request, principal, session, None, error=exc.text, status_code=exc.status)
     return _page(request, principal, session, report.old_protocol, report=report)

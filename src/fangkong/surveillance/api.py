@@ -144,11 +144,11 @@ def post_observations(
 
 
 @router.post("/observations/upload", response_model=IngestResult)
-async def upload_observations(
+def upload_observations(
     principal: Writer, session: SessionDep, request: Request, file: Annotated[UploadFile, File()]
 ) -> IngestResult:
     """CSV (UTF-8) or Excel with columns channel, jurisdiction, date, value; a bad row refuses the file."""
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         raise DomainError("file too large")
     name = file.filename or "upload.csv"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import Level
 from fangkong.core.scope import path_in_scope
 from fangkong.surveillance.models import Frequency
@@ -85,9 +86,21 @@ def _canonical(name: object) -> str | None:
     return None
 
 
+class Records(list[RawRecord]):
+    """Records read from a file, with each field's column as the file's header names it (渠道, date...)."""
+
+    def __init__(self, records: list[RawRecord], columns: dict[str, str]) -> None:
+        super().__init__(records)
+        self.columns = columns
+
+    def named(self, errors: list[RowError]) -> list[RowError]:
+        """``errors`` with each field named by the column the file gave it."""
+        return [e.renamed(self.columns[e.field]) if e.field in self.columns else e for e in errors]
+
+
 def records_from_rows(
     header: Sequence[object], rows: Sequence[Sequence[object]], first_row: int = 2
-) -> list[RawRecord]:
+) -> Records:
     """Records from a table whose first row was ``header``; ``first_row`` is the number of ``rows[0]``."""
     positions: dict[str, int] = {}
     for i, name in enumerate(header):
@@ -101,10 +114,14 @@ def records_from_rows(
                 RowError(
                     1,
                     f,
-                    f"column is missing from the header (accepted: {', '.join(sorted(HEADER_ALIASES[f]))})",
+                    Message(
+                        "column is missing from the header (accepted: {accepted})",
+                        accepted=", ".join(sorted(HEADER_ALIASES[f])),
+                    ),
                 )
                 for f in missing
-            ]
+            ],
+            file=True,
         )
     records: list[RawRecord] = []
     for number, cells in enumerate(rows, start=first_row):
@@ -124,10 +141,10 @@ def records_from_rows(
                 cell("value"),
             )
         )
-    return records
+    return Records(records, {f: str(header[i]).strip() for f, i in positions.items()})
 
 
-def read_upload(filename: str, content: bytes) -> list[RawRecord]:
+def read_upload(filename: str, content: bytes) -> Records:
     """Records of an uploaded CSV (UTF-8, with or without BOM) or Excel (.xlsx) file."""
     name = filename.lower()
     if name.endswith((".xlsx", ".xlsm")):
@@ -135,27 +152,34 @@ def read_upload(filename: str, content: bytes) -> list[RawRecord]:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InvalidInput([RowError(1, "file", "is not UTF-8 text; save the CSV as UTF-8")]) from None
+        raise InvalidInput(
+            [RowError(1, "file", "is not UTF-8 text; save the CSV as UTF-8")], file=True
+        ) from None
     table = read_csv_text(text)
     if not table:
-        raise InvalidInput([RowError(1, "file", "the file is empty")])
+        raise InvalidInput([RowError(1, "file", "the file is empty")], file=True)
     return records_from_rows(table[0], table[1:])
 
 
-def _read_xlsx(content: bytes) -> list[RawRecord]:
+def _read_xlsx(content: bytes) -> Records:
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or non-Excel file
         raise InvalidInput(
-            [RowError(1, "file", f"cannot read the Excel file ({type(exc).__name__})")]
+            [
+                RowError(
+                    1, "file", Message("cannot read the Excel file ({reason})", reason=type(exc).__name__)
+                )
+            ],
+            file=True,
         ) from None
     sheet = book.worksheets[0]
     table = [list(row) for row in sheet.iter_rows(values_only=True)]
     book.close()
     if not table:
-        raise InvalidInput([RowError(1, "file", "the first sheet is empty")])
+        raise InvalidInput([RowError(1, "file", "the first sheet is empty")], file=True)
     return records_from_rows(table[0], table[1:])
 
 
@@ -187,20 +211,20 @@ def _parse_date(raw: object) -> dt.date | None:
     return None
 
 
-def _parse_value(raw: object) -> float | str:
+def _parse_value(raw: object) -> float | Message:
     """The number, or a message saying what is wrong with it."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return "is empty"
+        return Message("is empty")
     if isinstance(raw, bool):
-        return f"{raw!r} is not a number"
+        return Message("“{value}” is not a number", value=str(raw))
     try:
         value = float(raw) if isinstance(raw, int | float) else float(str(raw).strip())
     except (ValueError, OverflowError):
-        return f"{str(raw)[:40]!r} is not a number"
+        return Message("“{value}” is not a number", value=str(raw)[:40])
     if not math.isfinite(value):
-        return f"{raw!r} is not a finite number"
+        return Message("“{value}” is not a finite number", value=str(raw))
     if value < 0:
-        return f"{raw} is negative"
+        return Message("{value} is negative", value=str(raw))
     return value
 
 
@@ -229,33 +253,54 @@ def validate(
         if not r.channel:
             row_errors.append(RowError(r.row, "channel", "is empty"))
         elif channel is None:
-            row_errors.append(RowError(r.row, "channel", f"unknown or inactive channel {r.channel!r}"))
+            row_errors.append(
+                RowError(r.row, "channel", Message("unknown or inactive channel “{value}”", value=r.channel))
+            )
         place = places.get(r.jurisdiction)
         if not r.jurisdiction:
             row_errors.append(RowError(r.row, "jurisdiction", "is empty"))
         elif place is None or not path_in_scope(place.path, scope_path):
-            row_errors.append(RowError(r.row, "jurisdiction", f"jurisdiction {r.jurisdiction!r} not found"))
+            row_errors.append(
+                RowError(
+                    r.row, "jurisdiction", Message("jurisdiction “{value}” not found", value=r.jurisdiction)
+                )
+            )
             place = None
         if channel is not None and place is not None and place.level is not channel.report_level:
             row_errors.append(
                 RowError(
                     r.row,
                     "jurisdiction",
-                    f"channel {channel.code} is reported by {channel.report_level.value}; "
-                    f"{place.code} is a {place.level.value}",
+                    Message(
+                        "channel {channel} is reported by {reported}; {code} is a {level}",
+                        channel=channel.code,
+                        reported=Message(channel.report_level.value),
+                        code=place.code,
+                        level=Message(place.level.value),
+                    ),
                 )
             )
         day = _parse_date(r.date)
         if day is None:
-            row_errors.append(RowError(r.row, "date", f"{r.date!r} is not a date (YYYY-MM-DD)"))
+            row_errors.append(
+                RowError(
+                    r.row,
+                    "date",
+                    Message("“{value}” is not a date (write it as 2022-07-01)", value=str(r.date)),
+                )
+            )
         elif day > today:
-            row_errors.append(RowError(r.row, "date", f"{day} is in the future"))
+            row_errors.append(RowError(r.row, "date", Message("{value} is in the future", value=day)))
         elif day < EARLIEST_DAY:
-            row_errors.append(RowError(r.row, "date", f"{day} is before {EARLIEST_DAY}"))
+            row_errors.append(
+                RowError(
+                    r.row, "date", Message("{value} is before {earliest}", value=day, earliest=EARLIEST_DAY)
+                )
+            )
         value = _parse_value(r.value)
-        if isinstance(value, str):
+        if isinstance(value, Message):
             row_errors.append(RowError(r.row, "value", value))
-        if row_errors or channel is None or place is None or day is None or isinstance(value, str):
+        if row_errors or channel is None or place is None or day is None or isinstance(value, Message):
             errors.extend(row_errors)
             continue
         start = period_start(day, channel.frequency is Frequency.weekly)
@@ -263,7 +308,15 @@ def validate(
         if key in seen:
             errors.append(
                 RowError(
-                    r.row, "date", f"repeats row {seen[key]} ({channel.code}, {place.code}, period {start})"
+                    r.row,
+                    "date",
+                    Message(
+                        "repeats row {row} ({channel}, {code}, period {start})",
+                        row=seen[key],
+                        channel=channel.code,
+                        code=place.code,
+                        start=start,
+                    ),
                 )
             )
             continue

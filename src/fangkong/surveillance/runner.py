@@ -29,7 +29,7 @@ from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import alerts as alert_service
 from fangkong.surveillance import service
-from fangkong.surveillance.fusion import Candidate, Rule, SignalFact, fuse, neighbour_map
+from fangkong.surveillance.fusion import Area, Candidate, Rule, SignalFact, fuse, neighbour_map, prefixes
 from fangkong.surveillance.models import (
     Adjacency,
     Aggregation,
@@ -50,6 +50,7 @@ from fangkong.surveillance.rules import (
     LEVEL_ORDER as ALERT_ORDER,
 )
 from fangkong.surveillance.rules import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     SCAN_CONFIRM_PVALUE,
     alert_rank,
@@ -385,9 +386,23 @@ def _fuse_days(
         if a in area_ids or b in area_ids
     ]
     neighbours = neighbour_map(areas, pairs)
+    places = _owners_above(session, path, areas)
     reach = max(r.spec.window_days for r in rules) + 7
     since = first - dt.timedelta(days=reach)
     signals, info = _load_signals(session, path, since, as_of)
+    # Signals of alerts already confirmed or dismissed (wherever those alerts sit) are spent.
+    closed = set(
+        session.scalars(
+            select(AlertSignal.result_id)
+            .join(Alert, Alert.id == AlertSignal.alert_id)
+            .join(DetectionResult, DetectionResult.id == AlertSignal.result_id)
+            .where(
+                Alert.status.in_(list(CLOSED_STATUSES)),
+                under(DetectionResult.jpath, path),
+                DetectionResult.period_start >= since,
+            )
+        )
+    )
     used: dict[str, set[int]] = defaultdict(set)
     for key, result_id in session.execute(
         select(Alert.dedupe_key, AlertSignal.result_id)
@@ -406,7 +421,7 @@ def _fuse_days(
     day = first
     while day <= as_of:
         known = [s for s in signals if s.period_start <= day]
-        for candidate in fuse(known, rules, areas, neighbours, day, used):
+        for candidate in fuse(known, rules, areas, neighbours, day, used, closed=closed, places=places):
             alert = open_alerts.get(candidate.key)
             if alert is None:
                 alert = _create(session, actor, candidate, info, evidence, day, now, scan_replicates)
@@ -418,6 +433,18 @@ def _fuse_days(
                     report.updated.append(alert.id)
             used[candidate.key].update(s.result_id for s in candidate.signals)
         day += dt.timedelta(days=1)
+
+
+def _owners_above(session: Session, path: str, areas: Sequence[Area]) -> list[Area]:
+    """The jurisdictions within the run's scope above the rules' areas: those that may own an alert
+    spanning neighbouring areas (see ``fusion``)."""
+    own = {a.path for a in areas}
+    above = sorted({p for a in areas for p in prefixes(a.path) if p not in own and path_in_scope(p, path)})
+    found: list[Area] = []
+    for start in range(0, len(above), 1000):
+        for j in session.scalars(select(Jurisdiction).where(Jurisdiction.path.in_(above[start : start + 1000]))):
+            found.append(Area(j.id, j.code, j.name, j.path, j.parent_id, j.level))
+    return found
 
 
 def _load_signals(

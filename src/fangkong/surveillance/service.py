@@ -26,6 +26,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fangkong.core import audit
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import channels as catalogue
@@ -309,9 +310,17 @@ def check_detector(method: str, params: Mapping[str, object], weekly: bool) -> l
     from fangkong.surveillance.series import DAILY_FREQ, WEEKLY_FREQ, detector_params
 
     if method not in METHOD_NAMES:
-        return [RowError(1, "method", f"unknown method {method!r}; known: {', '.join(METHOD_NAMES)}")]
+        return [
+            RowError(
+                1,
+                "method",
+                Message(
+                    "unknown method “{method}”; known: {known}", method=method, known=", ".join(METHOD_NAMES)
+                ),
+            )
+        ]
     if "range" in params:
-        return [RowError(1, "params.range", "the run decides which dates are judged; leave range out")]
+        return [RowError(1, "params", "the run decides which dates are judged; leave range out")]
     # Values are checked where they are used, so try the detector on a quiet series long enough for any
     # sensible history setting; an error then is the parameters' fault.
     length = TRIAL_YEARS * (WEEKLY_FREQ if weekly else DAILY_FREQ)
@@ -320,7 +329,13 @@ def check_detector(method: str, params: Mapping[str, object], weekly: bool) -> l
         converted = detector_params(method, params, weekly, length)
         DETECTORS[method](trial, **converted, range=np.arange(length - 1, length))
     except DetectorParameterError as exc:
-        return [RowError(1, "params", str(exc))]
+        # The detector library words its errors in English; with their template they read in any language.
+        reason = (
+            Message(exc.template, **{k: str(v) for k, v in exc.values.items()})
+            if exc.template
+            else Message(str(exc))
+        )
+        return [RowError(1, "params", reason)]
     return []
 
 
@@ -341,8 +356,13 @@ def create_config(
             RowError(
                 1,
                 "level",
-                f"channel {channel.code} is reported by {channel.report_level.value}; "
-                f"it can be judged at that level or above, not by {parsed_level.value}",
+                Message(
+                    "channel {code} is reported by {reported}; it can be judged at that level or above, "
+                    "not by {level}",
+                    code=channel.code,
+                    reported=Message(channel.report_level.value),
+                    level=Message(parsed_level.value),
+                ),
             )
         )
     errors.extend(check_detector(method, params, channel.frequency is Frequency.weekly))

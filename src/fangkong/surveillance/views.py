@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
@@ -23,6 +24,7 @@ from fangkong.core.models import LEVEL_ORDER, Level
 from fangkong.core.permissions import Permission
 from fangkong.surveillance import alerts, observations, runner, service
 from fangkong.surveillance.channels import KINDS
+from fangkong.surveillance.fusion import Area
 from fangkong.surveillance.ingest import MAX_UPLOAD_BYTES, read_upload
 from fangkong.surveillance.models import Aggregation, AlertLevel, AlertStatus, Frequency, RuleKind
 from fangkong.surveillance.rules import clock_state
@@ -165,7 +167,9 @@ def run_page(
     try:
         day = dt.date.fromisoformat(as_of) if as_of else clock.local_day(now)
     except ValueError:
-        raise InvalidInput([RowError(1, "as_of", f"{as_of!r} is not a date (YYYY-MM-DD)")]) from None
+        raise InvalidInput(
+            [RowError(1, "as_of", Message("“{value}” is not a date (write it as 2022-07-01)", value=as_of))]
+        ) from None
     report = runner.run_detection(session, actor_of(principal, request), principal.jpath, day, now)
     session.commit()
     alerts.deliver_pending(request.app.state.db, now, principal.jpath)
@@ -185,6 +189,7 @@ def series_page(
     channels = service.list_channels(session, principal.jpath)
     places = service.areas_of_level(session, principal.jpath, list(Level))
     places.sort(key=lambda a: a.path)
+    place_paths = _place_paths(places, principal.jpath)
     view = None
     if channel_id is not None and jurisdiction_id is not None:
         view = service.series_view(
@@ -211,7 +216,8 @@ def series_page(
         "surveillance/series.html",
         {
             "channels": channels,
-            "places": places,
+            "places": [(p, place_paths[p.id]) for p in places],
+            "place_paths": place_paths,
             "channel_id": channel_id,
             "jurisdiction_id": jurisdiction_id,
             "view": view,
@@ -219,6 +225,19 @@ def series_page(
         },
         principal=principal,
     )
+
+
+def _place_paths(places: Sequence[Area], scope: str) -> dict[int, str]:
+    """Each place named by its line of descent below the user's own jurisdiction
+    ("北山街道 / 幸福社区"): community names repeat across townships, so a name alone is ambiguous."""
+    names = {p.path: p.name for p in places}
+    found: dict[int, str] = {}
+    for place in places:
+        codes = [c for c in place.path.split("/") if c]
+        line = ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+        below = [names[p] for p in line if p in names and (p != scope or p == place.path)]
+        found[place.id] = " / ".join(below) or place.name
+    return found
 
 
 def _clock_text(row: alerts.AlertRow, now: dt.datetime) -> dict[str, Any]:
@@ -294,7 +313,9 @@ def alert_stats_page(
     last = end or clock.today()
     first = start or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
     if first > last:
-        raise InvalidInput([RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last))])
+        raise InvalidInput(
+            [RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last))]
+        )
     if (last - first).days >= STATS_MAX_DAYS:
         raise InvalidInput(
             [RowError(1, "start", Message("a period of at most {days} days", days=STATS_MAX_DAYS))]
@@ -351,7 +372,7 @@ def alert_action(
     note: Annotated[str, Form(max_length=2_000)] = "",
 ) -> Response:
     if action not in ("verify", "confirm", "dismiss"):
-        raise InvalidInput([RowError(1, "action", f"unknown action {action!r}")])
+        raise InvalidInput([RowError(1, "action", Message("unknown action “{value}”", value=action))])
     alerts.act(
         session, bus, actor_of(principal, request), principal.jpath, alert_id, action, note, clock.utcnow()
     )
@@ -391,7 +412,9 @@ def _params_from_text(text: str) -> dict[str, object]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise InvalidInput([RowError(1, "params", f"{part.strip()!r}: write name=value")])
+            raise InvalidInput(
+                [RowError(1, "params", Message("“{value}”: write name=value", value=part.strip()))]
+            )
         params[key.strip()] = value.strip()
     return params
 
@@ -495,18 +518,22 @@ def data_page(request: Request, principal: Reader, session: SessionDep) -> Respo
 
 
 @router.post("/surveillance/data/upload")
-async def data_upload(
+def data_upload(
     request: Request,
     principal: Writer,
     session: SessionDep,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    content = await file.read(MAX_UPLOAD_BYTES + 1)
+    content = file.file.read(MAX_UPLOAD_BYTES + 1)
     if len(content) > MAX_UPLOAD_BYTES:
         raise DomainError("file too large")
     name = file.filename or "upload.csv"
     records = read_upload(name, content)
-    observations.ingest(
-        session, actor_of(principal, request), principal.jpath, records, f"upload:{name}", clock.utcnow()
-    )
+    try:
+        observations.ingest(
+            session, actor_of(principal, request), principal.jpath, records, f"upload:{name}", clock.utcnow()
+        )
+    except InvalidInput as exc:
+        # Rows and columns of the file, each column named as the file's header names it.
+        raise InvalidInput(records.named(exc.errors), file=True) from None
     return RedirectResponse("/surveillance/data", status_code=303)

@@ -51,6 +51,7 @@ from fangkong.tracing.schemas import (
     MergeIn,
     OverrideIn,
     PersonIn,
+    PlannedTestPublic,
     ReclassifyIn,
     SourceReportPublic,
     VisitPublic,
@@ -390,6 +391,10 @@ def contact_detail(session: SessionDep, principal: Principal, contact_id: int) -
             AssistPublic.model_validate(v)
             for v in assist.requests_for_contact(session, principal, contact.id)
         ],
+        test_schedule=[
+            PlannedTestPublic(due=t.test.due, method=t.test.method, state=t.state, sampled=t.sampled)
+            for t in (d.schedule.tests if d.schedule else ())
+        ],
     )
 
 
@@ -622,12 +627,12 @@ def export(
     )
 
 
-async def save_upload(file: UploadFile, directory: str) -> FilePath:
-    return await core_save_upload(file, directory, limit=MAX_UPLOAD_BYTES)
+def save_upload(file: UploadFile, directory: str) -> FilePath:
+    return core_save_upload(file, directory, limit=MAX_UPLOAD_BYTES)
 
 
 @router.post("/import", response_model=ImportReportPublic)
-async def import_file(
+def import_file(
     principal: Writer,
     session: SessionDep,
     vault: VaultDep,
@@ -639,7 +644,7 @@ async def import_file(
 ) -> ImportReportPublic:
     """Import cases, exposures or a contact list (CSV or Excel); a bad row is reported, nothing written."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = await save_upload(file, tmp)
+        path = save_upload(file, tmp)
         report = imports.import_file(
             session,
             vault,

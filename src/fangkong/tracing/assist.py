@@ -22,11 +22,13 @@ from fangkong.core.clock import as_local, utcnow
 from fangkong.core.crypto import PersonalData, Vault, mask_name
 from fangkong.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement
+from fangkong.core.i18n import Message, render_text, stored
 from fangkong.core.idnumber import mask_id_number
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
 from fangkong.core.phone import mask_phone
 from fangkong.core.scope import path_in_scope, under
+from fangkong.protocol.plan import ManagementPlan
 from fangkong.tracing.models import AssistRequest, AssistStatus, Contact, ContactStatus, UnidentifiedPerson
 from fangkong.tracing.protocols import plan_for, protocol_for
 from fangkong.tracing.rules import MANAGED_CATEGORIES, assist_deadlines
@@ -54,8 +56,15 @@ def send(
     """Refer a contact to the jurisdiction where they live."""
     contact = get_contact(session, principal, contact_id)
     if contact.status is not ContactStatus.active or contact.category not in MANAGED_CATEGORIES:
-        raise DomainError(f"contact {contact.id} is not an active contact to be managed")
-    receiver = jurisdictions.by_code(session, receiver_code.strip()) if receiver_code.strip() else None
+        raise DomainError(Message("this is not an active contact to be managed"))
+    code = receiver_code.strip()
+    receiver = jurisdictions.by_code(session, code) if code else None
+    if code and receiver is None:
+        # A mistyped code is refused, never replaced by the recorded residence: the sender must see
+        # that the request would not have gone where they asked.
+        raise InvalidInput(
+            [RowError(1, "receiver_code", Message("no jurisdiction has the code {code}", code=code))]
+        )
     if receiver is None and contact.residence_jurisdiction_id is not None:
         receiver = session.get(Jurisdiction, contact.residence_jurisdiction_id)
     if receiver is None:
@@ -63,7 +72,11 @@ def send(
             [RowError(1, "receiver_code", "give the code of the jurisdiction where the person lives")]
         )
     if path_in_scope(receiver.path, principal.jpath):
-        raise DomainError(f"{receiver.name} is within your own jurisdiction: manage the contact directly")
+        raise DomainError(
+            Message(
+                "{place} is within your own jurisdiction: manage the contact directly", place=receiver.name
+            )
+        )
     if (
         session.scalar(
             select(AssistRequest.id).where(
@@ -72,7 +85,7 @@ def send(
         )
         is not None
     ):
-        raise Conflict(f"contact {contact.id} already has an open assist request")
+        raise Conflict(Message("this contact already has an open assist request"))
     data, sex, age = _referral(session, vault, principal, contact, ip)
     now = utcnow()
     due = assist_deadlines(now, contact.category, protocol_for(session, receiver.path))
@@ -168,7 +181,13 @@ def _record(
 
 def _step(request: AssistRequest, allowed: tuple[AssistStatus, ...], what: str) -> None:
     if request.status not in allowed:
-        raise DomainError(f"the request is {request.status.value}; it cannot be {what} now")
+        raise DomainError(
+            Message(
+                "the request is {status}; it cannot be {action} now",
+                status=Message(request.status.value),
+                action=Message(what),
+            )
+        )
 
 
 def acknowledge(session: Session, principal: Principal, request_id: int, *, ip: str = "") -> AssistRequest:
@@ -260,12 +279,24 @@ def apply_plan(
     protocol = protocol_for(session, request.receiver_jpath)
     plan = plan_for(protocol, request.category.value, request.last_exposure)
     if plan is not None and plan.managed and plan.end_date is not None:
-        request.plan_summary = (
-            f"{request.category.value} under {protocol.id}: day 1 {plan.start_date}, "
-            f"last day {plan.end_date}, {len(plan.tests)} tests"
+        request.plan_summary = stored(
+            Message(
+                "{category} under {protocol}: day 1 {start}, last day {end}, {tests} tests",
+                category=Message(request.category.value),
+                protocol=protocol.id,
+                start=plan.start_date,
+                end=plan.end_date,
+                tests=len(plan.tests),
+            )
         )
     else:
-        request.plan_summary = f"{request.category.value} under {protocol.id}: no managed period"
+        request.plan_summary = stored(
+            Message(
+                "{category} under {protocol}: no managed period",
+                category=Message(request.category.value),
+                protocol=protocol.id,
+            )
+        )
     if request.located_person_id is not None:
         person = people.get(session, principal, request.located_person_id)
         node = session.get(Jurisdiction, person.jurisdiction_id)
@@ -281,7 +312,14 @@ def apply_plan(
         )
     request.status = AssistStatus.plan_applied
     request.plan_applied_at = utcnow()
-    _record(session, principal, ip, "assist.apply_plan", request, {"plan": request.plan_summary})
+    _record(
+        session,
+        principal,
+        ip,
+        "assist.apply_plan",
+        request,
+        {"plan": render_text(request.plan_summary, None)},
+    )
     return request
 
 
@@ -292,7 +330,9 @@ def report(
     request = _as_receiver(session, principal, request_id)
     _step(request, (AssistStatus.acknowledged, AssistStatus.located, AssistStatus.plan_applied), "reported")
     if outcome not in OUTCOMES:
-        raise InvalidInput([RowError(1, "outcome", f"one of {', '.join(OUTCOMES)}")])
+        raise InvalidInput(
+            [RowError(1, "outcome", Message("one of {choices}", choices=[Message(o) for o in OUTCOMES]))]
+        )
     if outcome == "managed" and request.status is not AssistStatus.plan_applied:
         raise DomainError("apply the plan before reporting the person as managed")
     request.outcome = outcome + (f": {note.strip()[:280]}" if note.strip() else "")
@@ -312,7 +352,7 @@ class StepView:
 
 @dataclass(frozen=True)
 class RequestView:
-    """What one side may see. ``person`` and ``plan_summary`` are filled for the receiver only."""
+    """What one side may see. ``person``, ``plan_summary`` and ``plan`` are filled for the receiver only."""
 
     id: int
     box: Box
@@ -331,6 +371,10 @@ class RequestView:
     plan_summary: str | None
     message: str | None
     overdue: bool
+    # The referred person's masked name: the sender sees whom they referred, not a contact number.
+    person_label: str = ""
+    # The receiver's plan for the person once applied (what "apply the plan" did), else None.
+    plan: ManagementPlan | None = None
 
 
 def _steps(request: AssistRequest, now: dt.datetime) -> list[StepView]:
@@ -386,9 +430,22 @@ def view(session: Session, principal: Principal, request: AssistRequest, box: Bo
         person=person,
         located_person_id=request.located_person_id if receiver else None,
         plan_summary=request.plan_summary if receiver else None,
-        message=request.message if receiver else None,
+        # Both sides read the message: the sender wrote it and must see what was sent.
+        message=request.message,
         overdue=request.status in OPEN and any(s.late and s.done is None for s in steps),
+        person_label=request.name_masked,
+        plan=_applied_plan(session, request) if receiver else None,
     )
+
+
+def _applied_plan(session: Session, request: AssistRequest) -> ManagementPlan | None:
+    """The plan the receiver applied (the protocol in force there, from the last exposure)."""
+    if request.plan_applied_at is None:
+        return None
+    plan = plan_for(
+        protocol_for(session, request.receiver_jpath), request.category.value, request.last_exposure
+    )
+    return plan if plan is not None and plan.managed else None
 
 
 def get(session: Session, principal: Principal, request_id: int) -> RequestView:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
+from fangkong.core.i18n import Message, stored
 from fangkong.protocol.classifier import (
     ClassifierError,
     Exposure,
@@ -55,7 +56,7 @@ class ExposureFact:
 class Decision:
     subject_key: str
     category: ContactCategory
-    reason: str
+    reason: str  # a stored message (core.i18n.stored): shown in the reader's language
     setting: str | None
     first_exposure: dt.datetime
     last_exposure: dt.datetime
@@ -100,9 +101,6 @@ def decide(
         by_subject[fact.subject_key].append(fact)
     if not by_subject:
         return []
-    open_note = (
-        "" if index.isolated_at is not None else " (the index case is not isolated yet: the window is open)"
-    )
     classifier_index = IndexCase(
         case_id=str(index.case_id),
         isolated_at=index.isolated_at or now,
@@ -117,7 +115,9 @@ def decide(
             (result,) = classify(protocol, classifier_index, [_to_classifier(f, now) for f in own])
         except ClassifierError as exc:
             decisions.append(
-                Decision(key, ContactCategory.not_classified, str(exc), own[0].setting, first, last, None)
+                Decision(
+                    key, ContactCategory.not_classified, stored(exc.text), own[0].setting, first, last, None
+                )
             )
             continue
         chosen = next(
@@ -131,7 +131,11 @@ def decide(
             own[0],
         )
         category = category_of(result.outcome)
-        reason = result.reason + (open_note if category is not ContactCategory.not_a_contact else "")
+        reason = result.message
+        if index.isolated_at is None and category is not ContactCategory.not_a_contact:
+            reason = Message(
+                "{reason} (the index case is not isolated yet: the window is open)", reason=reason
+            )
         via_id = chosen.via.contact_id if chosen.via is not None else None
-        decisions.append(Decision(key, category, reason, chosen.setting, first, last, via_id))
+        decisions.append(Decision(key, category, stored(reason), chosen.setting, first, last, via_id))
     return decisions

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.clock import as_local
+from fangkong.core.i18n import render_text
 from fangkong.core.scope import under
 from fangkong.tracing import persons, service
 from fangkong.tracing.models import Case, ChainLink, Contact, Exposure
@@ -134,7 +135,7 @@ def export_xlsx(
                         c.label,
                         c.case_ref,
                         c.category.value,
-                        c.reason,
+                        render_text(c.reason, language),
                         c.setting or "",
                         c.last_exposure,
                         c.status.value,

@@ -20,19 +20,20 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, people
 from fangkong.core.auth import Principal
+from fangkong.core.bulk import write_rows
 from fangkong.core.clock import as_local, from_local, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Base
 from fangkong.core.errors import InvalidInput, RowError
-from fangkong.core.i18n import Message
 from fangkong.core.events import EventBus, PeoplePlacedUnderManagement, PersonPlacedUnderManagement
+from fangkong.core.i18n import Message, stored
 from fangkong.core.people_import import import_people_csv
 from fangkong.core.people_rules import Keys
 from fangkong.core.scope import path_in_scope, under
@@ -327,17 +328,8 @@ def _reserve_ids(session: Session, table: str, n: int) -> list[int]:
 def _write(
     session: Session, model: type[Base], columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
-    if not rows:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        raw = session.connection().connection.driver_connection
-        assert raw is not None
-        quoted = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {model.__tablename__} ({quoted}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    session.execute(insert(model), [dict(zip(columns, row, strict=True)) for row in rows])
+    # Binary COPY on PostgreSQL (the values are already of the columns' types), one executemany on SQLite.
+    write_rows(session, cast(Table, model.__table__), columns, rows)
 
 
 # ------------------------------------------------------------------------------------------ people
@@ -670,10 +662,10 @@ def _import_cases(
                     line.row,
                     "infected_by",
                     Message(
-                        "row {row} already says {infectee} infected {infector}",
+                        "row {row} already says {infector} infected {infectee}",
                         row=pairs[(line.case_ref, ref)],
-                        infectee=line.case_ref,
-                        infector=ref,
+                        infector=line.case_ref,
+                        infectee=ref,
                     ),
                 )
             pairs.setdefault((ref, line.case_ref), line.row)
@@ -869,9 +861,7 @@ def _read_exposures(path: Path, kind: Kind, report: ImportReport, errors: _Error
             errors.add(number, "end" if kind == "exposures" else "last_exposure", "is before the start")
         infected = r.parsed("infected", parse_certainty) if kind == "exposures" else None
         if infected is not None and not contact_ref:
-            errors.add(
-                number, "infected", "a transmission link needs the contact's case number"
-            )
+            errors.add(number, "infected", "a transmission link needs the contact's case number")
         lines.append(
             _ExposureLine(
                 number,
@@ -1235,8 +1225,14 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
                 decision = Decision(
                     decision.subject_key,
                     override,
-                    f"imported as {override.value}; the classifier says {decision.category.value}: "
-                    f"{decision.reason}",
+                    stored(
+                        Message(
+                            "imported as {category}; the classifier says {decided}: {reason}",
+                            category=Message(override.value),
+                            decided=Message(decision.category.value),
+                            reason=Message.loads(decision.reason),
+                        )
+                    ),
                     decision.setting,
                     decision.first_exposure,
                     decision.last_exposure,

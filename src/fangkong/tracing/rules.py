@@ -254,7 +254,9 @@ def parse_yes_no(text: str) -> bool:
 
 def check_reclassification(current: Classification, new: Classification) -> None:
     if new == current:
-        raise RuleError(Message("the case is already {classification}", classification=Message(current.value)))
+        raise RuleError(
+            Message("the case is already {classification}", classification=Message(current.value))
+        )
     if new not in RECLASSIFICATIONS[current]:
         allowed = [Message(c.value) for c in sorted(RECLASSIFICATIONS[current], key=lambda c: c.value)]
         raise RuleError(

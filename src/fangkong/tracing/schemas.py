@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fangkong.core.i18n import StoredText
 from fangkong.tracing.models import (
     AssistStatus,
     Certainty,
@@ -35,6 +36,8 @@ class PersonIn(BaseModel):
     community_code: str = Field(default="", max_length=12)
     address: str = Field(default="", max_length=200)
     residence_code: str = Field(default="", max_length=12)
+    # A registry person already found (e.g. by ID number): recorded as that person.
+    person_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class CaseCreate(BaseModel):
@@ -101,7 +104,7 @@ class HistoryPublic(BaseModel):
     at: dt.datetime
     from_classification: Classification | None
     to_classification: Classification
-    reason: str
+    reason: StoredText
 
 
 class VisitIn(BaseModel):
@@ -183,7 +186,7 @@ class ContactPublic(BaseModel):
     case_ref: str
     category: ContactCategory
     decided_by: str
-    reason: str
+    reason: StoredText
     setting: str | None
     last_exposure: dt.datetime
     status: ContactStatus
@@ -192,6 +195,9 @@ class ContactPublic(BaseModel):
     via_contact_id: int | None
     lives_elsewhere: bool
     converted_case_id: int | None
+    via_label: str = ""
+    tests_missed: int = 0
+    test_due_now: bool = False
 
 
 class ContactPage(BaseModel):
@@ -232,6 +238,15 @@ class CaseDetailPublic(BaseModel):
     no_known_source: bool
 
 
+class PlannedTestPublic(BaseModel):
+    """One test of an active contact's plan on the local today (``protocol.plan.schedule_on``)."""
+
+    due: dt.date
+    method: str
+    state: Literal["done", "missed", "due", "upcoming"]
+    sampled: dt.date | None
+
+
 class ContactDetailPublic(BaseModel):
     contact: ContactPublic
     first_exposure: dt.datetime
@@ -240,6 +255,7 @@ class ContactDetailPublic(BaseModel):
     plan: dict[str, Any] | None
     exposures: list[ExposurePublic]
     assist_requests: list[AssistPublic]
+    test_schedule: list[PlannedTestPublic] = []
 
 
 class ConvertIn(BaseModel):
@@ -366,9 +382,10 @@ class AssistPublic(BaseModel):
     contact_id: int | None
     person: dict[str, Any] | None
     located_person_id: int | None
-    plan_summary: str | None
+    plan_summary: StoredText | None
     message: str | None
     overdue: bool
+    person_label: str = ""
 
 
 class AssistPage(BaseModel):

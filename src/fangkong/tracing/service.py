@@ -23,9 +23,9 @@ from fangkong.core.clock import as_local, from_local, local_day, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.errors import Conflict, DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement, PersonReleasedFromManagement
-from fangkong.core.i18n import Message
+from fangkong.core.i18n import Message, stored
 from fangkong.core.models import Jurisdiction
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.scope import DRILL_CASE_PREFIX, is_sandbox_path, path_in_scope, real_place_of, under
 from fangkong.protocol.plan import ManagementPlan, ScheduleOnDay, schedule_on
 from fangkong.protocol.schema import Protocol
 from fangkong.tracing import persons
@@ -321,9 +321,7 @@ def _managing_contacts(session: Session, key: str, found_day: dt.date) -> list[C
     return managing
 
 
-def _isolated_since(
-    session: Session, key: str, found_day: dt.date, now: dt.datetime
-) -> dt.datetime | None:
+def _isolated_since(session: Session, key: str, found_day: dt.date, now: dt.datetime) -> dt.datetime | None:
     """When a person who becomes a case was first isolated under the plans that still managed them."""
     times = [t for c in _managing_contacts(session, key, found_day) if (t := isolation_of(session, c, now))]
     return min(times) if times else None
@@ -373,13 +371,13 @@ def register_case(
     if errors:
         raise InvalidInput(errors)
     if data.case_ref and session.scalar(select(Case.id).where(Case.case_ref == data.case_ref)) is not None:
-        raise Conflict(f"case number {data.case_ref} is already used")
+        raise Conflict(Message("case number {ref} is already used", ref=data.case_ref))
     subject = persons.resolve(session, vault, bus, principal, data.person, register_residents=True)
     existing = session.scalar(
         select(Case).where(Case.subject_key == subject.key, Case.classification != Classification.excluded)
     )
     if existing is not None and path_in_scope(existing.jpath, principal.jpath):
-        raise Conflict(f"this person is already case {existing.case_ref}")
+        raise Conflict(Message("this person is already case {ref}", ref=existing.case_ref))
     if existing is not None:
         raise Conflict("this person is already a case in another jurisdiction")
     reported = from_local(data.reported_at) if data.reported_at else utcnow()
@@ -440,6 +438,10 @@ def register_case(
 
 
 def _county_code(jpath: str) -> str:
+    if is_sandbox_path(jpath):
+        # A drill's case is numbered as its sandbox's (演练-<township>), never as a real county's.
+        codes = [c for c in real_place_of(jpath).split("/") if c]
+        return f"{DRILL_CASE_PREFIX}{codes[min(3, len(codes) - 1)]}"
     codes = [c for c in jpath.split("/") if c]
     return codes[min(2, len(codes) - 1)] if codes else "000000"
 
@@ -712,7 +714,13 @@ def _release_all_contacts(session: Session, bus: EventBus, case: Case) -> None:
     )
     for contact in rows:
         contact.status = ContactStatus.dropped
-        contact.reason = f"index case {case.case_ref} was excluded; " + contact.reason
+        contact.reason = stored(
+            Message(
+                "index case {ref} was excluded; {reason}",
+                ref=case.case_ref,
+                reason=Message.loads(contact.reason),
+            )
+        )
         contact.updated_at = utcnow()
         if contact.person_id is not None and contact.category in MANAGED_CATEGORIES:
             bus.publish(
@@ -934,7 +942,9 @@ def add_exposures(
             if problem:
                 errors.append(RowError(row, name, problem))
         if line.setting not in SETTINGS:
-            errors.append(RowError(row, "setting", f"{line.setting!r} is not an exposure setting"))
+            errors.append(
+                RowError(row, "setting", Message("“{value}” is not an exposure setting", value=line.setting))
+            )
         if line.end is not None and line.end < line.start:
             errors.append(RowError(row, "end", "ends before it starts"))
         if (line.person is None) == (line.contact_case_id is None):
@@ -958,7 +968,7 @@ def add_exposures(
         if line.contact_case_id is not None:
             exposed_case = get_case(session, principal, line.contact_case_id)
             if exposed_case.id == case.id:
-                raise InvalidInput([RowError(row, "contact_case", "a case cannot be exposed to itself")])
+                raise InvalidInput([RowError(row, "contact_case_ref", "a case cannot be exposed to itself")])
             subject = persons.subject_of_case(exposed_case)
         else:
             assert line.person is not None
@@ -972,7 +982,13 @@ def add_exposures(
             via = get_contact(session, principal, line.via_contact_id)
             if via.case_id != case.id:
                 raise InvalidInput(
-                    [RowError(row, "via_contact", f"contact {via.id} is not a contact of this case")]
+                    [
+                        RowError(
+                            row,
+                            "via_contact_id",
+                            Message("the chosen close contact is not a contact of this case"),
+                        )
+                    ]
                 )
         subjects[subject.key] = subject
         exposure = Exposure(
@@ -1370,11 +1386,21 @@ def override_contact(
     if not reason.strip():
         raise InvalidInput([RowError(1, "reason", "say why the classifier's outcome is overridden")])
     if contact.status in (ContactStatus.converted, ContactStatus.superseded):
-        raise DomainError(f"contact {contact.id} is {contact.status.value}; it cannot be reclassified")
+        raise DomainError(
+            Message(
+                "this contact is {status}; it cannot be reclassified", status=Message(contact.status.value)
+            )
+        )
     previous, was = contact.category, contact.status
     contact.category = category
     contact.decided_by = "investigator"
-    contact.reason = f"investigator: {reason.strip()[:500]} (classifier said {previous.value})"
+    contact.reason = stored(
+        Message(
+            "investigator: {reason} (classifier said {category})",
+            reason=reason.strip()[:500],
+            category=Message(previous.value),
+        )
+    )
     contact.status = _status_for(category)
     contact.updated_at = utcnow()
     if contact.person_id is not None:
@@ -1413,11 +1439,11 @@ def convert_contact(
     """A contact tested positive: they become a case, linked to the index case (the chain edge stays)."""
     contact = get_contact(session, principal, contact_id)
     if contact.status is ContactStatus.converted:
-        raise Conflict(f"contact {contact.id} is already case {contact.converted_case_id}")
+        raise Conflict(Message("this contact is already a case"))
     if classification not in INFECTED and classification is not Classification.suspected:
         raise DomainError("a contact converts to a suspected, confirmed or asymptomatic case")
     if case_ref and session.scalar(select(Case.id).where(Case.case_ref == case_ref)) is not None:
-        raise Conflict(f"case number {case_ref} is already used")
+        raise Conflict(Message("case number {ref} is already used", ref=case_ref))
     errors = _check_dates(
         CaseUpdate(onset_date=onset_date, sampling_date=sampling_date, diagnosis_date=diagnosis_date),
         classification=classification,
@@ -1467,7 +1493,7 @@ def convert_contact(
             case_id=case.id,
             from_classification=None,
             to_classification=classification,
-            reason=f"converted from contact {contact.id}",
+            reason="converted from a contact",
             by_user_id=principal.user_id,
         )
     )
@@ -1513,7 +1539,13 @@ def add_link(
         )
     )
     if reverse is not None:
-        raise Conflict(f"{infector.case_ref} is already recorded as infected by {infectee.case_ref}")
+        raise Conflict(
+            Message(
+                "{infector} is already recorded as infected by {infectee}",
+                infector=infector.case_ref,
+                infectee=infectee.case_ref,
+            )
+        )
     same = session.scalar(
         select(ChainLink).where(
             ChainLink.infector_case_id == infector.id, ChainLink.infectee_case_id == infectee.id

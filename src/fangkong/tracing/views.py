@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from fangkong.core import clock
+from fangkong.core import clock, people
 from fangkong.core.auth import Principal
 from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, RowError
-from fangkong.core import people
+from fangkong.core.i18n import Message, render_text
 from fangkong.core.idnumber import InvalidIdNumber, validate_id_number
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
@@ -34,7 +34,6 @@ from fangkong.tracing.models import (
 )
 from fangkong.tracing.rules import SETTINGS, RuleError, clamp_day, parse_setting, parse_wall_time
 from fangkong.tracing.schemas import MAX_ID
-from fangkong.core.i18n import render_text
 from fangkong.web.errors import shown_errors
 from fangkong.web.templating import language_of, render
 
@@ -75,7 +74,9 @@ def _optional_date(text: str, field: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InvalidInput([RowError(1, field, f"{text!r} is not a date")]) from None
+        raise InvalidInput(
+            [RowError(1, field, Message("“{value}” is not a date (write it as 2022-07-01)", value=text))]
+        ) from None
 
 
 def _optional_time(text: str, field: str) -> dt.datetime | None:
@@ -84,7 +85,7 @@ def _optional_time(text: str, field: str) -> dt.datetime | None:
     try:
         return parse_wall_time(text.replace("T", " ")).at
     except RuleError as exc:
-        raise InvalidInput([RowError(1, field, str(exc))]) from None
+        raise InvalidInput([RowError(1, field, exc.text)]) from None
 
 
 def _id_or_none(text: str) -> int | None:
@@ -98,7 +99,7 @@ def _optional_number(text: str, field: str) -> float | None:
     try:
         return float(text)
     except ValueError:
-        raise InvalidInput([RowError(1, field, f"{text!r} is not a number")]) from None
+        raise InvalidInput([RowError(1, field, Message("“{value}” is not a number", value=text))]) from None
 
 
 # ------------------------------------------------------------------------------------------ overview
@@ -536,10 +537,10 @@ def _contact_context(session: SessionDep, principal: Principal, contact_id: int)
     }
 
 
-def _describe_rule(rule: object) -> str:
-    from fangkong.protocol.plan import describe_rule
+def _describe_rule(rule: object) -> Message:
+    from fangkong.protocol.plan import rule_message
 
-    return describe_rule(rule)  # type: ignore[arg-type]
+    return rule_message(rule)  # type: ignore[arg-type]
 
 
 @router.get("/tracing/contacts/{contact_id}", response_class=HTMLResponse)
@@ -656,12 +657,36 @@ def assist_page(
     )
 
 
+# The steps a receiver takes on a request, named in the page's confirmation after each.
+AssistAction = Literal["acknowledge", "decline", "locate", "apply_plan", "report"]
+
+
 @router.get("/tracing/assist/{request_id}", response_class=HTMLResponse)
-def assist_detail(request: Request, request_id: int, principal: Assistant, session: SessionDep) -> Response:
+def assist_detail(
+    request: Request,
+    request_id: int,
+    principal: Assistant,
+    session: SessionDep,
+    done: AssistAction | None = None,
+) -> Response:
+    """A request; ``done`` names the step just taken, which the page confirms with what it did."""
     view = assist.get(session, principal, request_id)
     return render(
-        request, "tracing/assist.html", {"r": view, "outcomes": assist.OUTCOMES}, principal=principal
+        request, "tracing/assist.html", _assist_context(session, principal, view, done), principal=principal
     )
+
+
+def _assist_context(
+    session: SessionDep, principal: Principal, view: assist.RequestView, done: str | None = None
+) -> dict[str, Any]:
+    return {
+        "r": view,
+        "outcomes": assist.OUTCOMES,
+        "done": done,
+        "communities": _communities(session, principal)
+        if view.box == "received" and view.status is AssistStatus.acknowledged
+        else [],
+    }
 
 
 @router.post("/tracing/assist/{request_id}", response_class=HTMLResponse)
@@ -685,7 +710,7 @@ def assist_act(
     if action == "reveal":
         view = assist.reveal(session, vault, principal, request_id, ip=ip)
         return render(
-            request, "tracing/assist.html", {"r": view, "outcomes": assist.OUTCOMES}, principal=principal
+            request, "tracing/assist.html", _assist_context(session, principal, view), principal=principal
         )
     if action == "acknowledge":
         assist.acknowledge(session, principal, request_id, ip=ip)
@@ -708,7 +733,7 @@ def assist_act(
         assist.apply_plan(session, bus, principal, request_id, ip=ip)
     else:
         assist.report(session, principal, request_id, outcome, note, ip=ip)
-    return RedirectResponse(f"/tracing/assist/{request_id}", status_code=303)
+    return RedirectResponse(f"/tracing/assist/{request_id}?done={action}", status_code=303)
 
 
 # ------------------------------------------------------------------------------------------ import and export
@@ -725,7 +750,7 @@ def import_page(request: Request, principal: Writer) -> Response:
 
 
 @router.post("/tracing/import", response_class=HTMLResponse)
-async def import_upload(
+def import_upload(
     request: Request,
     principal: Writer,
     session: SessionDep,
@@ -741,7 +766,7 @@ async def import_upload(
     errors: list[RowError] = []
     report = None
     with tempfile.TemporaryDirectory() as tmp:
-        path = await save_upload(file, tmp)
+        path = save_upload(file, tmp)
         try:
             report = imports.import_file(
                 session,

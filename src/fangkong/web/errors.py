@@ -8,17 +8,20 @@ was sent and each message beside its field, and swaps nothing else, so what was 
 without htmx (no script) gets ``error.html``: the same messages in a full page with the navigation.
 
 A successful form answers a redirect as before; ``HtmxRedirects`` turns it into ``HX-Redirect`` for
-htmx, so the browser loads the next page whole (its own scripts and styles), as a plain form would.
+htmx, so the browser loads the next page whole (its own scripts and styles), as a plain form would
+(``HX-Refresh`` when the redirect leads back to the same page, which the browser would only scroll).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from starlette.types import ASGIApp, Message as AsgiMessage, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
 from fangkong.core.errors import RowError
 from fangkong.core.i18n import Message, field_label, render_text
@@ -124,13 +127,26 @@ class HtmxRedirects:
             await self.app(scope, receive, send)
             return
 
+        current = next((v for k, v in scope.get("headers", ()) if k == b"hx-current-url"), b"")
+
         async def send_rewritten(message: AsgiMessage) -> None:
             if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != b"location"]
                 location = next((v for k, v in message.get("headers", ()) if k.lower() == b"location"), None)
                 if location is not None:
-                    headers.append((b"hx-redirect", location))
+                    if _same_page(location, current):
+                        # Going to the same page (``#visits`` at most): the browser would only scroll.
+                        headers.append((b"hx-refresh", b"true"))
+                    else:
+                        headers.append((b"hx-redirect", location))
                     message = {**message, "status": 200, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_rewritten)
+
+
+def _same_page(location: bytes, current: bytes) -> bool:
+    """Whether a redirect leads back to the page the form is on (path and query; the fragment aside)."""
+    target = urlsplit(location.decode("latin-1"))
+    here = urlsplit(current.decode("latin-1"))
+    return bool(current) and (target.path, target.query) == (here.path, here.query)

@@ -14,6 +14,7 @@ from jinja2 import pass_context
 from fangkong.core import clock
 from fangkong.core.auth import Principal
 from fangkong.core.i18n import LANGUAGES, Message, pick_language, render_text, translations
+from fangkong.core.scope import is_sandbox_path
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -23,9 +24,12 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
 @pass_context
-def _msg_filter(context: Any, value: str | Message | None) -> str:
-    """``{{ value | msg }}``: a Message, a stored message or a stored key, in the page's language."""
-    return render_text(value, context.get("lang"))
+def _msg_filter(context: Any, value: str | Message | None, ctx: str | None = None) -> str:
+    """``{{ value | msg }}``: a Message, a stored message or a stored key, in the page's language.
+
+    ``{{ h.reason | msg("case history") }}`` reads a stored key in that ``msgctxt`` first.
+    """
+    return render_text(value, context.get("lang"), ctx)
 
 
 templates.env.filters["msg"] = _msg_filter
@@ -99,12 +103,12 @@ def _navigation(
         visible = [(url, gettext(label)) for perm, url, label in entries if principal.can(perm)]
         if not visible:
             continue
-        if title is None:
+        if title is None or len(visible) == 1:
+            # A group the user sees one page of is that page.
             url, label = visible[0]
-            top.append((url, label, path == url))
+            top.append((url, label, path == url or (url != "/" and path.startswith(url + "/"))))
             continue
-        prefix = "/" + visible[0][0].strip("/").split("/")[0]
-        inside = path == prefix or path.startswith(prefix + "/")
+        inside = any(path == url or path.startswith(url.rstrip("/") + "/") for url, _label in visible)
         top.append((visible[0][0], gettext(title), inside))
         if inside:
             second = visible
@@ -131,9 +135,13 @@ def render(
         "focus_options": focus_options,
         "focus_id": focus_id,
         "_": gettext,
+        # pgettext("certainty", "confirmed"): one English word that needs two Chinese ones (确定, 确诊).
+        "pgettext": translations(language).pgettext,
         "lang": language,
         "languages": LANGUAGES,
         "me": principal,
+        # The user entered a drill: every page shows its sandbox only, under a banner that says so.
+        "drill_mode": principal is not None and is_sandbox_path(principal.jpath),
         "nav": nav,
         "subnav": subnav,
         "path": request.url.path,

@@ -50,7 +50,9 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
         sandbox = session.get(Jurisdiction, drill["sandbox_id"])
         assert sandbox is not None and sandbox.is_sandbox and sandbox.name.startswith("【演练】")
         county = session.get(Jurisdiction, world.jurisdictions[HOME_COUNTY])
-        assert county is not None and sandbox.path.startswith(county.path)
+        # Made under the county, but outside its subtree: no real scope reaches it.
+        assert county is not None and sandbox.parent_id == county.id
+        assert not sandbox.path.startswith(county.path)
         residents = session.scalar(select(Person.id).where(Person.jpath.startswith(sandbox.path)).limit(1))
         assert residents is not None
 
@@ -76,8 +78,11 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     assert total is not None and 0 < total <= 100
 
 
-def test_the_drills_cases_are_real_tracing_records_in_the_sandbox_only(client, world: World, app) -> None:  # type: ignore[no-untyped-def]
+def test_the_drills_cases_are_real_tracing_records_seen_only_inside_the_drill(
+    client, world: World, app
+) -> None:  # type: ignore[no-untyped-def]
     from fangkong.core.auth import principal_for
+    from fangkong.core.jurisdictions import drill_scope
     from fangkong.core.models import User
     from fangkong.core.people import population_arrays
     from fangkong.tracing import service as tracing
@@ -88,24 +93,33 @@ def test_the_drills_cases_are_real_tracing_records_in_the_sandbox_only(client, w
     with app.state.db.unit_of_work() as session:
         user = session.scalar(select(User).where(User.username == "home_investigator"))
         investigator = principal_for(session, user, "token")
-        cases = tracing.list_cases(session, investigator, tracing.CaseFilter(), 1, 200)
+        assert tracing.list_cases(session, investigator, tracing.CaseFilter(), 1, 200).total == 0
+        # The investigator enters the drill: the same screens, the sandbox's records only.
+        inside = drill_scope(session, investigator, str(drill["sandbox_id"]))
+        cases = tracing.list_cases(session, inside, tracing.CaseFilter(), 1, 200)
         assert cases.total == drill["summary"]["cases"]
-        sandbox = session.get(Jurisdiction, drill["sandbox_id"])
-        assert sandbox is not None
         assert all("【演练】" in (c.jurisdiction_name or "") for c in cases.items)
+        assert all(c.case_ref.startswith("演练-") for c in cases.items)
+        # A user of another county cannot enter it.
+        away = session.scalar(select(User).where(User.username == "away_investigator"))
+        foreign = principal_for(session, away, "token")
+        assert drill_scope(session, foreign, str(drill["sandbox_id"])) == foreign
         county = session.get(Jurisdiction, world.jurisdictions[HOME_COUNTY])
-        assert county is not None
-        # Real statistics leave the sandbox out; asked for, it is there.
-        real = population_arrays(session, county.path)
-        everyone = population_arrays(session, county.path, include_sandbox=True)
-        assert real.size == len(world.people[HOME_COUNTY])
-        assert everyone.size == real.size + drill["people"]
+        sandbox = session.get(Jurisdiction, drill["sandbox_id"])
+        assert county is not None and sandbox is not None
+        # Real statistics leave the sandbox out; the drill reads its own residents.
+        assert population_arrays(session, county.path).size == len(world.people[HOME_COUNTY])
+        assert population_arrays(session, county.path, include_sandbox=True).size == len(
+            world.people[HOME_COUNTY]
+        )
+        assert population_arrays(session, sandbox.path, include_sandbox=True).size == drill["people"]
 
 
 def test_without_teams_the_score_says_nothing_was_investigated_then_credits_an_investigation(
     client, world: World, app
 ) -> None:  # type: ignore[no-untyped-def]
     from fangkong.core.auth import principal_for
+    from fangkong.core.jurisdictions import drill_scope
     from fangkong.core.models import User
     from fangkong.modeling.models import DrillEvent
     from fangkong.tracing import service as tracing
@@ -122,7 +136,7 @@ def test_without_teams_the_score_says_nothing_was_investigated_then_credits_an_i
         assert first is not None
         first_due, payload = first.due_hours, json.loads(first.payload)
     _advance(client, headers, drill["id"], first_due + 1)
-    # An investigator records the first case's household on the real screens (here: its service).
+    # An investigator inside the drill records the first case's household (here: through its service).
     with app.state.db.unit_of_work() as session:
         ref = session.scalar(
             select(DrillEvent.record_ref).where(
@@ -133,7 +147,7 @@ def test_without_teams_the_score_says_nothing_was_investigated_then_credits_an_i
         )
         case_id = int(str(ref).split(":")[1])
         user = session.scalar(select(User).where(User.username == "home_investigator"))
-        investigator = principal_for(session, user, "token")
+        investigator = drill_scope(session, principal_for(session, user, "token"), str(drill["sandbox_id"]))
         case = tracing.get_case(session, investigator, case_id)
         assert case.person_id == payload["person_id"]
         visit = tracing.VisitInput(

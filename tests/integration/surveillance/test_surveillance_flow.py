@@ -276,11 +276,18 @@ def test_neighbouring_counties_fuse_and_a_far_one_does_not(
     run = client.post("/api/surveillance/runs", json={"as_of": TODAY.isoformat()}, headers=province).json()
     alerts = client.get("/api/surveillance/alerts", headers=province).json()["items"]
     levels = {a["jurisdiction_code"]: (a["level"], sorted(a["channels"])) for a in alerts}
-    assert len(run["alerts_created"]) == 3
-    # 西湖区 and 上城区 are siblings under 杭州市: each sees the other's channel within 7 days.
-    assert levels[HOME_COUNTY][1] == ["case_reports", "test_positives"]
-    assert levels["330102"][1] == ["case_reports", "test_positives"]
-    assert {levels[HOME_COUNTY][0], levels["330102"][0]} <= {"yellow", "orange"}
+    assert len(run["alerts_created"]) == 4
+    # 西湖区 and 上城区 are siblings under 杭州市: their two channels within 7 days are the city's alert,
+    # routed to the city; each county's own alert holds only its own signal (its readers may not see
+    # the other county's data).
+    assert levels[CITY][1] == ["case_reports", "test_positives"]
+    assert levels[CITY][0] in ("yellow", "orange")
+    assert levels[HOME_COUNTY] == ("blue", ["case_reports"])
+    assert levels["330102"] == ("blue", ["test_positives"])
+    city_alert = next(a for a in alerts if a["jurisdiction_code"] == CITY)
+    assert city_alert["assigned_code"] == CITY
+    home = client.get("/api/surveillance/alerts", headers=token_for(client, "home_surveillance_analyst"))
+    assert {a["jurisdiction_code"] for a in home.json()["items"]} == {HOME_COUNTY}
     # 海曙区 is under 宁波市: one channel only, a blue alert.
     assert levels["330203"] == ("blue", ["test_positives"])
 

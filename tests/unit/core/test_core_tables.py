@@ -54,7 +54,9 @@ def text_and_numbers_table() -> Table:
     table.add_column("price", justify="right")
     table.add_column("cn-9", justify="right")
     table.add_row("Laboratory tubes for pooled nucleic acid tests (tube)", "3.50", "1,234,567 x = 4,320,984")
-    table.add_row("Centralised quarantine rooms, meals and staff (room-day)", "240.00", "65,432 x = 15,703,680")
+    table.add_row(
+        "Centralised quarantine rooms, meals and staff (room-day)", "240.00", "65,432 x = 15,703,680"
+    )
     return table
 
 

@@ -64,7 +64,7 @@ def test_an_asymptomatic_index_counts_from_sampling_and_the_days_are_a_parameter
 
     window = exposure_window(load_builtin("cn-9"), index)
     assert window.start == dt.datetime(2022, 6, 30)
-    assert window.description == "4 days before sampling until isolation"
+    assert str(window.description) == "4 days before sampling until isolation"
     wider = exposure_window(load_builtin("cn-9", {"contact_window_days_asymptomatic": 5}), index)
     assert wider.start == dt.datetime(2022, 6, 29)
 

@@ -75,9 +75,13 @@ def test_channels_eight_days_apart_do_not_fuse() -> None:
 
 def test_siblings_are_neighbours_when_no_adjacency_is_configured() -> None:
     found = by_area(run([signal("case_reports", WEST_LAKE), signal("pharmacy", SHANGCHENG, days_ago=2)]))
-    assert found["330106"].level is AlertLevel.yellow
-    assert found["330102"].level is AlertLevel.yellow
-    assert {s.jurisdiction_id for s in found["330106"].signals} == {WEST_LAKE.id, SHANGCHENG.id}
+    # Each county keeps its own one-channel alert; the two channels together are the city's alert, so
+    # that nobody reads a neighbour's signals in their own county's alert.
+    assert found["330106"].level is AlertLevel.blue and found["330106"].channels == {"case_reports"}
+    assert found["330102"].level is AlertLevel.blue and found["330102"].channels == {"pharmacy"}
+    assert found["330100"].level is AlertLevel.yellow
+    assert found["330100"].key == f"temporal:{CITY.id}"
+    assert {s.jurisdiction_id for s in found["330100"].signals} == {WEST_LAKE.id, SHANGCHENG.id}
 
 
 def test_areas_of_other_cities_are_not_neighbours() -> None:
@@ -87,24 +91,29 @@ def test_areas_of_other_cities_are_not_neighbours() -> None:
 
 
 def test_a_configured_adjacency_replaces_the_siblings() -> None:
-    # 西湖区 is configured to border only 滨江区: 上城区's signal no longer counts for it.
-    signals = [
-        signal("case_reports", WEST_LAKE),
-        signal("pharmacy", SHANGCHENG),
-        signal("wastewater", BINJIANG),
-    ]
-    found = by_area(run(signals, adjacency=[(WEST_LAKE.id, BINJIANG.id)]))
-    assert found["330106"].channels == {"case_reports", "wastewater"}
-    # 滨江区 now has its configured neighbour 西湖区 only.
-    assert found["330108"].channels == {"wastewater", "case_reports"}
+    signals = [signal("case_reports", WEST_LAKE), signal("pharmacy", SHANGCHENG)]
+    # Siblings by default: the two channels are the city's alert.
+    assert by_area(run(signals))["330100"].channels == {"case_reports", "pharmacy"}
+    # Configured to border only 滨江区 (which has no signal), 西湖区 and 上城区 no longer fuse.
+    found = by_area(run(signals, adjacency=[(WEST_LAKE.id, BINJIANG.id), (SHANGCHENG.id, BINJIANG.id)]))
+    assert "330100" not in found
+    assert found["330106"].channels == {"case_reports"} and found["330102"].channels == {"pharmacy"}
+    # With a signal in 滨江区 each fuses with it: one city alert holds the three channels.
+    wastewater = signal("wastewater", BINJIANG)
+    found = by_area(
+        run([*signals, wastewater], adjacency=[(WEST_LAKE.id, BINJIANG.id), (SHANGCHENG.id, BINJIANG.id)])
+    )
+    assert found["330100"].channels == {"case_reports", "pharmacy", "wastewater"}
 
 
 def test_an_area_needs_a_fresh_signal_of_its_own() -> None:
     old = signal("case_reports", WEST_LAKE, days_ago=3)
-    fresh = signal("pharmacy", SHANGCHENG)
-    found = by_area(run([old, fresh], used={f"temporal:{WEST_LAKE.id}": {old.result_id}}))
+    fresh = signal("pharmacy", WEST_LAKE)
+    found = by_area(run([old], used={f"temporal:{WEST_LAKE.id}": {old.result_id}}))
     assert "330106" not in found
-    assert found["330102"].channels == {"case_reports", "pharmacy"}
+    found = by_area(run([old, fresh], used={f"temporal:{WEST_LAKE.id}": {old.result_id}}))
+    assert found["330106"].channels == {"case_reports", "pharmacy"}
+    assert found["330106"].fresh == [fresh]
 
 
 def test_single_case_diseases_get_their_own_red_alert_beside_the_temporal_one() -> None:
@@ -153,3 +162,49 @@ def test_area_lookup_walks_up_the_path() -> None:
     table = {a.path: a for a in AREAS if a.level is Level.county}
     assert area_for("/330000/330100/330106/330106001/330106001001/", table) is WEST_LAKE
     assert area_for("/330000/330100/", table) is None
+
+
+# ------------------------------------------------ one case, one alert; spent signals; scope (issue 11)
+
+
+def test_one_case_raises_one_alert_and_nothing_else() -> None:
+    cholera = signal("cases.cholera", WEST_LAKE, disease="cholera")
+    fever = signal("fever_clinic", SHANGCHENG, days_ago=1)
+    found = run([cholera, fever])
+    alerts_with_the_case = [c for c in found if cholera in c.signals]
+    assert [(c.key, c.level) for c in alerts_with_the_case] == [(f"case:{WEST_LAKE.id}:cholera", AlertLevel.red)]
+    # The fever signal keeps its own county's alert; no temporal alert of 西湖区 or 杭州市 at all.
+    assert {c.key for c in found} == {f"case:{WEST_LAKE.id}:cholera", f"temporal:{SHANGCHENG.id}"}
+
+
+def test_signals_of_closed_alerts_are_never_fused_again() -> None:
+    fever = signal("fever_clinic", SHANGCHENG, days_ago=2)
+    cases = signal("case_reports", WEST_LAKE)
+    # 上城区's fever signal went into an alert that was then confirmed as an event (or dismissed).
+    found = by_area(run([fever, cases], used={f"temporal:{SHANGCHENG.id}": {fever.result_id}}))
+    assert found["330100"].channels == {"fever_clinic", "case_reports"}  # still open: it fuses
+    neighbours = neighbour_map(AREAS, ())
+    found = by_area(fuse([fever, cases], RULES, AREAS, neighbours, DAY, closed={fever.result_id}))
+    assert set(found) == {"330106"}
+    assert found["330106"].channels == {"case_reports"} and found["330106"].level is AlertLevel.blue
+    # A spent signal raises nothing by itself either.
+    assert fuse([fever], RULES, AREAS, neighbours, DAY, closed={fever.result_id}) == []
+
+
+def test_no_alert_holds_a_signal_from_outside_its_jurisdiction() -> None:
+    signals = [
+        signal("case_reports", WEST_LAKE),
+        signal("pharmacy", SHANGCHENG, days_ago=1),
+        signal("wastewater", BINJIANG, days_ago=2),
+        signal("test_positives", HAISHU),
+        signal("fever_clinic", WEST_LAKE, days_ago=3, suffix="330106001/"),
+    ]
+    found = run(signals)
+    assert found
+    for candidate in found:
+        for s in candidate.signals:
+            assert s.jpath.startswith(candidate.area.path), (candidate.key, s.jpath)
+    # Without a place to own it (the city is not among the places), no cross-county alert is raised.
+    counties = [a for a in AREAS if a.level is Level.county]
+    lonely = fuse(signals[:2], RULES, counties, neighbour_map(counties, ()), DAY)
+    assert {c.area.code for c in lonely} == {"330106", "330102"}

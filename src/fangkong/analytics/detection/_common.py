@@ -98,31 +98,44 @@ def require_contiguous(idx: IntArray, *, name: str = "range") -> None:
 def check_probability(name: str, value: float) -> float:
     value = float(value)
     if not 0.0 < value < 1.0:
-        raise DetectorParameterError(f"{name}: must lie strictly between 0 and 1, got {value}")
+        raise DetectorParameterError.of(
+            "{name}: must lie strictly between 0 and 1, got {value}", name=name, value=value
+        )
     return value
 
 
 def check_int(name: str, value: int, minimum: int) -> int:
     if isinstance(value, bool) or int(value) != value:
-        raise DetectorParameterError(f"{name}: must be an integer, got {value!r}")
+        raise DetectorParameterError.of("{name}: must be an integer, got “{value}”", name=name, value=value)
     value = int(value)
     if value < minimum:
-        raise DetectorParameterError(f"{name}: must be at least {minimum}, got {value}")
+        raise DetectorParameterError.of(
+            "{name}: must be at least {minimum}, got {value}", name=name, minimum=minimum, value=value
+        )
     return value
 
 
 def check_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     value = float(value)
     if not np.isfinite(value) or value < 0.0 or (value == 0.0 and not allow_zero):
-        bound = "non-negative" if allow_zero else "positive"
-        raise DetectorParameterError(f"{name}: must be a finite {bound} number, got {value}")
+        template = (
+            "{name}: must be a finite non-negative number, got {value}"
+            if allow_zero
+            else "{name}: must be a finite positive number, got {value}"
+        )
+        raise DetectorParameterError.of(template, name=name, value=value)
     return value
 
 
 def check_choice(name: str, value: str, choices: Iterable[str]) -> str:
     options = tuple(choices)
     if value not in options:
-        raise DetectorParameterError(f"{name}: must be one of {', '.join(options)}; got {value!r}")
+        raise DetectorParameterError.of(
+            "{name}: must be one of {options}; got “{value}”",
+            name=name,
+            options=", ".join(options),
+            value=value,
+        )
     return value
 
 

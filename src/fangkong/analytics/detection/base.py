@@ -60,4 +60,17 @@ class Detector(Protocol):
 
 
 class DetectorParameterError(ValueError):
-    """A parameter is missing, of the wrong type or out of range; the message names it."""
+    """A parameter is missing, of the wrong type or out of range; the message names it.
+
+    Made with ``of(template, **values)``, it also keeps the message's English template (``{name}``
+    placeholders) and its values apart, so a caller can word the same message in the user's language.
+    """
+
+    def __init__(self, message: str, template: str | None = None, **values: object) -> None:
+        super().__init__(message)
+        self.template = template
+        self.values = values
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> DetectorParameterError:
+        return cls(template.format(**values), template, **values)

@@ -112,32 +112,43 @@ _DATA = ("dates", "population")
 def _int(params: Mapping[str, object], name: str, default: int, minimum: int) -> int:
     value = params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise DetectorParameterError(f"{name} must be an integer, got {value!r}")
+        raise DetectorParameterError.of("{name}: must be an integer, got “{value}”", name=name, value=value)
     if value < minimum:
-        raise DetectorParameterError(f"{name} must be >= {minimum}, got {value}")
+        raise DetectorParameterError.of(
+            "{name}: must be at least {minimum}, got {value}", name=name, minimum=minimum, value=value
+        )
     return int(value)
 
 
 def _float(params: Mapping[str, object], name: str, default: float, low: float, high: float) -> float:
     value = params.get(name, default)
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise DetectorParameterError(f"{name} must be a number, got {value!r}")
+        raise DetectorParameterError.of("{name}: must be a number, got “{value}”", name=name, value=value)
     if not low <= float(value) <= high:
-        raise DetectorParameterError(f"{name} must lie in [{low}, {high}], got {value}")
+        raise DetectorParameterError.of(
+            "{name}: must lie in [{low}, {high}], got {value}", name=name, low=low, high=high, value=value
+        )
     return float(value)
 
 
 def _bool(params: Mapping[str, object], name: str, default: bool) -> bool:
     value = params.get(name, default)
     if not isinstance(value, bool | np.bool_):
-        raise DetectorParameterError(f"{name} must be True or False, got {value!r}")
+        raise DetectorParameterError.of(
+            "{name}: must be True or False, got “{value}”", name=name, value=value
+        )
     return bool(value)
 
 
 def _choice(params: Mapping[str, object], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = params.get(name, default)
     if value not in allowed:
-        raise DetectorParameterError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        raise DetectorParameterError.of(
+            "{name}: must be one of {options}; got “{value}”",
+            name=name,
+            options=", ".join(allowed),
+            value=value,
+        )
     return str(value)
 
 

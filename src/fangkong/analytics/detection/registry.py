@@ -208,7 +208,12 @@ def convert_params(
             if accepts_any:
                 converted[key] = _convert(key, raw, RangeSpec, n) if key == "range" else _guess(raw)
                 continue
-            raise DetectorParameterError(f"{key}: unknown parameter of {name}; known: {', '.join(known)}")
+            raise DetectorParameterError.of(
+                "{key}: unknown parameter of {method}; known: {known}",
+                key=key,
+                method=name,
+                known=", ".join(known),
+            )
         hint = hints.get(key, signature.parameters[key].annotation)
         if hint is inspect.Parameter.empty:
             converted[key] = _guess(raw)
@@ -216,7 +221,9 @@ def convert_params(
         try:
             converted[key] = _convert(key, raw, hint, n)
         except (ValueError, TypeError) as exc:
-            raise DetectorParameterError(f"{key}: cannot use {raw!r} ({exc})") from exc
+            raise DetectorParameterError(
+                f"{key}: cannot use {raw!r} ({exc})", "{key}: cannot use “{value}”", key=key, value=raw
+            ) from exc
     return converted
 
 

@@ -1,4 +1,5 @@
-// Tracing forms: picking a resident found by ID number (see templates/tracing/_resident.html).
+// Tracing forms: the line list made ready for the next person, and picking a resident found by ID
+// number (see templates/tracing/_resident.html).
 //
 // The lookup answers with the masked resident and a "use this resident" button; choosing it puts the
 // registry person's id in the form's hidden person_id, so the line is recorded for that person. Typing
@@ -33,6 +34,17 @@
     var field = event.target;
     if (field.name !== "id_number" || !field.form) return;
     setPicked(field.form, "", "");
+  });
+
+  // A line-list form (data-reset-after="<field>") is emptied for the next person once its line is
+  // saved, and the cursor goes back to that field; a refused line keeps what was typed. (htmx's hx-on
+  // would do this inline, but the page's Content-Security-Policy refuses evaluated strings.)
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || form.tagName !== "FORM" || !form.hasAttribute("data-reset-after")) return;
+    if (event.detail.successful && !document.querySelector("#case-contacts .errors")) form.reset();
+    var first = form.querySelector('[name="' + form.getAttribute("data-reset-after") + '"]');
+    if (first) first.focus();
   });
 
   document.addEventListener("reset", function (event) {
