@@ -55,7 +55,13 @@ def seed_contacts(app, world: World, settings) -> dict[str, int]:  # type: ignor
             bus,
             me,
             case_id,
-            [service.ExposureInput("household", dt.datetime(2026, 12, 5, 19), person=PersonInput(name="张三", phone="13900000002"))],
+            [
+                service.ExposureInput(
+                    "household",
+                    dt.datetime(2026, 12, 5, 19),
+                    person=PersonInput(name="张三", phone="13900000002"),
+                )
+            ],
         )
         assert close.person_id is None and close.category.value == "close_contact"
         close_id = close.id
@@ -78,5 +84,3 @@ def seed_contacts(app, world: World, settings) -> dict[str, int]:  # type: ignor
         )
         assert second.person_id == people[2] and second.category.value == "contact_of_contact"
         return {"close": close_id, "second": second.id, "second_person": people[2]}
-
-

@@ -64,9 +64,13 @@ def _html_error(
     """A form's errors for htmx (placed in the form by forms.js), else a full page with navigation."""
     language = language_of(request)
     shown = shown_errors(errors, language, file=file or any(e.row > 1 for e in errors))
+    text = "" if errors else render_text(message, language)
+    if status in (403, 404) and language != "en" and text == str(message):
+        # "case 12 not found" has no translation: the page's title (未找到, 不允许) says it in words.
+        text = ""
     context = {
         "status": status,
-        "message": "" if errors else render_text(message, language),
+        "message": text,
         "errors": shown,
         "file": file or any(e.row > 1 for e in errors),
     }
@@ -99,10 +103,12 @@ async def _error_response(
 
 
 BUSY_MESSAGE = "The server is busy. Please try again in a few seconds."
-# PostgreSQL error classes that mean "not now" rather than "wrong": connection exceptions (08),
+# PostgreSQL errors that mean "not now" rather than "wrong": connection exceptions (class 08),
 # transaction rollback (40: deadlock, serialization failure), insufficient resources (53: too many
-# connections), operator intervention (57: shutting down, statement cancelled).
+# connections), operator intervention (57: shutting down, statement cancelled), and a lock not granted
+# within lock_timeout (55P03).
 _TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+_LOCK_NOT_AVAILABLE = "55P03"
 
 
 def _database_busy(exc: OperationalError) -> bool:
@@ -111,7 +117,7 @@ def _database_busy(exc: OperationalError) -> bool:
         return True
     sqlstate = getattr(exc.orig, "sqlstate", None)
     if isinstance(sqlstate, str):
-        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate == _LOCK_NOT_AVAILABLE
     if type(exc.orig).__module__.startswith("psycopg"):
         return True  # no SQLSTATE: the server could not be reached or went away
     text = str(exc.orig).lower()
@@ -214,7 +220,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     pool = PoolSize.for_requests(
-        settings.db_requests, timeout=settings.db_wait_seconds, busy_seconds=settings.sqlite_busy_seconds
+        settings.db_requests,
+        timeout=settings.db_wait_seconds,
+        lock_wait_seconds=settings.db_lock_wait_seconds,
     )
     app.state.db = Database(settings.resolved_database_url(), pool)
     app.state.db_gate = DatabaseGate(

@@ -9,6 +9,7 @@ computes, in Chinese and then in English.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -35,7 +36,9 @@ def _one_alert(client, headers) -> int:  # type: ignore[no-untyped-def]
     sent = client.post("/api/surveillance/observations", json={"observations": records}, headers=headers)
     assert sent.status_code == 200, sent.text
     channel = next(
-        c["id"] for c in client.get("/api/surveillance/channels", headers=headers).json() if c["code"] == "case_reports"
+        c["id"]
+        for c in client.get("/api/surveillance/channels", headers=headers).json()
+        if c["code"] == "case_reports"
     )
     body = {"channel_id": channel, "level": "county", "method": "ears_c1", "params": {}}
     assert client.post("/api/surveillance/configs", json=body, headers=headers).status_code == 201
@@ -67,13 +70,14 @@ def test_the_inbox_tab_and_the_response_statistics_page(
     assert api["median_response_hours"] == pytest.approx(1.5)
 
     _login(page, live_server, "/surveillance/alerts")
-    page.click("[data-testid=mine]")
-    page.wait_for_url("**/surveillance/alerts?*mine=true*")
+    with page.expect_navigation():
+        page.click("[data-testid=mine]")
     # The inbox of one's own jurisdiction lists the county's alert (it used to be a 422 page).
     page.wait_for_selector("[data-testid=alerts-table]")
     assert page.locator(f"[data-testid=alerts-table] a[href='/surveillance/alerts/{alert_id}']").count() == 1
     # The status tabs keep the inbox switch and still answer.
-    page.click("text=核实中")
+    with page.expect_navigation():
+        page.click("text=核实中")
     page.wait_for_selector("[data-testid=alerts-table]")
     assert "mine=true" in page.url and "status=verifying" in page.url
 
@@ -83,7 +87,7 @@ def test_the_inbox_tab_and_the_response_statistics_page(
     assert page.inner_text("[data-testid=alerts-overall]") == "1"
     assert page.inner_text("[data-testid=within-2h-overall]") == "100.0%"
     assert page.inner_text("[data-testid=within-24h-overall]") == "100.0%"
-    assert page.inner_text("[data-testid=median-overall]").startswith("1.5 h")
+    assert page.inner_text("[data-testid=median-overall]").startswith("1.5 小时")
     # A detector's alert runs on the 24 h clock: the single-case row has nothing to measure.
     assert page.inner_text("[data-testid=alerts-single_case]") == "0"
     assert page.inner_text("[data-testid=within-2h-single_case]") == "—"
@@ -92,6 +96,8 @@ def test_the_inbox_tab_and_the_response_statistics_page(
     assert page.inner_text("[data-testid=stats-status] [data-status=verifying]") == "1"
     assert page.inner_text("[data-testid=stats-status] [data-status=signal]") == "0"
     assert "2 小时内响应" in page.inner_text("[data-testid=stats-table]")
+    # No English word on the Chinese page (P25/P75 are the quartiles' names).
+    assert re.findall(r"[A-Za-z]{2,}", page.inner_text("main")) == []
 
     # A period before the alert has none.
     earlier = (clock.today() - dt.timedelta(days=60)).isoformat()
@@ -105,6 +111,7 @@ def test_the_inbox_tab_and_the_response_statistics_page(
     assert page.locator("h1").inner_text() == "Alert response statistics"
     table = page.inner_text("[data-testid=stats-table]")
     assert "Answered within 2 h" in table and "Median response time" in table
+    assert page.inner_text("[data-testid=median-overall]").startswith("1.5 h")
     assert page.inner_text("[data-testid=stats-status]").splitlines()[1].startswith("Under verification")
 
 

@@ -63,7 +63,8 @@ def test_a_drill_from_its_start_to_its_score(live_server: str, page, world: Worl
     page.click("[data-testid=start-drill]")
     page.wait_for_url(f"{live_server}/modeling/drills/*")
     assert "【演练】" in page.locator("h1").inner_text()
-    page.click("[data-testid=advance-end]")
+    with page.expect_navigation():  # the form is answered, then the drill's page loads again
+        page.click("[data-testid=advance-end]")
     page.wait_for_selector("[data-measure=investigation]")
     assert page.locator("[data-testid=drill-score]").inner_text().strip() not in ("", "—")
     assert page.locator("[data-testid=advance-end]").count() == 0  # finished: no more controls

@@ -140,6 +140,7 @@ def test_a_responder_runs_the_detectors_and_starts_verification(
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/surveillance")
     page.click("[data-testid=run]")
+    page.wait_for_url("**/surveillance?as_of=*run=*")  # the run's board, once the form has been answered
     page.wait_for_selector("[data-testid=board-table]")
     assert "西湖区" in page.inner_text("[data-testid=board-table]")
     # ECharts drew the tile view on a canvas.

@@ -199,6 +199,8 @@ def actor_names(session: Session, user_ids: set[int]) -> dict[int, str]:
     ids = sorted(user_ids)
     for start in range(0, len(ids), 1000):
         names.update(
-            session.execute(select(User.id, User.display_name).where(User.id.in_(ids[start : start + 1000]))).all()
+            session.execute(
+                select(User.id, User.display_name).where(User.id.in_(ids[start : start + 1000]))
+            ).all()
         )
     return names

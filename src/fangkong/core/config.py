@@ -58,11 +58,12 @@ class Settings(BaseSettings):
     # files, password hashing); requests that may work on the database at once, each with up to two
     # pooled connections (its own and the page frame's), the others waiting their turn without a
     # thread or a connection; how long a request may wait for its turn or a connection before it is
-    # answered 503; and how long SQLite waits for its one write lock.
+    # answered 503; and how long a transaction waits for a lock another holds (SQLite's one write
+    # lock, a PostgreSQL row or table lock) before it is answered 503.
     worker_threads: int = Field(default=40, ge=2)
     db_requests: int = Field(default=10, ge=1)
     db_wait_seconds: float = Field(default=60.0, gt=0)
-    sqlite_busy_seconds: float = Field(default=30.0, gt=0)
+    db_lock_wait_seconds: float = Field(default=30.0, gt=0)
     session_hours: int = 12
     default_language: Literal["zh", "en"] = "zh"
     # Whether cookies carry the Secure flag; on by default in production (HTTPS behind a proxy).

@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterable, Iterator
 
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 
 
 def rows_checked(reader: Iterable[list[str]], line_of: object) -> Iterator[list[str]]:
@@ -24,7 +25,9 @@ def rows_checked(reader: Iterable[list[str]], line_of: object) -> Iterator[list[
             return
         except csv.Error as exc:
             line = getattr(line_of, "line_num", 0) or 1
-            raise InvalidInput([RowError(line, "*", f"not readable as CSV: {exc}")]) from None
+            raise InvalidInput(
+                [RowError(line, "*", Message("not readable as CSV: {reason}", reason=str(exc)))], file=True
+            ) from None
         except UnicodeDecodeError:
             line = (getattr(line_of, "line_num", 0) or 0) + 1
             raise InvalidInput([RowError(line, "*", "not UTF-8 text; save the file as UTF-8 CSV")]) from None

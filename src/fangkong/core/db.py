@@ -77,26 +77,32 @@ class PoolSize:
 
     ``size`` connections are kept open and up to ``overflow`` more opened when they are all lent;
     a caller that finds every one lent waits ``timeout`` seconds and then gets
-    ``sqlalchemy.exc.TimeoutError`` (the app answers 503), never an endless wait. On SQLite a writer
-    waits up to ``busy_seconds`` for the database's one write lock before "database is locked".
-    The defaults suit the CLI and scripts; the app sizes its pool from the settings
-    (:meth:`for_requests`).
+    ``sqlalchemy.exc.TimeoutError`` (the app answers 503), never an endless wait. A transaction waits
+    up to ``lock_wait_seconds`` for a lock another holds: SQLite's one write lock (its busy timeout,
+    then "database is locked"), a PostgreSQL row or table lock (its ``lock_timeout``). None keeps
+    each database's behaviour for the CLI and scripts (SQLite waits ``SQLITE_BUSY_SECONDS``,
+    PostgreSQL as long as it takes: a second import waits for the first); the app sizes its pool and
+    its waits from the settings (:meth:`for_requests`).
     """
 
     size: int = 5
     overflow: int = 10
     timeout: float = 30.0
-    busy_seconds: float = 30.0
+    lock_wait_seconds: float | None = None
 
     @classmethod
-    def for_requests(cls, requests: int, *, timeout: float, busy_seconds: float) -> PoolSize:
+    def for_requests(cls, requests: int, *, timeout: float, lock_wait_seconds: float) -> PoolSize:
         """A pool for ``requests`` requests at once: two connections each and a reserve for background work.
 
         A page holds its request's connection while the page frame opens a second one for the header's
         jurisdiction picker; alert delivery after an answer, modelling jobs and the drill clock run
         outside any request and draw on the overflow.
         """
-        return cls(size=2 * requests, overflow=requests, timeout=timeout, busy_seconds=busy_seconds)
+        return cls(size=2 * requests, overflow=requests, timeout=timeout, lock_wait_seconds=lock_wait_seconds)
+
+
+# How long SQLite waits for its write lock when the caller does not say (the CLI, scripts), seconds.
+SQLITE_BUSY_SECONDS = 30.0
 
 
 def _sqlite_pragmas(busy_seconds: float) -> Callable[[Any, Any], None]:
@@ -133,11 +139,13 @@ def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
     if url.startswith("sqlite"):
         if url in ("sqlite://", "sqlite:///:memory:"):
             sizing = {}  # one in-memory database per connection: SQLAlchemy's own pool, not a queue
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": pool.busy_seconds}, **sizing
-        )
-        event.listen(engine, "connect", _sqlite_pragmas(pool.busy_seconds))
+        busy = SQLITE_BUSY_SECONDS if pool.lock_wait_seconds is None else pool.lock_wait_seconds
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy}, **sizing)
+        event.listen(engine, "connect", _sqlite_pragmas(busy))
         return engine
+    if pool.lock_wait_seconds is not None:
+        # Past it PostgreSQL raises lock_not_available (55P03), which the app answers 503.
+        sizing["connect_args"] = {"options": f"-c lock_timeout={int(pool.lock_wait_seconds * 1000)}"}
     return create_engine(url, pool_pre_ping=True, **sizing)
 
 

@@ -43,7 +43,8 @@ class RowError:
     ``text`` the ``Message`` a page renders in the reader's language.
     """
 
-    __slots__ = ("field", "message", "row", "text")
+    # ``text`` in a slot: ``vars(error)`` (the CLI's JSON) holds the plain row, field and English message.
+    __slots__ = ("__dict__", "text")
 
     def __init__(self, row: int, field: str, message: str | Message) -> None:
         self.row = row

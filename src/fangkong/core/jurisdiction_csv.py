@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.jurisdictions import JurisdictionRow
 
 COLUMNS = ("code", "name", "level", "parent_code")
@@ -25,7 +26,13 @@ def parse_jurisdiction_csv(content: str) -> list[JurisdictionRow]:
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            errors.append(RowError(number, "*", f"has {len(values)} columns, the header has {len(header)}"))
+            errors.append(
+                RowError(
+                    number,
+                    "*",
+                    Message("has {got} columns, the header has {width}", got=len(values), width=len(header)),
+                )
+            )
             continue
         rows.append(JurisdictionRow(*(values[index[c]].strip() for c in COLUMNS)))
     if errors:

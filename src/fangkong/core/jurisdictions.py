@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.errors import Forbidden, InvalidInput, NotFound, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import CODE_LENGTH, LEVEL_ORDER, Jurisdiction, Level, Role, User
 from fangkong.core.scope import is_sandbox_path, path_in_scope, real_place_of, sandbox_root, under
 
@@ -42,31 +43,62 @@ def _check_row(index: int, row: JurisdictionRow, known: dict[str, tuple[Level, s
         level = Level(row.level)
     except ValueError:
         allowed = ", ".join(level.value for level in Level)
-        return [RowError(index, "level", f"unknown level {row.level!r}; use one of {allowed}")]
+        return [
+            RowError(
+                index,
+                "level",
+                Message("unknown level “{value}”; use one of {allowed}", value=row.level, allowed=allowed),
+            )
+        ]
     if not _DIGITS.match(row.code) or len(row.code) != CODE_LENGTH[level]:
         errors.append(
             RowError(
-                index, "code", f"{row.code!r} is not a {CODE_LENGTH[level]}-digit code for a {level.value}"
+                index,
+                "code",
+                Message(
+                    "“{value}” is not a {digits}-digit code for a {level}",
+                    value=row.code,
+                    digits=CODE_LENGTH[level],
+                    level=Message(level.value),
+                ),
             )
         )
     if not row.name.strip():
         errors.append(RowError(index, "name", "name is empty"))
     if row.code in known:
-        errors.append(RowError(index, "code", f"code {row.code} already exists"))
+        errors.append(RowError(index, "code", Message("code {code} already exists", code=row.code)))
     if level is Level.province:
         if row.parent_code:
             errors.append(RowError(index, "parent_code", "a province has no parent"))
     elif row.parent_code not in known:
-        errors.append(RowError(index, "parent_code", f"parent {row.parent_code!r} not found"))
+        errors.append(
+            RowError(index, "parent_code", Message("parent “{code}” not found", code=row.parent_code))
+        )
     else:
         parent_level, _ = known[row.parent_code]
         if LEVEL_ORDER[parent_level] >= LEVEL_ORDER[level]:
             errors.append(
-                RowError(index, "parent_code", f"a {level.value} cannot sit under a {parent_level.value}")
+                RowError(
+                    index,
+                    "parent_code",
+                    Message(
+                        "a {level} cannot sit under a {parent}",
+                        level=Message(level.value),
+                        parent=Message(parent_level.value),
+                    ),
+                )
             )
         elif len(row.code) > 6 and not row.code.startswith(row.parent_code[: len(row.parent_code)]):
             errors.append(
-                RowError(index, "code", f"{row.code} does not start with its parent's code {row.parent_code}")
+                RowError(
+                    index,
+                    "code",
+                    Message(
+                        "{code} does not start with its parent's code {parent}",
+                        code=row.code,
+                        parent=row.parent_code,
+                    ),
+                )
             )
     return errors
 
@@ -214,7 +246,9 @@ def create_sandbox(
         None,
     )
     if code is None:
-        raise InvalidInput([RowError(1, "jurisdiction", f"{county.name} has no free sandbox code left")])
+        raise InvalidInput(
+            [RowError(1, "jurisdiction", Message("{place} has no free sandbox code left", place=county.name))]
+        )
     township = Jurisdiction(
         code=code,
         name=f"{SANDBOX_NAME_PREFIX}{label}"[:100],
@@ -276,7 +310,9 @@ def sandbox_actor(session: Session, township: Jurisdiction, username: str, role:
         session.add(user)
         session.flush()
     elif user.jurisdiction_id != township.id:
-        raise InvalidInput([RowError(1, "username", f"{username} belongs to another place")])
+        raise InvalidInput(
+            [RowError(1, "username", Message("{username} belongs to another place", username=username))]
+        )
     return user
 
 
@@ -294,3 +330,17 @@ def drill_scope(session: Session, principal: Principal, sandbox_id: str | None) 
     if not path_in_scope(real_place_of(node.path), principal.jpath):
         return principal
     return replace(principal, jurisdiction_id=node.id, jpath=node.path, jurisdiction_name=node.name)
+
+
+def same_world_as(session: Session, node_path: str, parent_id: int | None) -> ColumnElement[bool]:
+    """Condition on ``Jurisdiction`` rows for the siblings of a node (``parent_id`` alike) that may count.
+
+    Real places and a drill's sandbox are never each other's neighbours, and a sandbox hanging under a
+    real county has no siblings at all: the other sandboxes beside it belong to other drills.
+    """
+    if not is_sandbox_path(node_path):
+        return Jurisdiction.is_sandbox.is_(False)
+    parent = session.get(Jurisdiction, parent_id) if parent_id is not None else None
+    if parent is None or not parent.is_sandbox:
+        return Jurisdiction.path == node_path
+    return Jurisdiction.is_sandbox.is_(True)

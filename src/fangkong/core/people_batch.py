@@ -22,6 +22,7 @@ from fangkong.core import clock, pgcopy
 from fangkong.core.crypto import Vault, mask_address, mask_name, normalise_for_hash, personal_texts
 from fangkong.core.db import sqlite_instant
 from fangkong.core.errors import RowError
+from fangkong.core.i18n import Message
 from fangkong.core.idnumber import plainly_valid
 from fangkong.core.people_rules import MAX_ADDRESS, NAME_PATTERN, SEX_WORDS, Keys, shape_person
 from fangkong.core.phone import is_plain_mobile
@@ -114,7 +115,9 @@ def shape_rows(
     offsets = [i for i, values in enumerate(rows) if len(values) == width]
     if len(offsets) < len(rows):
         chunk.errors.extend(
-            RowError(i, "*", f"has {len(values)} columns, the header has {width}")
+            RowError(
+                i, "*", Message("has {got} columns, the header has {width}", got=len(values), width=width)
+            )
             for i, values in enumerate(rows)
             if len(values) != width
         )

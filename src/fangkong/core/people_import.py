@@ -30,6 +30,7 @@ from fangkong.core import audit, pgcopy
 from fangkong.core.clock import utcnow
 from fangkong.core.csvtext import rows_checked
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import Household, Person
 from fangkong.core.people import communities_in_scope
 from fangkong.core.people_batch import (
@@ -380,7 +381,7 @@ def _check_duplicates(
     for row, id_hash in zip(rows, id_hashes, strict=True):
         first = seen.setdefault(id_hash, row)
         if first != row:
-            errors.append(RowError(row, "id_number", f"same ID number as row {first}"))
+            errors.append(RowError(row, "id_number", Message("same ID number as row {row}", row=first)))
 
 
 def _shaped_chunks(

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import UploadFile
 
 from fangkong.core.errors import DomainError
+from fangkong.core.i18n import Message
 
 # Large enough for a province's residents as CSV (about 120 bytes a row: four million rows).
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024
@@ -26,6 +27,6 @@ def save_upload(
         while block := file.file.read(1 << 20):
             size += len(block)
             if size > limit:
-                raise DomainError(f"file too large: more than {limit // (1024 * 1024)} MB")
+                raise DomainError(Message("file too large: more than {size} MB", size=limit // (1024 * 1024)))
             out.write(block)
     return path

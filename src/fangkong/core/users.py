@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.auth import WeakPassword, create_api_token, hash_password
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Role, User
 from fangkong.core.scope import path_in_scope, under
 
@@ -41,12 +42,24 @@ def create_user(
         role_value = Role(role)
     except ValueError:
         errors.append(
-            RowError(1, "role", f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}")
+            RowError(
+                1,
+                "role",
+                Message(
+                    "unknown role “{value}”; use one of {roles}",
+                    value=role,
+                    roles=[Message(r.value) for r in Role],
+                ),
+            )
         )
         role_value = Role.viewer
     place = session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction_code))
     if place is None or not path_in_scope(place.path, scope_path):
-        errors.append(RowError(1, "jurisdiction_code", f"{jurisdiction_code} is not in your jurisdiction"))
+        errors.append(
+            RowError(
+                1, "jurisdiction_code", Message("{code} is not in your jurisdiction", code=jurisdiction_code)
+            )
+        )
     try:
         password_hash = hash_password(password)
     except WeakPassword as exc:
@@ -55,7 +68,7 @@ def create_user(
         raise InvalidInput(errors)
     assert place is not None
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"username {username} is taken")
+        raise Conflict(Message("username {username} is taken", username=username))
     user = User(
         username=username,
         display_name=display_name.strip(),

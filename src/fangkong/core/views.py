@@ -313,10 +313,10 @@ def users_create(
             password=password,
             **form,
         )
-    except InvalidInput as exc:
-        errors = [f"{e.field}: {e.message}" for e in exc.errors]
     except DomainError as exc:
-        errors = [exc.message]
+        if request.headers.get("HX-Request") == "true":
+            raise  # the error handler answers htmx: each message beside its field, the input kept
+        errors: list[object] = list(exc.errors) if isinstance(exc, InvalidInput) else [exc]
     else:
         return RedirectResponse("/users", status_code=303)
     session.rollback()
@@ -408,7 +408,9 @@ def audit_page(
         )
     people_in_scope = users.list_users(session, principal.jpath)
     names = {u.id: u.display_name for u, _ in people_in_scope}
-    names.update(audit.actor_names(session, {r.actor_id for r in rows if r.actor_id is not None} - set(names)))
+    names.update(
+        audit.actor_names(session, {r.actor_id for r in rows if r.actor_id is not None} - set(names))
+    )
     query = urlencode({k: v for k, v in form.items() if v})
     return render(
         request,
@@ -422,7 +424,9 @@ def audit_page(
             "errors": errors,
             "query": query,
             "names": names,
-            "users": sorted(((u.id, u.display_name, u.username) for u, _ in people_in_scope), key=lambda x: x[1]),
+            "users": sorted(
+                ((u.id, u.display_name, u.username) for u, _ in people_in_scope), key=lambda x: x[1]
+            ),
             "system_actor": SYSTEM_ACTOR,
             "actions": ACTION_LABELS,
             "objects": OBJECT_LABELS,

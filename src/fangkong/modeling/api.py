@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from fangkong.core.auth import Principal
 from fangkong.core.deps import BusDep, Require, RowId, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.modeling import drill_score, drill_ticker, drills, jobs, service
@@ -161,7 +162,13 @@ def upload_counts(
     content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
     if len(content) > service.MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            [RowError(1, "file", f"larger than {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")]
+            [
+                RowError(
+                    1,
+                    "file",
+                    Message("larger than {size} MB", size=service.MAX_UPLOAD_BYTES // (1024 * 1024)),
+                )
+            ]
         )
     rows = service.read_counts_csv(content)
     stored = service.record_counts(session, principal, CountBasis(basis), rows, ip=client_ip(request))

@@ -882,6 +882,8 @@ def drill_score_command(
     from fangkong.modeling import drill_score
 
     tools = _drill_tools(drill_id, as_user)
+    from fangkong.core.i18n import render_text
+
     with tools.db.unit_of_work() as session:
         result = drill_score.score(session, tools.principal, drill_id)
     if as_json:
@@ -894,7 +896,10 @@ def drill_score_command(
     for m in result.measures:
         value = "-" if m.value is None else f"{m.value:.1f} {m.unit}"
         points = "-" if m.points is None else f"{m.points:.0f}"
-        table.add_row(m.label, value, m.target, points, m.detail)
+        detail = render_text(m.detail, None)  # a stored message, in English here
+        if m.status == "not_available":
+            detail = f"not available: {detail}"
+        table.add_row(m.label, value, m.target, points, detail)
     print_table(Console(), table)
 
 

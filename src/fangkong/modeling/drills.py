@@ -120,13 +120,33 @@ def check_request(request: DrillRequest) -> list[RowError]:
 
     errors: list[RowError] = []
     if not MIN_PEOPLE <= request.people <= MAX_PEOPLE:
-        errors.append(RowError(1, "people", f"between {MIN_PEOPLE} and {MAX_PEOPLE:,} residents"))
+        errors.append(
+            RowError(
+                1,
+                "people",
+                Message("between {low} and {high} residents", low=MIN_PEOPLE, high=f"{MAX_PEOPLE:,}"),
+            )
+        )
     if not MIN_DAYS <= request.days <= MAX_DAYS:
-        errors.append(RowError(1, "days", f"between {MIN_DAYS} and {MAX_DAYS} days"))
+        errors.append(
+            RowError(1, "days", Message("between {low} and {high} days", low=MIN_DAYS, high=MAX_DAYS))
+        )
     if request.protocol_id not in builtin_ids():
-        errors.append(RowError(1, "protocol_id", f"unknown protocol {request.protocol_id!r}"))
+        errors.append(
+            RowError(1, "protocol_id", Message("unknown protocol “{value}”", value=request.protocol_id))
+        )
     if not MIN_SPEED <= request.speed <= MAX_SPEED:
-        errors.append(RowError(1, "speed", f"between {MIN_SPEED:g} and {MAX_SPEED:g} drill hours per hour"))
+        errors.append(
+            RowError(
+                1,
+                "speed",
+                Message(
+                    "between {low} and {high} drill hours per hour",
+                    low=float(MIN_SPEED),
+                    high=float(MAX_SPEED),
+                ),
+            )
+        )
     if not 0 <= request.seed < 2**31:
         errors.append(RowError(1, "seed", "a whole number from 0 to 2147483647"))
     for name in ("investigation_delay_hours", "alert_response_delay_hours"):
@@ -138,7 +158,9 @@ def check_request(request: DrillRequest) -> list[RowError]:
     if not 1 <= request.initial_infections <= 100:
         errors.append(RowError(1, "initial_infections", "between 1 and 100 people"))
     if not MIN_CASES <= request.max_cases <= 500:
-        errors.append(RowError(1, "max_cases", f"between {MIN_CASES} and 500 cases"))
+        errors.append(
+            RowError(1, "max_cases", Message("between {low} and {high} cases", low=MIN_CASES, high=500))
+        )
     if len(request.name) > 60:
         errors.append(RowError(1, "name", "at most 60 characters"))
     return errors
@@ -181,7 +203,9 @@ def _county(session: Session, principal: Principal, county_id: int | None) -> Ju
         if node is None or not path_in_scope(node.path, principal.jpath):
             raise NotFound(f"jurisdiction {county_id} not found")
         if node.level is not Level.county or node.is_sandbox:
-            raise InvalidInput([RowError(1, "county_id", f"{node.name} is not a county")])
+            raise InvalidInput(
+                [RowError(1, "county_id", Message("{place} is not a county", place=node.name))]
+            )
         return node
     own = session.get(Jurisdiction, principal.jurisdiction_id)
     if own is not None and own.level is Level.county:

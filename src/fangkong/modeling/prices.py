@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 
 # --- published figures the derived prices rest on ---------------------------------------------------
 # Cap on a single-tube PCR test, CNY per person; NHSA and State Council joint-mechanism notice
@@ -238,9 +239,13 @@ class PriceList:
         errors: list[RowError] = []
         for row, (key, value) in enumerate(overrides.items(), start=1):
             if key not in self.keys:
-                errors.append(RowError(row, key, f"unknown price; use one of {', '.join(self.keys)}"))
+                errors.append(
+                    RowError(row, key, Message("unknown price; use one of {keys}", keys=", ".join(self.keys)))
+                )
             elif not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                errors.append(RowError(row, key, f"{value!r} is not a non-negative number"))
+                errors.append(
+                    RowError(row, key, Message("“{value}” is not a non-negative number", value=str(value)))
+                )
         if errors:
             raise InvalidInput(errors)
         return PriceList(

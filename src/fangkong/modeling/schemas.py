@@ -125,7 +125,7 @@ class RtPublic(BaseModel):
     areas: list[RtSeriesPublic]
     message: str
     max_posterior_cv: float = Field(
-        description="largest posterior CV of a window with an estimate (EpiEstim cv_posterior; Cori et al. 2013)"
+        description="largest posterior CV of a window with an estimate (EpiEstim cv_posterior)"
     )
     min_cases: int = Field(description="locally acquired cases a window needs under the default prior")
 

@@ -23,6 +23,7 @@ from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, NotFound, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope, under
@@ -148,16 +149,24 @@ def check_comparison(request: ComparisonRequest, *, allow_files: bool = False) -
     if not request.arms:
         errors.append(RowError(1, "arms", "choose at least one arm"))
     if len(request.arms) > MAX_ARMS:
-        errors.append(RowError(1, "arms", f"at most {MAX_ARMS} arms"))
+        errors.append(RowError(1, "arms", Message("at most {count} arms", count=MAX_ARMS)))
     if len(set(request.arms)) != len(request.arms):
         errors.append(RowError(1, "arms", "an arm is listed twice"))
     for arm in request.arms:
         if arm not in known and not allow_files:
-            errors.append(RowError(1, "arms", f"unknown arm {arm!r}; use one of {', '.join(sorted(known))}"))
+            errors.append(
+                RowError(
+                    1,
+                    "arms",
+                    Message(
+                        "unknown arm “{value}”; use one of {known}", value=arm, known=", ".join(sorted(known))
+                    ),
+                )
+            )
     if not 1 <= request.days <= MAX_DAYS:
-        errors.append(RowError(1, "days", f"between 1 and {MAX_DAYS} days"))
+        errors.append(RowError(1, "days", Message("between {low} and {high} days", low=1, high=MAX_DAYS)))
     if not 1 <= len(request.seeds) <= MAX_SEEDS:
-        errors.append(RowError(1, "seeds", f"between 1 and {MAX_SEEDS} seeds"))
+        errors.append(RowError(1, "seeds", Message("between 1 and {count} seeds", count=MAX_SEEDS)))
     if len(set(request.seeds)) != len(request.seeds):
         errors.append(RowError(1, "seeds", "seeds must be distinct"))
     if any(not 0 <= s < 2**31 for s in request.seeds):
@@ -165,25 +174,39 @@ def check_comparison(request: ComparisonRequest, *, allow_files: bool = False) -
     if request.population not in ("registry", "generated"):
         errors.append(RowError(1, "population", "either 'registry' or 'generated'"))
     if request.population == "generated" and not 1 <= request.size <= MAX_SIZE:
-        errors.append(RowError(1, "size", f"between 1 and {MAX_SIZE:,} people"))
+        errors.append(RowError(1, "size", Message("between 1 and {count} people", count=f"{MAX_SIZE:,}")))
     if request.initial_infections < 1:
         errors.append(RowError(1, "initial_infections", "at least one infection to start the outbreak"))
     if request.effect not in EFFECTS:
-        errors.append(RowError(1, "effect", f"one of {', '.join(EFFECTS)}"))
+        errors.append(
+            RowError(1, "effect", Message("one of {choices}", choices=[Message(e) for e in EFFECTS]))
+        )
     if not 1 <= request.workers <= 64:
         errors.append(RowError(1, "workers", "between 1 and 64 processes"))
     for key, value in request.price_overrides.items():
         if key not in DEFAULT_PRICES.keys:
             errors.append(RowError(1, f"prices.{key}", "unknown price"))
         elif not _finite_non_negative(value):
-            errors.append(RowError(1, f"prices.{key}", f"{value!r} is not a non-negative number"))
+            errors.append(
+                RowError(
+                    1, f"prices.{key}", Message("“{value}” is not a non-negative number", value=str(value))
+                )
+            )
     for key, value in request.behaviour.items():
         if key not in BEHAVIOUR_FIELDS:
             errors.append(
-                RowError(1, f"behaviour.{key}", f"unknown; use one of {', '.join(BEHAVIOUR_FIELDS)}")
+                RowError(
+                    1,
+                    f"behaviour.{key}",
+                    Message("unknown; use one of {known}", known=", ".join(BEHAVIOUR_FIELDS)),
+                )
             )
         elif not _finite_non_negative(value):
-            errors.append(RowError(1, f"behaviour.{key}", f"{value!r} is not a non-negative number"))
+            errors.append(
+                RowError(
+                    1, f"behaviour.{key}", Message("“{value}” is not a non-negative number", value=str(value))
+                )
+            )
         elif key in ("symptomatic_test_prob", "lockdown_reduction", "round_coverage") and value > 1:
             errors.append(RowError(1, f"behaviour.{key}", "a probability or share between 0 and 1"))
     return errors
@@ -221,7 +244,9 @@ def submit_comparison(
         from fangkong.core.people import count_in_scope
 
         if count_in_scope(session, node.path) == 0:
-            raise InvalidInput([RowError(1, "population", f"no people are registered in {node.name}")])
+            raise InvalidInput(
+                [RowError(1, "population", Message("no people are registered in {place}", place=node.name))]
+            )
     where = node.name if request.population == "registry" else f"{request.size:,} people (census 2020)"
     job = ModelingJob(
         kind=JobKind.comparison,
@@ -424,29 +449,49 @@ def record_counts(
     for r in rows:
         place = places.get(r.jurisdiction)
         if place is None or not path_in_scope(place.path, principal.jpath):
-            errors.append(RowError(r.row, "jurisdiction", f"jurisdiction {r.jurisdiction!r} not found"))
+            errors.append(
+                RowError(
+                    r.row, "jurisdiction", Message("jurisdiction “{value}” not found", value=r.jurisdiction)
+                )
+            )
             continue
         if place.is_sandbox:
             errors.append(
-                RowError(r.row, "jurisdiction", f"{place.name} is a drill sandbox, not a real place")
+                RowError(
+                    r.row,
+                    "jurisdiction",
+                    Message("{place} is a drill sandbox, not a real place", place=place.name),
+                )
             )
             continue
         day = _date(r.day)
         if day is None:
-            errors.append(RowError(r.row, "date", f"{r.day!r} is not a date (YYYY-MM-DD)"))
+            errors.append(
+                RowError(
+                    r.row,
+                    "date",
+                    Message("“{value}” is not a date (write it as 2022-07-01)", value=str(r.day)),
+                )
+            )
             continue
         if day > today:
-            errors.append(RowError(r.row, "date", f"{day} is in the future"))
+            errors.append(RowError(r.row, "date", Message("{value} is in the future", value=day)))
             continue
         local, imported = _whole(r.local), _whole(r.imported)
         if local is None or not 0 <= local <= MAX_DAILY_COUNT:
-            errors.append(RowError(r.row, "local", f"{r.local!r} is not a whole count"))
+            errors.append(
+                RowError(r.row, "local", Message("“{value}” is not a whole count", value=str(r.local)))
+            )
             continue
         if imported is None or not 0 <= imported <= MAX_DAILY_COUNT:
-            errors.append(RowError(r.row, "imported", f"{r.imported!r} is not a whole count"))
+            errors.append(
+                RowError(r.row, "imported", Message("“{value}” is not a whole count", value=str(r.imported)))
+            )
             continue
         if (place.id, day) in clean:
-            errors.append(RowError(r.row, "date", f"{place.code} on {day} is given twice"))
+            errors.append(
+                RowError(r.row, "date", Message("{code} on {day} is given twice", code=place.code, day=day))
+            )
             continue
         clean[(place.id, day)] = (place, local, imported)
     if errors:

@@ -27,6 +27,7 @@ from fangkong.core.deps import (
     client_ip,
 )
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Level
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
@@ -124,7 +125,13 @@ def rt_upload(
     content = file.file.read(service.MAX_UPLOAD_BYTES + 1)
     if len(content) > service.MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            [RowError(1, "file", f"larger than {service.MAX_UPLOAD_BYTES // (1024 * 1024)} MB")]
+            [
+                RowError(
+                    1,
+                    "file",
+                    Message("larger than {size} MB", size=service.MAX_UPLOAD_BYTES // (1024 * 1024)),
+                )
+            ]
         )
     stored = service.record_counts(
         session, principal, CountBasis(basis), service.read_counts_csv(content), ip=client_ip(request)
@@ -192,7 +199,9 @@ def _seeds(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.replace("，", ",").split(",") if part.strip())
     except ValueError:
-        raise InvalidInput([RowError(1, "seeds", f"{text!r} is not a list of whole numbers")]) from None
+        raise InvalidInput(
+            [RowError(1, "seeds", Message("“{value}” is not a list of whole numbers", value=text))]
+        ) from None
 
 
 @router.post("/modeling/scenarios")
@@ -223,7 +232,7 @@ def submit_scenario(request: Request, form: FormDep, principal: Runner, session:
         try:
             return int(text)
         except ValueError:
-            errors.append(RowError(1, name, f"{text!r} is not a whole number"))
+            errors.append(RowError(1, name, Message("“{value}” is not a whole number", value=text)))
             return default
 
     overrides: dict[str, float] = {}
@@ -232,7 +241,7 @@ def submit_scenario(request: Request, form: FormDep, principal: Runner, session:
             try:
                 overrides[key] = float(text)
             except ValueError:
-                errors.append(RowError(1, f"prices.{key}", f"{text!r} is not a number"))
+                errors.append(RowError(1, f"price_{key}", Message("“{value}” is not a number", value=text)))
     try:
         seeds = _seeds(raw["seeds"]) or service.DEFAULT_SEEDS
     except InvalidInput as exc:
@@ -250,14 +259,23 @@ def submit_scenario(request: Request, form: FormDep, principal: Runner, session:
     )
     errors.extend(service.check_comparison(scenario))
     if errors:
-        return _scenario_page(request, principal, session, form=raw, errors=errors, status_code=422)
+        return _scenario_errors(request, principal, session, raw, errors)
     try:
         job = service.submit_comparison(session, principal, scenario, ip=client_ip(request))
     except InvalidInput as exc:
-        return _scenario_page(request, principal, session, form=raw, errors=exc.errors, status_code=422)
+        return _scenario_errors(request, principal, session, raw, exc.errors)
     session.commit()
     jobs.start(request.app.state.db, job.id)
     return RedirectResponse(f"/modeling/jobs/{job.id}", status_code=303)
+
+
+def _scenario_errors(
+    request: Request, principal: Principal, session: Session, raw: dict[str, Any], errors: list[RowError]
+) -> Response:
+    """The form's errors: beside its fields for htmx (prices by their inputs' names), else the page again."""
+    if request.headers.get("HX-Request") == "true":
+        raise InvalidInput([e.renamed(e.field.replace("prices.", "price_", 1)) for e in errors])
+    return _scenario_page(request, principal, session, form=raw, errors=errors, status_code=422)
 
 
 def _short(value: float) -> str:

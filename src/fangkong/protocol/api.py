@@ -11,6 +11,7 @@ from fangkong.core.audit import Actor
 from fangkong.core.auth import Principal
 from fangkong.core.deps import Require, RowId, SessionDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.permissions import Permission
 from fangkong.protocol import service
 from fangkong.protocol.diff import Cell, diff_protocols, protocol_rows
@@ -109,7 +110,9 @@ def upload(
     """Upload a protocol file; a broken one is refused with every problem's key and line."""
     raw = file.file.read(MAX_PROTOCOL_BYTES + 1)
     if len(raw) > MAX_PROTOCOL_BYTES:
-        raise InvalidInput([RowError(1, "file", f"larger than {MAX_PROTOCOL_BYTES // 1024} KiB")])
+        raise InvalidInput(
+            [RowError(1, "file", Message("larger than {size} KiB", size=MAX_PROTOCOL_BYTES // 1024))]
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

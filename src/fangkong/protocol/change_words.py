@@ -52,7 +52,12 @@ def _stage_changes(old: PlanTemplate, new: PlanTemplate) -> list[Message]:
 
 def _tests(word: str, tests: list[DueTestTemplate]) -> Message:
     days = [
-        Message("{method} on stage {stage} day {day}", method=Message(t.method), stage=t.stage_number, day=t.stage_day)
+        Message(
+            "{method} on stage {stage} day {day}",
+            method=Message(t.method),
+            stage=t.stage_number,
+            day=t.stage_day,
+        )
         for t in tests
     ]
     return Message(word, tests=days)
@@ -64,18 +69,26 @@ def describe(change: PlanChange) -> tuple[Message, ...]:
     before, after = old.template, new.template
     parts: list[Message] = []
     if not after.defined:
-        parts.append(Message("{protocol} does not define this category: management ends", protocol=after.protocol_id))
+        parts.append(
+            Message("{protocol} does not define this category: management ends", protocol=after.protocol_id)
+        )
     elif not after.identified and before.identified:
-        parts.append(Message("no longer identified under {protocol}: management ends", protocol=after.protocol_id))
+        parts.append(
+            Message("no longer identified under {protocol}: management ends", protocol=after.protocol_id)
+        )
     elif after.identified and not before.identified:
         parts.append(Message("identified again under {protocol}", protocol=after.protocol_id))
     headline = bool(parts)
     parts.extend(_stage_changes(before, after))
     shift = _shift(old, new)
     # Tests are matched by day (counted from the old clock date) and method, as the English summary does.
-    old_tests = {(t.plan_day - before.clock_event_day, t.method): t for t in before.tests} if old.managed else {}
+    old_tests = (
+        {(t.plan_day - before.clock_event_day, t.method): t for t in before.tests} if old.managed else {}
+    )
     new_tests = (
-        {(t.plan_day - after.clock_event_day + shift, t.method): t for t in after.tests} if new.managed else {}
+        {(t.plan_day - after.clock_event_day + shift, t.method): t for t in after.tests}
+        if new.managed
+        else {}
     )
     removed = [old_tests[k] for k in sorted(old_tests) if k not in new_tests]
     added = [new_tests[k] for k in sorted(new_tests) if k not in old_tests]
@@ -84,7 +97,9 @@ def describe(change: PlanChange) -> tuple[Message, ...]:
     if added:
         parts.append(_tests("tests added: {tests}", added))
     if old.managed and new.managed:
-        moved = (after.total_days - after.clock_event_day + shift) - (before.total_days - before.clock_event_day)
+        moved = (after.total_days - after.clock_event_day + shift) - (
+            before.total_days - before.clock_event_day
+        )
         if moved > 0:
             parts.append(Message("management ends {n} days later", n=moved))
         elif moved < 0:

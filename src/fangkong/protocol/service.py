@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, cast
@@ -31,6 +31,7 @@ from fangkong.core.events import (
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import path_in_scope, under
+from fangkong.protocol.change_words import count_described
 from fangkong.protocol.loader import (
     DEFAULT_PROTOCOL_ID,
     ProtocolError,
@@ -38,13 +39,13 @@ from fangkong.protocol.loader import (
     load_builtin,
     parse_protocol,
 )
-from fangkong.protocol.change_words import count_described
 from fangkong.protocol.models import ManagementPlanRecord, PlanState, ProtocolAssignment, UploadedProtocol
 from fangkong.protocol.plan import (
     ManagementPlan,
     PlanChange,
     PlanError,
     PlanFacts,
+    PlanTemplate,
     compute_plan,
     count_changes,
     plan_templates,
@@ -124,7 +125,15 @@ def upload_protocol(
             message=f"protocol refused: {len(exc.errors)} problem(s)",
         ) from None
     if protocol.id in builtin_ids():
-        raise InvalidInput([RowError(1, "id", f"{protocol.id} is a shipped protocol; give yours another id")])
+        raise InvalidInput(
+            [
+                RowError(
+                    1,
+                    "id",
+                    Message("{protocol} is a shipped protocol; give yours another id", protocol=protocol.id),
+                )
+            ]
+        )
     existing = session.scalar(select(UploadedProtocol).where(UploadedProtocol.protocol_id == protocol.id))
     if existing is None:
         session.add(UploadedProtocol(protocol_id=protocol.id, yaml_text=text, uploaded_by=actor.username))
@@ -208,22 +217,24 @@ def _replan_switch(
         .where(condition)
         .order_by(ManagementPlanRecord.id)
     ).all()
-    templates: dict[str, dict[str, object]] = {}
+    templates: dict[str, Mapping[str, PlanTemplate]] = {}
 
-    def book_of(protocol_id: str) -> dict[str, object]:
+    def book_of(protocol_id: str) -> Mapping[str, PlanTemplate]:
         book = templates.get(protocol_id)
         if book is None:
-            book = templates[protocol_id] = dict(plan_templates(get_protocol(session, protocol_id)))
+            book = templates[protocol_id] = plan_templates(get_protocol(session, protocol_id))
         return book
 
     olds: list[tuple[PlanFacts, ManagementPlan]] = [
-        (_facts(row), ManagementPlan(book_of(row[3])[row[2]], row[8]))  # type: ignore[arg-type]
-        for row in rows
+        (_facts(row), ManagementPlan(book_of(row[3])[row[2]], row[8])) for row in rows
     ]
     # The contacts tracing plans itself were planned under the protocol in force here until now.
     held = [h for h in _held_elsewhere(session, jurisdiction.path, deeper) if h.category in book_of(old_id)]
     olds.extend(
-        (PlanFacts(last_exposure=h.last_exposure), ManagementPlan(book_of(old_id)[h.category], h.last_exposure))  # type: ignore[arg-type]
+        (
+            PlanFacts(last_exposure=h.last_exposure),
+            ManagementPlan(book_of(old_id)[h.category], h.last_exposure),
+        )
         for h in held
     )
     results = replan_many(olds, new_protocol)

@@ -19,6 +19,7 @@ from fangkong.core import audit, clock
 from fangkong.core.db import Database
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus
+from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, User
 from fangkong.core.permissions import ROLE_PERMISSIONS, Permission
 from fangkong.core.scope import path_in_scope, under
@@ -256,13 +257,15 @@ def act(
     alert = get_alert(session, path, alert_id)
     note = note.strip()
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInput([RowError(1, "note", f"is longer than {MAX_NOTE_LENGTH} characters")])
+        raise InvalidInput(
+            [RowError(1, "note", Message("longer than {limit} characters", limit=MAX_NOTE_LENGTH))]
+        )
     if action == "dismiss" and not note:
         raise InvalidInput([RowError(1, "note", "a dismissal needs a reason")])
     try:
         target = next_status(alert.status, action)
     except TransitionRefusedError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(exc.text) from None
     before = alert.status
     alert.status = target
     if alert.responded_at is None:
@@ -320,6 +323,8 @@ def escalate_overdue(session: Session, actor: audit.Actor, path: str, now: dt.da
     for alert in overdue:
         assigned = session.get(Jurisdiction, alert.assigned_jurisdiction_id)
         parent = session.get(Jurisdiction, assigned.parent_id) if assigned and assigned.parent_id else None
+        if parent is not None and assigned is not None and assigned.is_sandbox and not parent.is_sandbox:
+            parent = None  # a drill's alert stays in its sandbox: the real county above is no part of it
         if not should_escalate(alert.status, alert.response_due_at, now, parent is not None):
             continue
         assert parent is not None
@@ -442,7 +447,7 @@ class AlertStatistics:
 def statistics(
     session: Session, path: str, start: dt.date, end: dt.date, now: dt.datetime
 ) -> AlertStatistics:
-    """Response figures of the alerts created from ``start`` to ``end`` (local days, both included) in scope."""
+    """Response figures of the alerts raised from ``start`` to ``end`` (local days, both included)."""
     low, high = clock.day_bounds(start, end)
     rows = session.execute(
         select(

@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fangkong.core.i18n import Message, as_message
 from fangkong.surveillance.models import AlertLevel, AlertStatus
 
 RESPONSE_HOURS_SINGLE_CASE = 2
@@ -39,15 +40,29 @@ TRANSITIONS: dict[str, tuple[frozenset[AlertStatus], AlertStatus]] = {
 class TransitionRefusedError(ValueError):
     """The action is not possible from the alert's current status; the message says why."""
 
+    def __init__(self, message: str | Message) -> None:
+        self.text = as_message(message)
+        super().__init__(str(self.text))
+
 
 def next_status(current: AlertStatus, action: str) -> AlertStatus:
     """The status an action leads to, or TransitionRefusedError when the workflow does not allow it."""
     if action not in TRANSITIONS:
-        raise TransitionRefusedError(f"unknown action {action!r}; use one of {', '.join(TRANSITIONS)}")
+        raise TransitionRefusedError(
+            Message(
+                "unknown action “{value}”; use one of {actions}", value=action, actions=", ".join(TRANSITIONS)
+            )
+        )
     allowed, target = TRANSITIONS[action]
     if current not in allowed:
-        froms = " or ".join(sorted(s.value for s in allowed))
-        raise TransitionRefusedError(f"cannot {action} an alert that is {current.value}; it must be {froms}")
+        raise TransitionRefusedError(
+            Message(
+                "cannot {action} an alert that is {status}; it must be {allowed}",
+                action=Message(action, ctx="alert action"),
+                status=Message(current.value),
+                allowed=[Message(s.value) for s in sorted(allowed, key=lambda s: s.value)],
+            )
+        )
     return target
 
 

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.i18n import Message
+from fangkong.core.jurisdictions import same_world_as
 from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import alerts as alert_service
@@ -47,9 +49,6 @@ from fangkong.surveillance.models import (
     RuleKind,
 )
 from fangkong.surveillance.rules import (
-    LEVEL_ORDER as ALERT_ORDER,
-)
-from fangkong.surveillance.rules import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
     SCAN_CONFIRM_PVALUE,
@@ -58,6 +57,9 @@ from fangkong.surveillance.rules import (
     period_start,
     raise_level,
     response_due,
+)
+from fangkong.surveillance.rules import (
+    LEVEL_ORDER as ALERT_ORDER,
 )
 from fangkong.surveillance.series import BatchOutcome, aggregate, detect_many, period_dates
 
@@ -126,11 +128,15 @@ def run_detection(
     first = first_date or as_of
     errors = []
     if first > as_of:
-        errors.append(RowError(1, "first_date", f"{first} is after as_of {as_of}"))
+        errors.append(
+            RowError(1, "first_date", Message("{first} is after {as_of}", first=first, as_of=as_of))
+        )
     elif (as_of - first).days >= MAX_RUN_DAYS:
-        errors.append(RowError(1, "first_date", f"a run judges at most {MAX_RUN_DAYS} days"))
+        errors.append(
+            RowError(1, "first_date", Message("a run judges at most {days} days", days=MAX_RUN_DAYS))
+        )
     if as_of > clock.local_day(now):
-        errors.append(RowError(1, "as_of", f"{as_of} is in the future"))
+        errors.append(RowError(1, "as_of", Message("{value} is in the future", value=as_of)))
     if errors:
         raise InvalidInput(errors)
     run = DetectorRun(
@@ -442,7 +448,9 @@ def _owners_above(session: Session, path: str, areas: Sequence[Area]) -> list[Ar
     above = sorted({p for a in areas for p in prefixes(a.path) if p not in own and path_in_scope(p, path)})
     found: list[Area] = []
     for start in range(0, len(above), 1000):
-        for j in session.scalars(select(Jurisdiction).where(Jurisdiction.path.in_(above[start : start + 1000]))):
+        for j in session.scalars(
+            select(Jurisdiction).where(Jurisdiction.path.in_(above[start : start + 1000]))
+        ):
             found.append(Area(j.id, j.code, j.name, j.path, j.parent_id, j.level))
     return found
 
@@ -727,7 +735,11 @@ def _scan(
     if children_mode:
         stmt = stmt.where(Jurisdiction.parent_id == area.id)
     else:
-        stmt = stmt.where(Jurisdiction.parent_id == area.parent_id, Jurisdiction.level == area.level)
+        stmt = stmt.where(
+            Jurisdiction.parent_id == area.parent_id,
+            Jurisdiction.level == area.level,
+            same_world_as(session, area.path, area.parent_id),
+        )
     zones = list(session.scalars(stmt.order_by(Jurisdiction.path)))
     if len(zones) < 2:
         return None

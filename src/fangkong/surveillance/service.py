@@ -27,6 +27,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from fangkong.core import audit
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
+from fangkong.core.jurisdictions import same_world_as
 from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import channels as catalogue
@@ -221,7 +222,15 @@ def _enum_value(kind: type[E], field_name: str, raw: str, errors: list[RowError]
     try:
         return kind(raw)
     except ValueError:
-        errors.append(RowError(1, field_name, f"{raw!r} is not one of {', '.join(v.value for v in kind)}"))
+        errors.append(
+            RowError(
+                1,
+                field_name,
+                Message(
+                    "“{value}” is not one of {choices}", value=raw, choices=[Message(v.value) for v in kind]
+                ),
+            )
+        )
         return None
 
 
@@ -240,7 +249,15 @@ def create_channel(session: Session, actor: audit.Actor, path: str, data: Channe
     if not data.unit.strip():
         errors.append(RowError(1, "unit", "is empty"))
     if data.kind not in catalogue.KINDS:
-        errors.append(RowError(1, "kind", f"{data.kind!r} is not one of {', '.join(catalogue.KINDS)}"))
+        errors.append(
+            RowError(
+                1,
+                "kind",
+                Message(
+                    "“{value}” is not one of {choices}", value=data.kind, choices=", ".join(catalogue.KINDS)
+                ),
+            )
+        )
     frequency = _enum_value(Frequency, "frequency", data.frequency, errors)
     level = _enum_value(Level, "report_level", data.report_level, errors)
     aggregation = _enum_value(Aggregation, "aggregation", data.aggregation, errors)
@@ -250,7 +267,7 @@ def create_channel(session: Session, actor: audit.Actor, path: str, data: Channe
     if errors or frequency is None or level is None or aggregation is None:
         raise InvalidInput(errors)
     if session.scalar(select(Channel.id).where(Channel.code == data.code)) is not None:
-        raise Conflict(f"a channel with code {data.code!r} already exists")
+        raise Conflict(Message("a channel with code “{code}” already exists", code=data.code))
     spec = ChannelSpec(data.code, data.name.strip(), data.unit.strip(), frequency, level, aggregation)
     channel = _channel_from(spec, kind=data.kind, disease=disease, jpath=path, builtin=False)
     session.add(channel)
@@ -447,7 +464,9 @@ def create_rule(session: Session, actor: audit.Actor, path: str, data: RuleInput
     codes = {c.code for c in list_channels(session, path)}
     unknown = [c for c in data.channels if c not in codes]
     if unknown:
-        errors.append(RowError(1, "channels", f"unknown channel(s) {', '.join(unknown)}"))
+        errors.append(
+            RowError(1, "channels", Message("unknown channel(s) {codes}", codes=", ".join(unknown)))
+        )
     if kind is RuleKind.single_case and not data.diseases:
         errors.append(RowError(1, "diseases", "a single-case rule needs at least one disease"))
     if errors or kind is None or level is None or alert_level is None:
@@ -516,6 +535,7 @@ def neighbours_of(session: Session, path: str, jurisdiction_id: int) -> tuple[li
             Jurisdiction.parent_id == node.parent_id,
             Jurisdiction.id != node.id,
             Jurisdiction.level == node.level,
+            same_world_as(session, node.path, node.parent_id),
         )
         .order_by(Jurisdiction.code)
     )
@@ -531,12 +551,12 @@ def set_neighbours(
         j.code: j for j in session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(list(codes))))
     }
     errors = [
-        RowError(i, "neighbours", f"jurisdiction {c!r} not found")
+        RowError(i, "neighbours", Message("jurisdiction “{value}” not found", value=c))
         for i, c in enumerate(codes, start=1)
         if c not in found or not path_in_scope(found[c].path, path)
     ]
     errors += [
-        RowError(i, "neighbours", f"{c} is not a {node.level.value}")
+        RowError(i, "neighbours", Message("{code} is not a {level}", code=c, level=Message(node.level.value)))
         for i, c in enumerate(codes, start=1)
         if c in found and found[c].level is not node.level
     ]
@@ -582,7 +602,11 @@ def set_locations(session: Session, actor: audit.Actor, path: str, items: Sequen
     for row, item in enumerate(items, start=1):
         node = found.get(item.jurisdiction)
         if node is None or not path_in_scope(node.path, path):
-            errors.append(RowError(row, "jurisdiction", f"jurisdiction {item.jurisdiction!r} not found"))
+            errors.append(
+                RowError(
+                    row, "jurisdiction", Message("jurisdiction “{value}” not found", value=item.jurisdiction)
+                )
+            )
         if not -180.0 <= item.longitude <= 180.0:
             errors.append(RowError(row, "longitude", "must lie in -180..180 degrees"))
         if not -90.0 <= item.latitude <= 90.0:
@@ -640,7 +664,13 @@ def create_endpoint(
     if not name.strip():
         errors.append(RowError(1, "name", "is empty"))
     if kind not in notifier_kinds():
-        errors.append(RowError(1, "kind", f"{kind!r} is not one of {', '.join(notifier_kinds())}"))
+        errors.append(
+            RowError(
+                1,
+                "kind",
+                Message("“{value}” is not one of {choices}", value=kind, choices=", ".join(notifier_kinds())),
+            )
+        )
     if not url.startswith(("http://", "https://")):
         errors.append(RowError(1, "url", "must start with http:// or https://"))
     node = (
@@ -649,7 +679,9 @@ def create_endpoint(
         else (session.scalar(select(Jurisdiction).where(Jurisdiction.code == jurisdiction_code)))
     )
     if node is None or not path_in_scope(node.path, path):
-        errors.append(RowError(1, "jurisdiction", f"jurisdiction {jurisdiction_code!r} not found"))
+        errors.append(
+            RowError(1, "jurisdiction", Message("jurisdiction “{value}” not found", value=jurisdiction_code))
+        )
     if errors or node is None:
         raise InvalidInput(errors)
     endpoint = NotifierEndpoint(
@@ -689,15 +721,21 @@ def create_pull_source(
     if not name.strip():
         errors.append(RowError(1, "name", "is empty"))
     if kind not in source_kinds():
-        errors.append(RowError(1, "kind", f"{kind!r} is not one of {', '.join(source_kinds())}"))
+        errors.append(
+            RowError(
+                1,
+                "kind",
+                Message("“{value}” is not one of {choices}", value=kind, choices=", ".join(source_kinds())),
+            )
+        )
     if not url.startswith(("http://", "https://")):
         errors.append(RowError(1, "url", "must start with http:// or https://"))
     if channel_code and channel_code not in {c.code for c in list_channels(session, path)}:
-        errors.append(RowError(1, "channel_code", f"unknown channel {channel_code!r}"))
+        errors.append(RowError(1, "channel_code", Message("unknown channel “{value}”", value=channel_code)))
     if errors:
         raise InvalidInput(errors)
     if session.scalar(select(PullSource.id).where(PullSource.name == name.strip())) is not None:
-        raise Conflict(f"a pull source named {name.strip()!r} already exists")
+        raise Conflict(Message("a pull source named “{name}” already exists", name=name.strip()))
     source = PullSource(
         name=name.strip(),
         kind=kind,

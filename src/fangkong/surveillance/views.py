@@ -23,6 +23,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.models import LEVEL_ORDER, Level
 from fangkong.core.permissions import Permission
 from fangkong.surveillance import alerts, observations, runner, service
+from fangkong.surveillance.api import STATS_DEFAULT_DAYS
 from fangkong.surveillance.channels import KINDS
 from fangkong.surveillance.fusion import Area
 from fangkong.surveillance.ingest import MAX_UPLOAD_BYTES, read_upload
@@ -297,9 +298,6 @@ def _status_choice(text: str) -> AlertStatus | None:
         problem = Message("{value} is not an alert status (one of {allowed})", value=text, allowed=allowed)
         raise InvalidInput([RowError(1, "status", problem)]) from None
 
-
-STATS_DEFAULT_DAYS = 30
-"""days the response statistics cover when the reader names no period (as the API and the CLI)."""
 
 STATS_MAX_DAYS = 3_660
 """longest period of the statistics page, days (ten years): one query over every alert in it."""

@@ -15,6 +15,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core.i18n import Message
 from fangkong.core.people_rules import Keys
 from fangkong.core.permissions import Permission
 from fangkong.core.uploads import save_upload as core_save_upload
@@ -78,7 +79,9 @@ def local(value: dt.datetime | None) -> dt.datetime | None:
     try:
         return as_local(value)
     except OverflowError:
-        raise InvalidInput([RowError(1, "time", f"{value.isoformat()} is out of range")]) from None
+        raise InvalidInput(
+            [RowError(1, "time", Message("{value} is out of range", value=value.isoformat()))]
+        ) from None
 
 
 def person_input(body: PersonIn, label: str = "") -> persons.PersonInput:

@@ -458,7 +458,7 @@ def reveal(
 ) -> RequestView:
     """The referred person's full data for the receiver; audited like every unmasked read."""
     if not principal.can(Permission.people_reveal):
-        raise Forbidden(f"your role lacks the permission {Permission.people_reveal.value}")
+        raise Forbidden(Message("your role may not see full personal data"))
     request = _as_receiver(session, principal, request_id)
     if request.status is AssistStatus.sent:
         raise DomainError("acknowledge the request to see the person")

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from fangkong.core.auth import Principal
 from fangkong.core.clock import as_local, from_local, utcnow
 from fangkong.core.errors import DomainError, NotFound
+from fangkong.core.i18n import Message
 from fangkong.core.scope import path_in_scope, under
 from fangkong.tracing import chains
 from fangkong.tracing.models import (
@@ -207,7 +208,11 @@ def chain_view(session: Session, principal: Principal, cluster_id: int) -> dict[
         raise NotFound(f"cluster {cluster_id} not found")
     if len(rows) > CHAIN_MAX_NODES:
         raise DomainError(
-            f"this chain has {len(rows):,} cases, more than the {CHAIN_MAX_NODES:,} a view can draw"
+            Message(
+                "this chain has {count} cases, more than the {limit} a view can draw",
+                count=f"{len(rows):,}",
+                limit=f"{CHAIN_MAX_NODES:,}",
+            )
         )
     links = session.execute(
         select(ChainLink.infector_case_id, ChainLink.infectee_case_id, ChainLink.certainty).where(

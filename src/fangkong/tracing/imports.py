@@ -547,12 +547,12 @@ def _cases_by_ref(session: Session, principal: Principal, refs: set[str]) -> dic
     found: dict[str, Case] = {}
     wanted = sorted(refs)
     for start in range(0, len(wanted), 1000):
-        for case in session.scalars(
-            select(Case).where(
-                Case.case_ref.in_(wanted[start : start + 1000]), under(Case.jpath, principal.jpath)
-            )
-        ):
-            found[case.case_ref] = case
+        # By the unique case number alone, the scope checked here: with the scope's range in the query,
+        # PostgreSQL's generic plan for this prepared statement scans the whole jurisdiction's cases
+        # once per 1,000 numbers (1.3 s a batch at 100,000 cases instead of 2 ms).
+        for case in session.scalars(select(Case).where(Case.case_ref.in_(wanted[start : start + 1000]))):
+            if path_in_scope(case.jpath, principal.jpath):
+                found[case.case_ref] = case
     return found
 
 
@@ -963,7 +963,7 @@ def _import_exposures(
     counts: Counter[str] = Counter()
     for group in (first, second):
         if group:
-            counts.update(_classify(session, bus, group))
+            counts.update(_classify(session, bus, group, case_of_subject))
     report.contacts = dict(counts)
     audit.record(
         session,
@@ -1161,7 +1161,9 @@ def _write_links(session: Session, principal: Principal, items: list[_Item]) -> 
     return len(fresh)
 
 
-def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[str]:
+def _classify(
+    session: Session, bus: EventBus, items: list[_Item], case_of_subject: dict[str, int]
+) -> Counter[str]:
     """Classify the people these rows expose, one decision pass per index case; write contacts set-based."""
     counts: Counter[str] = Counter()
     by_case: dict[int, list[_Item]] = defaultdict(list)
@@ -1169,27 +1171,17 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
         by_case[item.case.id].append(item)
     now = as_local(utcnow())
     existing: dict[tuple[int, str], Contact] = {}
-    keys_by_case = {cid: {i.subject.key for i in group} for cid, group in by_case.items()}
-    case_ids = sorted(by_case)
-    for start in range(0, len(case_ids), 200):
-        batch = case_ids[start : start + 200]
-        # Pairs first (cheap rows), whole contacts only for the people this file names again.
-        wanted = [
-            contact_id
-            for contact_id, case_id, key in session.execute(
-                select(Contact.id, Contact.case_id, Contact.subject_key).where(Contact.case_id.in_(batch))
-            )
-            if key in keys_by_case[case_id]
-        ]
-        for start_ids in range(0, len(wanted), 1000):
-            chunk = wanted[start_ids : start_ids + 1000]
-            for contact in session.scalars(select(Contact).where(Contact.id.in_(chunk))):
-                existing[(contact.case_id, contact.subject_key)] = contact
+    # Ids first (cheap rows), whole contacts only for the people this file names again.
+    wanted = _contacts_named_again(session, {(i.case.id, i.subject.key) for i in items})
+    for start_ids in range(0, len(wanted), 1000):
+        chunk = wanted[start_ids : start_ids + 1000]
+        for contact in session.scalars(select(Contact).where(Contact.id.in_(chunk))):
+            existing[(contact.case_id, contact.subject_key)] = contact
     vias = _via_contacts(session, items)
     _set_exposure_vias(session, items, vias)
     protocols: dict[str, Any] = {}
-    case_of_subject = service._case_ids_by_subject(session, sorted({i.subject.key for i in items}))
     pending: list[tuple[Case, persons.Subject, Decision, str]] = []
+    replaced: list[Contact] = []
     for case_id, group in by_case.items():
         case = group[0].case
         if case.classification is Classification.excluded:
@@ -1242,7 +1234,8 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
             if known is not None:
                 changed = service._update_contact(session, bus, known, decision, protocol.id)
                 if changed and known.status is ContactStatus.active and known.person_id is not None:
-                    service._publish_placed(session, bus, known)
+                    # Re-placed with the import's new contacts, in its one event (not one each).
+                    replaced.append(known)
                 counts[known.category.value] += 1
                 continue
             pending.append((case, item.subject, decision, decided))
@@ -1297,6 +1290,24 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
                 )
             )
     _write(session, Contact, CONTACT_COLUMNS, rows)
+    for known in replaced:
+        assert known.person_id is not None
+        linked = None
+        if known.via_contact_id is not None:
+            linked = via_person.get(known.via_contact_id)
+            if known.via_contact_id not in via_person:
+                through = session.get(Contact, known.via_contact_id)
+                linked = through.person_id if through is not None else None
+        publish.append(
+            (
+                known.person_id,
+                known.id,
+                known.jpath,
+                known.category.value,
+                as_local(known.last_exposure).date(),
+                linked,
+            )
+        )
     placements = tuple(
         PersonPlacedUnderManagement(
             person_id=person_id,
@@ -1312,6 +1323,40 @@ def _classify(session: Session, bus: EventBus, items: list[_Item]) -> Counter[st
         # One event for the whole import: the plans are then written set-based.
         bus.publish(session, PeoplePlacedUnderManagement(placements))
     return counts
+
+
+def _contacts_named_again(session: Session, pairs: set[tuple[int, str]]) -> list[int]:
+    """Ids of the contacts already recorded for these (case, person) pairs."""
+    if not pairs:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        # One probe of the (case, person) unique index per pair, in one statement.
+        cases, keys = zip(*sorted(pairs), strict=True)
+        return list(
+            session.scalars(
+                text(
+                    "SELECT c.id FROM tracing_contacts c JOIN unnest(CAST(:cases AS integer[]),"
+                    " CAST(:keys AS varchar[])) AS w(case_id, subject_key)"
+                    " ON c.case_id = w.case_id AND c.subject_key = w.subject_key"
+                ),
+                {"cases": list(cases), "keys": list(keys)},
+            )
+        )
+    keys_by_case: dict[int, set[str]] = defaultdict(set)
+    for case_id, key in pairs:
+        keys_by_case[case_id].add(key)
+    case_ids = sorted(keys_by_case)
+    found: list[int] = []
+    for start in range(0, len(case_ids), 200):
+        batch = case_ids[start : start + 200]
+        found.extend(
+            contact_id
+            for contact_id, case_id, key in session.execute(
+                select(Contact.id, Contact.case_id, Contact.subject_key).where(Contact.case_id.in_(batch))
+            )
+            if key in keys_by_case[case_id]
+        )
+    return found
 
 
 @dataclass(frozen=True)

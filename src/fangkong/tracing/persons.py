@@ -3,7 +3,9 @@
 A person with an ID number is looked up in the registry (``core.people.search``) and registered there
 (``core.people.register``) when they live in the investigator's jurisdiction and the address is known.
 Everyone else (no ID number, or living elsewhere) gets a tracing-local :class:`UnidentifiedPerson`,
-encrypted like the registry's records; no ID number is ever invented.
+encrypted like the registry's records; no ID number is ever invented. Codes of places must exist
+(``check_places``), and one ID number is one unidentified record: met again, the record is reused, and
+merged into the registry person when they are registered.
 
 Merging later: an unidentified record carrying an ID number is matched to the registry by its keyed hash
 (``merge_by_id_number``, run by ``fangkong tracing merge``); one without is merged by an investigator who
@@ -358,10 +360,16 @@ def subject_of_case(case: Case) -> Subject:
 
 def labels(session: Session, principal: Principal, keys: list[str]) -> dict[str, str]:
     """Masked display names for subject keys in scope (one query per kind)."""
+    return masked_labels(session, principal.jpath, keys)
+
+
+def masked_labels(session: Session, scope_path: str, keys: list[str]) -> dict[str, str]:
+    """Masked display names for subject keys of registry people under ``scope_path`` (and every
+    unidentified record, which tracing itself keeps)."""
     person_ids = [int(k[2:]) for k in keys if k.startswith("p:")]
     unidentified_ids = [int(k[2:]) for k in keys if k.startswith("u:")]
     found: dict[str, str] = {}
-    for pid, view in people.views_by_ids(session, principal.jpath, person_ids).items():
+    for pid, view in people.views_by_ids(session, scope_path, person_ids).items():
         found[f"p:{pid}"] = view.name
     for start in range(0, len(unidentified_ids), 1000):
         rows = session.execute(
@@ -389,9 +397,7 @@ def merge(session: Session, principal: Principal, unidentified_id: int, person_i
     record = get_unidentified(session, principal, unidentified_id)
     target = people.get(session, principal, person_id)
     if record.person_id is not None:
-        raise Conflict(
-            f"unidentified person {unidentified_id} was already merged into person {record.person_id}"
-        )
+        raise Conflict(Message("this unidentified person was already merged into a registry record"))
     return _repoint(
         session, {record.id: (target.id, target.jurisdiction_id, _jpath_of(session, target.jurisdiction_id))}
     )
@@ -427,7 +433,10 @@ def _repoint(session: Session, targets: dict[int, tuple[int, int, str]]) -> int:
         )
         if clash is not None:
             raise Conflict(
-                f"case {clash} already has this person as a contact twice; merge those contacts first"
+                Message(
+                    "case {case} already has this person as a contact twice; merge those contacts first",
+                    case=clash,
+                )
             )
         moved = {"person_id": person_id, "unidentified_id": None, "subject_key": new_key}
         for model in (Case, Contact):

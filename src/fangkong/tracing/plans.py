@@ -52,4 +52,6 @@ def managed_without_stored_plan(session: Session, path: str, excluded: Sequence[
         .order_by(Contact.id)
         .execution_options(yield_per=READ_CHUNK)
     )
-    return [HeldPlan(cid, jpath, category.value, as_local(last).date()) for cid, jpath, category, last in rows]
+    return [
+        HeldPlan(cid, jpath, category.value, as_local(last).date()) for cid, jpath, category, last in rows
+    ]

@@ -1069,12 +1069,19 @@ def _facts(session: Session, case: Case, keys: set[str] | None) -> list[Exposure
     via_ids = {e.via_contact_id for e in exposures if e.via_contact_id is not None}
     vias: dict[int, Via] = {}
     if via_ids:
-        for c in session.scalars(select(Contact).where(Contact.id.in_(via_ids))):
+        rows = list(session.scalars(select(Contact).where(Contact.id.in_(via_ids))))
+        # The close contact is named in the reason by masked name, as every list shows her, not by a
+        # row id; she is this case's own contact, so her name is the investigators' to read.
+        names = persons.masked_labels(session, "/", [c.subject_key for c in rows])
+        for c in rows:
+            # Her quarantine closes the window of her own contacts (a contact of a contact exposed to
+            # her after she was isolated was not exposed through her).
+            isolated = isolation_of(session, c)
             vias[c.id] = Via(
                 c.id,
-                f"contact {c.id}",
+                names.get(c.subject_key, "?"),
                 as_local(c.first_exposure),
-                as_local(c.isolated_at) if c.isolated_at else None,
+                as_local(isolated) if isolated else None,
                 c.high_risk,
             )
     return [

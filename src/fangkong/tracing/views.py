@@ -155,7 +155,7 @@ def cases_page(
                 "cluster_id": cluster_id or "",
             }
         ),
-        "communities": _communities(session, principal),
+        "communities": [] if _htmx(request) else _communities(session, principal),
     }
     template = "tracing/cases_table.html" if _htmx(request) else "tracing/cases.html"
     return render(request, template, context, principal=principal)

@@ -13,7 +13,7 @@ from jinja2 import pass_context
 
 from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.i18n import LANGUAGES, Message, pick_language, render_text, translations
+from fangkong.core.i18n import LANGUAGES, Message, field_label, pick_language, render_text, translations
 from fangkong.core.scope import is_sandbox_path
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -32,7 +32,23 @@ def _msg_filter(context: Any, value: str | Message | None, ctx: str | None = Non
     return render_text(value, context.get("lang"), ctx)
 
 
+@pass_context
+def _error_filter(context: Any, error: object) -> str:
+    """``{{ e | error }}``: a RowError as "label: message" (a DomainError or text: its message)."""
+    from fangkong.core.errors import DomainError, RowError
+
+    language = context.get("lang")
+    if isinstance(error, RowError):
+        label = field_label(error.field, language)
+        text = render_text(error.text, language)
+        return f"{label}{render_text(': ', language)}{text}" if label else text
+    if isinstance(error, DomainError):
+        return render_text(error.text, language)
+    return render_text(str(error), language)
+
+
 templates.env.filters["msg"] = _msg_filter
+templates.env.filters["error"] = _error_filter
 
 
 def local_time(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M", missing: str = "—") -> str:

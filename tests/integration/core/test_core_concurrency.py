@@ -3,7 +3,8 @@
 The load itself (200 writers and readers over real HTTP) is tests/e2e/test_load.py; these tests hold
 each piece to its rule on a real database: no ``async def`` route or dependency reaches the database,
 a pool with every connection lent answers 503 with Retry-After after the wait instead of hanging or
-answering 500, and on SQLite a write lock held elsewhere longer than the busy timeout is a 503 too.
+answering 500, and a lock held elsewhere (SQLite's write lock, a PostgreSQL row lock) for longer
+than the lock wait is a 503 too.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import inspect
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
-from conftest import PASSWORD, World, token_for
+from conftest import PASSWORD, World, token_for, valid_id
 from fangkong.core import deps
 from fangkong.core.config import Settings
 
@@ -79,7 +82,7 @@ def small_app(settings: Settings, world: World) -> Iterator[FastAPI]:
     from fangkong.app import create_app
 
     application = create_app(
-        settings.model_copy(update={"db_requests": 1, "db_wait_seconds": 0.5, "sqlite_busy_seconds": 0.3})
+        settings.model_copy(update={"db_requests": 1, "db_wait_seconds": 0.5, "db_lock_wait_seconds": 0.3})
     )
     yield application
     application.state.db.dispose()
@@ -124,13 +127,31 @@ def test_a_busy_page_says_so_in_the_readers_language_without_the_database(small_
         assert "服务器繁忙" in page.text
 
 
-def test_sqlite_a_write_lock_held_past_the_busy_timeout_is_a_503_then_the_write_goes_through(
-    small_app: FastAPI, database_url: str, world: World
-) -> None:
-    if not database_url.startswith("sqlite"):
-        pytest.skip("SQLite's one write lock")
-    from conftest import valid_id
+@contextmanager
+def _lock_held_elsewhere(database_url: str) -> Iterator[None]:
+    """Another process holds what a write needs: SQLite's write lock, or the audit head row (PostgreSQL)."""
+    if database_url.startswith("sqlite"):
+        other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection, connection.begin():
+            # Every audited write updates this one row first (core.audit): hold it, as a long import does.
+            connection.execute(text("SELECT last_hash FROM audit_head WHERE id = 1 FOR UPDATE"))
+            yield
+    finally:
+        engine.dispose()
 
+
+def test_a_lock_held_elsewhere_past_the_wait_is_a_503_then_the_write_goes_through(
+    small_app: FastAPI, database_url: str
+) -> None:
     person = {
         "id_number": valid_id("330106", "19900101", 401),
         "name": "周明",
@@ -139,14 +160,9 @@ def test_sqlite_a_write_lock_held_past_the_busy_timeout_is_a_503_then_the_write_
     }
     with TestClient(small_app) as client:
         headers = token_for(client, "home_investigator")
-        # Another process (an import, the CLI) holds the write lock for longer than the busy timeout.
-        other = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
+        with _lock_held_elsewhere(database_url):
             locked = client.post("/api/people", json=person, headers=headers)
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
         assert locked.status_code == 503
         assert locked.headers["Retry-After"] == "5"
+        assert "busy" in locked.json()["detail"]
         assert client.post("/api/people", json=person, headers=headers).status_code == 201

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,7 @@ from fangkong.core.models import AuditEntry, Jurisdiction
 from fangkong.modeling.models import Drill
 
 TOWNSHIP = "330106001"
+NONCE = re.compile(r'nonce="[^"]*"')
 # A weekly cycle of fever-clinic visits, so that only the spike on the last day alarms.
 FEVER_CYCLE = [20, 22, 19, 21, 20, 23, 21]
 READERS = (
@@ -202,12 +204,15 @@ def _workbook_rows(content: bytes) -> list[list[Any]]:
     return [[str(v) for v in row] for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)]
 
 
-def _figures(client, cli, tokens: dict[str, dict[str, str]], county_id: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def _figures(
+    client, cli, tokens: dict[str, dict[str, str]], county_id: int, township_id: int
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Every real figure each reader of the home county and the province can see."""
     figures: dict[str, Any] = {}
     urls = (
         *API,
         f"/api/jurisdictions?parent_id={county_id}",
+        f"/api/surveillance/neighbours/{township_id}",
         f"/api/modeling/rt?jurisdiction_id={county_id}",
         f"/api/modeling/rt?jurisdiction_id={county_id}&basis=report",
     )
@@ -223,7 +228,8 @@ def _figures(client, cli, tokens: dict[str, dict[str, str]], county_id: int) -> 
         for url in (*PAGES, f"/jurisdictions?id={county_id}"):
             response = client.get(url, headers=headers)
             assert "【演练】" not in response.text, (reader, url)
-            figures[f"{reader} page {url}"] = (response.status_code, response.text)
+            # A page's CSP nonce is new on every answer by design.
+            figures[f"{reader} page {url}"] = (response.status_code, NONCE.sub("nonce", response.text))
     for user in ("home_investigator", "province_admin"):
         for command in ("kpis", "clusters"):
             figures[f"cli {command} {user}"] = json.loads(
@@ -244,7 +250,7 @@ def test_a_drill_beside_real_data_leaves_every_real_figure_unchanged(client, wor
     _seed_real_data(client, world)
     tokens = {reader: token_for(client, reader) for reader in READERS}
     county_id = world.jurisdictions[HOME_COUNTY]
-    before = _figures(client, cli, tokens, county_id)
+    before = _figures(client, cli, tokens, county_id, world.jurisdictions[TOWNSHIP])
     audit_before = _real_audit(client, tokens)
     with app.state.db.unit_of_work() as session:
         last_entry = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1))
@@ -259,7 +265,7 @@ def test_a_drill_beside_real_data_leaves_every_real_figure_unchanged(client, wor
         drill_entries = session.scalars(select(AuditEntry).where(AuditEntry.id > (last_entry or 0))).all()
         session.expunge_all()
 
-    after = _figures(client, cli, tokens, county_id)
+    after = _figures(client, cli, tokens, county_id, world.jurisdictions[TOWNSHIP])
     changed = {key: (before[key], after[key]) for key in before if before[key] != after[key]}
     assert not changed, changed
 
@@ -297,3 +303,43 @@ def test_a_drill_beside_real_data_leaves_every_real_figure_unchanged(client, wor
         refs = session.scalars(select(Case.case_ref).where(Case.jpath.startswith(sandbox.path))).all()
     assert len(refs) == summary["cases"]
     assert all(ref.startswith("演练-") and not ref.startswith(f"{HOME_COUNTY}-") for ref in refs), refs
+
+
+def test_a_drills_overdue_alert_stays_in_its_sandbox(client, world: World, app, cli, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    """Nobody answers an alert about the drill's sandbox: overdue, it never escalates to the real county."""
+    from fangkong.core import audit
+    from fangkong.surveillance import alerts
+    from fangkong.surveillance.models import Alert, AlertLevel, AlertStatus, FusionRule, RuleKind
+
+    started = cli("drill", "start", "--as", "home_command_centre", "--county", HOME_COUNTY,
+                  "--people", "1200", "--days", "14", "--seed", "1", "--json")  # fmt: skip
+    drill_id = json.loads(started.output)["drill_id"]
+    now = clock.utcnow()
+    with app.state.db.unit_of_work() as session:
+        drill = session.get(Drill, drill_id)
+        assert drill is not None
+        sandbox = session.get(Jurisdiction, drill.sandbox_id)
+        assert sandbox is not None
+        # The township rule the drill set up for its sandbox's fever-clinic figure.
+        rule = session.scalar(select(FusionRule).where(FusionRule.jpath == sandbox.path))
+        assert rule is not None
+        session.add(
+            Alert(
+                rule_id=rule.id, kind=RuleKind.single_channel, jurisdiction_id=sandbox.id, jpath=sandbox.path,
+                assigned_jurisdiction_id=sandbox.id, assigned_jpath=sandbox.path, level=AlertLevel.blue,
+                status=AlertStatus.signal, title="【演练】fever clinic", dedupe_key=f"temporal:{sandbox.id}",
+                first_date=now.date(), last_date=now.date(), created_at=now, response_hours=24,
+                response_due_at=now + dt.timedelta(hours=24), outcome_note="", escalations=0, evidence="{}",
+                rank=0.0,
+            )
+        )  # fmt: skip
+        sandbox_path = sandbox.path
+    frozen_clock.advance(days=3)
+    with app.state.db.unit_of_work() as session:
+        alerts.escalate_overdue(session, audit.SYSTEM, sandbox_path, clock.utcnow())
+    with app.state.db.unit_of_work() as session:
+        assigned = session.scalars(select(Alert.assigned_jpath).where(Alert.jpath == sandbox_path)).all()
+    assert assigned == [sandbox_path]
+    analyst = token_for(client, "home_surveillance_analyst")
+    mine = client.get("/api/surveillance/alerts?mine=true", headers=analyst)
+    assert mine.status_code == 200 and mine.json()["total"] == 0

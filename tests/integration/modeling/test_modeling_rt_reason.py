@@ -14,11 +14,17 @@ def test_an_area_without_cases_has_no_estimate_but_a_reason(client, world: World
     headers = token_for(client, "home_command_centre")
     # 保俶社区 reports 4 to 13 cases a day, 宝石社区 one case on the first day only.
     counts = [
-        {"jurisdiction": "330106001001", "date": (START + dt.timedelta(days=d)).isoformat(), "local": 4 + d // 3}
+        {
+            "jurisdiction": "330106001001",
+            "date": (START + dt.timedelta(days=d)).isoformat(),
+            "local": 4 + d // 3,
+        }
         for d in range(DAYS)
     ]
     counts.append({"jurisdiction": "330106001002", "date": START.isoformat(), "local": 1})
-    stored = client.post("/api/modeling/case-counts", json={"basis": "onset", "counts": counts}, headers=headers)
+    stored = client.post(
+        "/api/modeling/case-counts", json={"basis": "onset", "counts": counts}, headers=headers
+    )
     assert stored.status_code == 200, stored.text
     township = world.jurisdictions["330106001"]
     body = client.get(f"/api/modeling/rt?jurisdiction_id={township}", headers=headers).json()

@@ -69,7 +69,9 @@ def test_switching_to_the_protocol_in_force_is_only_a_preview(client, world: Wor
     page = client.get("/protocols", headers=headers)
     csrf = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     answer = client.post(
-        "/protocols/switch", data={"protocol_id": "cn-9", "confirmed": "yes", "csrf_token": csrf}, headers=headers
+        "/protocols/switch",
+        data={"protocol_id": "cn-9", "confirmed": "yes", "csrf_token": csrf},
+        headers=headers,
     )
     assert answer.status_code == 200
     assert "本辖区已在执行 cn-9，无需切换。" in answer.text

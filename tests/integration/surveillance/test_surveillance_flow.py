@@ -616,7 +616,7 @@ def test_a_pull_with_a_bad_record_writes_nothing(
     response = client.post(f"/api/surveillance/pull-sources/{source_id}/pull", headers=analyst)
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"row": 2, "field": "date", "message": "'soon' is not a date (YYYY-MM-DD)"}
+        {"row": 2, "field": "date", "message": "“soon” is not a date (write it as 2022-07-01)"}
     ]
     assert client.get("/api/surveillance/observations", headers=analyst).json()["total"] == 0
 

@@ -78,7 +78,9 @@ def test_a_cholera_case_beside_a_confirmed_fever_signal_raises_one_red_alert(
     (fever_alert,) = first["alerts_created"]
     assert _alert(client, province, fever_alert)["jurisdiction_code"] == NEIGHBOUR
     for action, note in (("verify", "核实中"), ("confirm", "发热门诊聚集，已确认")):
-        done = client.post(f"/api/surveillance/alerts/{fever_alert}/{action}", json={"note": note}, headers=province)
+        done = client.post(
+            f"/api/surveillance/alerts/{fever_alert}/{action}", json={"note": note}, headers=province
+        )
         assert done.status_code == 200, done.text
 
     # A cholera channel, and one case uploaded in 西湖区 an hour later.
@@ -97,7 +99,11 @@ def test_a_cholera_case_beside_a_confirmed_fever_signal_raises_one_red_alert(
         },
     )
     assert made.status_code == 201, made.text
-    _post(client, province, [{"channel": "cases.cholera", "jurisdiction": HOME_COUNTY, "date": today.isoformat(), "value": 1}])
+    _post(
+        client,
+        province,
+        [{"channel": "cases.cholera", "jurisdiction": HOME_COUNTY, "date": today.isoformat(), "value": 1}],
+    )
     second = _run(client, province)
 
     # One case, one alert: red, single case, on the 2-hour clock, holding the case only.

@@ -104,7 +104,7 @@ def test_an_accepted_request_shows_the_referred_person_and_only_them(app, client
     assert located.json()["located_person_id"] == world.people[FOREIGN_COUNTY][0]
     applied = client.post(f"/api/tracing/assist/{request_id}/apply-plan", headers=away)
     assert applied.status_code == 200, applied.text
-    assert applied.json()["plan_summary"].startswith("close_contact under cn-9")
+    assert applied.json()["plan_summary"].startswith("close contact under cn-9")
     assert [
         (e.person_id, e.category, e.clock_date, e.source) for e in placed if e.source.startswith("contact:")
     ] == [(world.people[FOREIGN_COUNTY][0], "close_contact", dt.date(2022, 7, 4), f"contact:{contact_id}")]

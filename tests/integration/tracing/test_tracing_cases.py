@@ -12,6 +12,7 @@ from conftest import HOME_COUNTY, World
 from fangkong.core import clock
 from fangkong.core.errors import Conflict, DomainError, InvalidInput
 from fangkong.core.events import PersonPlacedUnderManagement, PersonReleasedFromManagement
+from fangkong.core.i18n import render_text
 from fangkong.core.models import Person
 from fangkong.tracing import clusters, service
 from fangkong.tracing.models import (
@@ -151,11 +152,12 @@ def test_exposures_become_contacts_with_the_classifiers_reasons(tracing: Tracing
     by_category = {c.category: c for c in contacts.values()}
     close = contacts[f"p:{household}"]
     assert close.category is ContactCategory.close_contact
-    assert "household exposure on 2022-07-04, inside the window 2022-07-01" in close.reason
-    assert by_category[ContactCategory.general_contact].reason.startswith("bus exposure on 2022-07-02")
-    assert "2.5 m apart" in by_category[ContactCategory.general_contact].reason
+    assert "household exposure on 2022-07-04, inside the window 2022-07-01" in render_text(close.reason, None)
+    general = render_text(by_category[ContactCategory.general_contact].reason, None)
+    assert general.startswith("bus exposure on 2022-07-02")
+    assert "2.5 m apart" in general
     outside = by_category[ContactCategory.not_a_contact]
-    assert "outside the window" in outside.reason
+    assert "outside the window" in render_text(outside.reason, None)
     assert outside.status is ContactStatus.dropped
     placed = [e for e in tracing.recorder.of(PersonPlacedUnderManagement) if e.source.startswith("contact:")]
     assert [(e.person_id, e.category, e.clock_date, e.source) for e in placed] == [

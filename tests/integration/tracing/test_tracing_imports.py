@@ -12,6 +12,7 @@ from tracing_support import Tracing
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, World, token_for
 from fangkong.core.errors import InvalidInput
+from fangkong.core.i18n import render_text
 from fangkong.core.people_rules import Keys
 from fangkong.tracing import imports
 from fangkong.tracing.models import Case, ChainLink, Contact, ContactCategory, Exposure, UnidentifiedPerson
@@ -111,7 +112,7 @@ def test_cases_then_exposures_from_excel_build_contacts_and_chains(
         ring = session.scalar(select(Contact).where(Contact.category == ContactCategory.contact_of_contact))
         close = session.scalar(select(Contact).where(Contact.subject_key == f"p:{third}"))
         assert ring.via_contact_id == close.id
-        assert "exposure to close contact" in ring.reason
+        assert "exposure to close contact" in render_text(ring.reason, None)
 
 
 def test_a_bad_row_writes_nothing_and_names_the_row(tracing: Tracing, world: World, tmp_path: Path) -> None:
@@ -130,12 +131,13 @@ def test_a_bad_row_writes_nothing_and_names_the_row(tracing: Tracing, world: Wor
     )
     with pytest.raises(InvalidInput) as caught:
         _run(tracing, "contacts", path)
+    # Each column named as the file's header names it.
     assert [(e.row, e.field) for e in caught.value.errors] == [
-        (3, "id_number"),
-        (4, "setting"),
-        (5, "case_ref"),
-        (6, "last_exposure"),
-        (6, "phone"),
+        (3, "身份证号"),
+        (4, "接触场景"),
+        (5, "病例编号"),
+        (6, "末次接触时间"),
+        (6, "手机号"),
     ]
     assert "check" in caught.value.errors[0].message
     assert _counts(tracing) == before
@@ -151,7 +153,7 @@ def test_a_bad_row_writes_nothing_and_names_the_row(tracing: Tracing, world: Wor
     with pytest.raises(InvalidInput) as caught:
         _run(tracing, "contacts", path)
     assert [(e.row, e.field, e.message) for e in caught.value.errors] == [
-        (3, "case_ref", "XH-9 is not a case in your jurisdiction")
+        (3, "病例编号", "XH-9 is not a case in your jurisdiction")
     ]
     assert _counts(tracing) == before
 
@@ -194,7 +196,9 @@ def test_a_dry_run_reports_what_would_happen_and_writes_nothing(
             select(Contact).where(Contact.category == ContactCategory.general_contact)
         )
         assert overridden.decided_by == "investigator"
-        assert overridden.reason.startswith("imported as general_contact; the classifier says close_contact")
+        assert render_text(overridden.reason, None).startswith(
+            "imported as general contact; the classifier says close contact"
+        )
 
 
 def test_people_living_elsewhere_stay_unidentified_and_one_record_per_person(
@@ -229,7 +233,7 @@ def test_the_import_route_answers_422_with_rows_and_dry_runs(client, world: Worl
         files={"file": ("cases.csv", body.encode("utf-8"), "text/csv")},
     )
     assert response.status_code == 422
-    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(3, "classification")]
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(3, "病例分类")]
     good = body.replace("大概", "疑似")
     dry = client.post(
         "/api/tracing/import?kind=cases&dry_run=true",

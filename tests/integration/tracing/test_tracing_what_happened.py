@@ -330,3 +330,41 @@ def test_the_chain_timeline_has_every_day_between_its_cases(tracing: Tracing, wo
     assert dates == [dates[0] + dt.timedelta(days=i) for i in range(len(dates))]
     totals = [sum(series[i] for series in view["timeline"]["series"].values()) for i in range(len(dates))]
     assert totals == [1, 0, 0, 1]
+
+
+def test_a_quarantined_close_contacts_own_contacts_were_exposed_only_until_her_quarantine(
+    tracing: Tracing, world: World, frozen_clock: clock.FrozenClock
+) -> None:
+    frozen_clock.set(_at(2026, 12, 6, 9, 30))
+    case_id = _index_case(tracing, world)
+    contact_id = _household_contact(tracing, world, case_id)
+    frozen_clock.set(_at(2026, 12, 8, 10, 0))
+    with tracing.as_user("home_investigator") as (session, me):
+        contacts = service.add_exposures(
+            session,
+            tracing.vault,
+            tracing.bus,
+            me,
+            case_id,
+            [
+                service.ExposureInput(
+                    "household",
+                    dt.datetime(2026, 12, 5, 19, 0),
+                    person=PersonInput(name="陈一", phone="13700000031"),
+                    via_contact_id=contact_id,
+                ),
+                service.ExposureInput(
+                    "household",
+                    dt.datetime(2026, 12, 7, 19, 0),
+                    person=PersonInput(name="林二", phone="13700000032"),
+                    via_contact_id=contact_id,
+                ),
+            ],
+        )
+        rows = {r.label: r for r in service.contact_rows(session, me, contacts)}
+    assert rows["陈*"].category is ContactCategory.contact_of_contact
+    assert rows["林*"].category is ContactCategory.not_a_contact
+    # The close contact she was exposed through is named as every list names her, not by a row id.
+    assert rows["陈*"].via_label == "王*"
+    assert "王*" in rows["陈*"].reason
+    assert f"contact {contact_id}" not in rows["陈*"].reason

@@ -23,7 +23,11 @@ def _recorded() -> tuple[set[str], set[str], list[str]]:
             if not isinstance(node, ast.Call):
                 continue
             func = node.func
-            if isinstance(func, ast.Attribute) and func.attr == "record" and getattr(func.value, "id", "") == "audit":
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "record"
+                and getattr(func.value, "id", "") == "audit"
+            ):
                 action_at, object_at = 2, 3
             elif isinstance(func, ast.Name) and func.id == "_record" and path.name == "assist.py":
                 action_at, object_at = 3, None

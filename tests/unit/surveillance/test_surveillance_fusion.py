@@ -172,7 +172,9 @@ def test_one_case_raises_one_alert_and_nothing_else() -> None:
     fever = signal("fever_clinic", SHANGCHENG, days_ago=1)
     found = run([cholera, fever])
     alerts_with_the_case = [c for c in found if cholera in c.signals]
-    assert [(c.key, c.level) for c in alerts_with_the_case] == [(f"case:{WEST_LAKE.id}:cholera", AlertLevel.red)]
+    assert [(c.key, c.level) for c in alerts_with_the_case] == [
+        (f"case:{WEST_LAKE.id}:cholera", AlertLevel.red)
+    ]
     # The fever signal keeps its own county's alert; no temporal alert of 西湖区 or 杭州市 at all.
     assert {c.key for c in found} == {f"case:{WEST_LAKE.id}:cholera", f"temporal:{SHANGCHENG.id}"}
 

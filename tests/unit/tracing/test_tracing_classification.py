@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from fangkong.core.i18n import render_text
 from fangkong.protocol.loader import load_builtin
 from fangkong.tracing.classification import ExposureFact, IndexTiming, Via, decide
 from fangkong.tracing.models import ContactCategory
@@ -45,14 +46,14 @@ def test_an_index_not_yet_isolated_keeps_the_window_open() -> None:
     open_index = IndexTiming(1, onset=dt.date(2022, 7, 5), sampling=None, isolated_at=None)
     decision = _one([ExposureFact("p:1", "household", dt.datetime(2022, 7, 7, 8), None)], open_index)["p:1"]
     assert decision.category is ContactCategory.close_contact
-    assert "not isolated yet" in decision.reason
+    assert "not isolated yet" in render_text(decision.reason, None)
 
 
 def test_an_index_without_dates_cannot_classify() -> None:
     blank = IndexTiming(1, onset=None, sampling=None, isolated_at=None)
     decision = _one([ExposureFact("p:1", "household", dt.datetime(2022, 7, 4, 8), None)], blank)["p:1"]
     assert decision.category is ContactCategory.not_classified
-    assert "neither an onset nor a sampling date" in decision.reason
+    assert "neither an onset nor a sampling date" in render_text(decision.reason, None)
 
 
 def test_a_protocol_that_stopped_tracing_says_so() -> None:
@@ -66,4 +67,4 @@ def test_a_protocol_that_stopped_tracing_says_so() -> None:
         )
     }["p:1"]
     assert decision.category is ContactCategory.not_classified
-    assert "not identified under cn-10" in decision.reason
+    assert "not identified under cn-10" in render_text(decision.reason, None)
