@@ -530,6 +530,20 @@ def _places(session: Session, codes: set[str]) -> dict[str, tuple[int, str]]:
     return {code: (jid, path) for code, jid, path in rows}
 
 
+def _check_places(
+    session: Session, named: Sequence[tuple[int, persons.CleanPerson]], errors: _Errors
+) -> None:
+    """Every community and residence code of the file must exist, by the single-entry rule
+    (``persons.place_problems``), all codes looked up at once."""
+    codes = {code for _row, p in named for code in (p.community_code, p.residence_code) if code}
+    if not codes:
+        return
+    places = persons.places_by_code(session, codes)
+    for row, person in named:
+        for e in persons.place_problems(person, places, row):
+            errors.add(e.row, e.field, e.text)
+
+
 def _responsible(
     principal: Principal, person: persons.CleanPerson, places: dict[str, tuple[int, str]]
 ) -> tuple[int, str, int | None]:
@@ -669,6 +683,7 @@ def _import_cases(
                     ),
                 )
             pairs.setdefault((ref, line.case_ref), line.row)
+    _check_places(session, [(line.row, line.person) for line in lines], errors)
     errors.check()
 
     subjects = _People(session, vault, keys, principal, report).resolve(
@@ -786,8 +801,13 @@ def _after_cases(session: Session, bus: EventBus, principal: Principal, ids: lis
         with_contacts = set(session.scalars(select(Contact.subject_key).where(Contact.subject_key.in_(keys))))
         for case in cases:
             if case.subject_key in with_contacts:
-                source = service._managed_contact_of(session, case.subject_key, service.found_day(case))
+                managing = service._managing_contacts(session, case.subject_key, service.found_day(case))
+                source = managing[0] if managing else None
                 case.found_under_management = source is not None
+                if source is not None and case.isolated_at is None:
+                    # As for a case entered on its own: isolated as a contact, her own contacts'
+                    # window closed then, not at the report (before absorbing re-classifies them).
+                    case.isolated_at = service.first_isolation(session, managing, case.reported_at)
                 service._absorb_contacts(session, bus, principal, case, prefer=source)
             bus.publish(
                 session,
@@ -927,6 +947,7 @@ def _import_exposures(
             )
         if line.contact_case_ref and line.contact_case_ref == line.case_ref:
             errors.add(line.row, "contact_case_ref", "a case cannot be exposed to itself")
+    _check_places(session, [(line.row, line.person) for line in lines if line.person is not None], errors)
     errors.check()
     needs = [_PersonNeed(line.row, line.person) for line in lines if line.person is not None]
     subjects = _People(session, vault, keys, principal, report).resolve(needs, errors)

@@ -323,7 +323,13 @@ def _managing_contacts(session: Session, key: str, found_day: dt.date) -> list[C
 
 def _isolated_since(session: Session, key: str, found_day: dt.date, now: dt.datetime) -> dt.datetime | None:
     """When a person who becomes a case was first isolated under the plans that still managed them."""
-    times = [t for c in _managing_contacts(session, key, found_day) if (t := isolation_of(session, c, now))]
+    return first_isolation(session, _managing_contacts(session, key, found_day), now)
+
+
+def first_isolation(session: Session, managing: Iterable[Contact], now: dt.datetime) -> dt.datetime | None:
+    """The earliest isolation (``isolation_of``) among the contact records that managed a person when
+    they were found (``_managing_contacts``): the import, which has those records already, asks this."""
+    times = [t for c in managing if (t := isolation_of(session, c, now))]
     return min(times) if times else None
 
 
