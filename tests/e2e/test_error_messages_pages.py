@@ -155,3 +155,13 @@ def test_the_classifiers_reasons_and_the_case_history_read_in_chinese(client, wo
     api = client.get(f"/api/tracing/contacts/{contact_id}", headers=home).json()
     reason_text = api.get("reason") or api["contact"]["reason"]
     assert reason_text.startswith("shared meal exposure on 2022-07-04, inside the window")
+
+
+def test_the_protocol_table_reads_in_chinese(client, world: World) -> None:  # type: ignore[no-untyped-def]
+    headers = token_for(client, "home_command_centre")
+    page = client.get("/protocols?compare=cn-9-20", headers=headers)
+    assert page.status_code == 200
+    table = _visible(re.search(r'data-testid="protocol-table">(.*?)</table>', page.text, re.DOTALL).group(1))  # type: ignore[union-attr]
+    assert "第 1 阶段" in table and "集中隔离场所" in table and "不得外出" in table
+    for english in ("stage 1", "close_contact", "quarantine_site", "may not leave home", "until the index"):
+        assert english not in table

@@ -41,6 +41,9 @@ class _StoredKeysInWords(gettext.NullTranslations):
     def gettext(self, message: str) -> str:
         return message.replace("_", " ") if _KEY.fullmatch(message) else message
 
+    def pgettext(self, context: str, message: str) -> str:
+        return self.gettext(message)
+
 
 @cache
 def translations(language: str) -> gettext.NullTranslations:
@@ -101,7 +104,10 @@ class Message:
         if not self.msgid:
             return ""  # gettext("") is the catalog's header
         catalog = translations(language or "en")
-        template = catalog.pgettext(self.ctx, self.msgid) if self.ctx else catalog.gettext(self.msgid)
+        template = catalog.pgettext(self.ctx, self.msgid) if self.ctx else self.msgid
+        if template == self.msgid:
+            # A context only where the word differs: the plain entry serves every other place.
+            template = catalog.gettext(self.msgid)
         if not self.params:
             return template
         values = {k: _render_param(v, language) for k, v in self.params}

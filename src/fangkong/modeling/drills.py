@@ -3,22 +3,24 @@
 Starting a drill (:func:`start_drill`)
 
 1. makes a sandbox township with a few communities under a real county, flagged ``is_sandbox`` and
-   named 【演练】 on every screen (``core.jurisdictions.create_sandbox``), so its rows stay out of real
-   statistics;
-2. registers synthetic residents there through the registry's own CSV import;
+   named 【演练】 on every screen (``core.jurisdictions.create_sandbox``), on a path outside every real
+   subtree (``core.scope``), so no real list, figure or audit read reaches its rows;
+2. from then on acts as the drill itself (:func:`drill_principal`: an account ``drill:<id>`` bound to
+   the sandbox), puts the drill's protocol in force there, and registers synthetic residents there
+   through the registry's own CSV import;
 3. runs the simulator on them (population from the registry, the strategy of the chosen protocol) and
    reads the outbreak off the run (:mod:`drill_outbreak`): who was diagnosed when, symptom onsets, who
    infected whom, each case's close contacts (the answer key);
 4. schedules what the drill feeds: each case report on its diagnosis day, the sandbox's daily
    fever-clinic figure, and, when the drill plays the teams too (autopilot), each investigation.
 
-Advancing a drill (:func:`advance`) feeds every event that has come due through the same use cases a
-user calls: case reports and exposures through ``tracing.service``, fever-clinic figures through
-``surveillance.observations`` followed by a detection run, alert responses through
+Advancing a drill (:func:`advance`) feeds every event that has come due, as the drill, through the same
+use cases a user calls: case reports and exposures through ``tracing.service``, fever-clinic figures
+through ``surveillance.observations`` followed by a detection run, alert responses through
 ``surveillance.alerts``. Each event is fed in its own transaction, so one refused record does not undo
 the others; the refusal is kept on the event. A realtime drill is advanced by a background clock
 (:mod:`drill_ticker`); a facilitator may jump ahead (``to_hours``), which feeds events one by one at
-their own drill times.
+their own drill times. The clock stops at the drill's end, and the drill is then finished.
 
 Dates written into records are drill days on a calendar that ends today (``calendar_start``), so no
 record is dated in the future whatever the speed; times of records are real times, turned into drill
@@ -502,10 +504,6 @@ class DrillStatusView:
     @property
     def share(self) -> float:
         return self.fed / self.total if self.total else 1.0
-
-    @property
-    def finished(self) -> bool:
-        return self.drill.status is DrillStatus.finished
 
     def of(self, kind: str) -> KindCount:
         return next((k for k in self.kinds if k.kind == kind), KindCount(kind, 0, 0, 0))

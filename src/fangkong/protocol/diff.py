@@ -38,10 +38,21 @@ class Cell:
     tests_words: Message | None = field(default=None, compare=False)
 
     @classmethod
-    def of(cls, measure: Message | str, days: int | None = None, tests: Message | None = None) -> Cell:
-        """A cell from messages (a ``str`` measure is the protocol file's own text)."""
+    def of(
+        cls,
+        measure: Message | str,
+        days: int | None = None,
+        tests: Message | None = None,
+        *,
+        english: Message | None = None,
+    ) -> Cell:
+        """A cell from messages (a ``str`` measure is the protocol file's own text).
+
+        ``english`` is the measure for the CLI and the API when it says more than the page does (the
+        protocol file's notes, which the page leaves out: they are its authors' English).
+        """
         words = measure if isinstance(measure, Message) else Message("{text}", text=measure)
-        return cls(str(words), days, str(tests) if tests else "", words, tests)
+        return cls(str(english or words), days, str(tests) if tests else "", words, tests)
 
     @property
     def text(self) -> str:
@@ -140,18 +151,21 @@ def _stage_cell(stage: Stage) -> Cell:
         place = Message("{place} or {other}", place=place, other=_words(stage.alternative_place))
     leave = Message("may leave home" if stage.may_leave_home else "may not leave home")
     measure = Message("{stage} ({place}; {leave})", stage=_words(stage.type), place=place, leave=leave)
-    if stage.exit:
-        measure = Message(
-            "{measure}; until {rules}", measure=measure, rules=joined([_rule(rule) for rule in stage.exit])
-        )
-    return Cell.of(measure, stage.days, _tests_text(stage))
+    if not stage.exit:
+        return Cell.of(measure, stage.days, _tests_text(stage))
+    words = Message("{measure}; until {rules}", measure=measure, rules=_rules(stage.exit))
+    english = Message("{measure}; until {rules}", measure=measure, rules=_rules(stage.exit, notes=True))
+    return Cell.of(words, stage.days, _tests_text(stage), english=english)
 
 
-def _rule(rule: object) -> Message:
-    """A release rule in words, with the protocol file's note as its authors wrote it."""
-    words = rule_message(rule)  # type: ignore[arg-type]
-    note = getattr(rule, "note", None)
-    return Message("{rule} ({note})", rule=words, note=note) if note else words
+def _rules(rules: tuple[object, ...], *, notes: bool = False) -> Message:
+    """Release rules in words; with ``notes``, each with the protocol file's note as its authors wrote it."""
+    parts = []
+    for rule in rules:
+        words = rule_message(rule)  # type: ignore[arg-type]
+        note = getattr(rule, "note", None)
+        parts.append(Message("{rule} ({note})", rule=words, note=note) if notes and note else words)
+    return joined(parts)
 
 
 def _category_rows(name: str, category: Category) -> list[Row]:
@@ -168,7 +182,12 @@ def _category_rows(name: str, category: Category) -> list[Row]:
         rows.append(Row(section, name, "stages", Cell.of(Message("no management stages"))))
     if category.release:
         rows.append(
-            Row(section, name, "release", Cell.of(joined([_rule(rule) for rule in category.release])))
+            Row(
+                section,
+                name,
+                "release",
+                Cell.of(_rules(category.release), english=_rules(category.release, notes=True)),
+            )
         )
     if category.screening is not None:
         screening = category.screening

@@ -254,7 +254,9 @@ def place_problems(person: CleanPerson, places: Mapping[str, Jurisdiction], row:
 def check_places(session: Session, person: CleanPerson, row: int = 1) -> list[RowError]:
     """The place codes of one person checked (``place_problems``); an import checks a whole file's codes
     with one ``places_by_code`` instead."""
-    return place_problems(person, places_by_code(session, (person.community_code, person.residence_code)), row)
+    return place_problems(
+        person, places_by_code(session, (person.community_code, person.residence_code)), row
+    )
 
 
 def resolve(

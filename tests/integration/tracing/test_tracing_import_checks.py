@@ -8,6 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from tracing_support import Tracing
 
@@ -92,8 +93,8 @@ def test_a_case_file_with_a_community_that_does_not_exist_is_refused_and_nothing
 
 
 def test_a_contact_list_with_an_unknown_residence_is_refused_through_the_route(
-    client, world: World, tracing: Tracing
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, world: World, tracing: Tracing
+) -> None:
     headers = token_for(client, "home_investigator")
     case = f"XH-1,确诊,{world.id_numbers[world.people[HOME_COUNTY][0]]},2026-12-04\n"
     created = client.post(
