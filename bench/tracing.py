@@ -634,7 +634,7 @@ def main() -> None:
     )
     plans_s = handler_seconds[0]
     label = "  of which: plans stored by the protocol service"
-    print(f"{label:<44}{plans_s:>12.1f} s  (its event handler, one event a contact)")
+    print(f"{label:<44}{plans_s:>12.1f} s  (its event handler: one event for the import)")
     print(f"{'  of which: tracing (read, check, classify, write)':<44}{import_s - plans_s:>12.1f} s")
     print(f"{'  contacts classified':<44}{json.dumps(report['contacts'])}")
     print(

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from fangkong.core.i18n import render_text
+
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
@@ -499,7 +501,7 @@ def simulate(
             "days": days,
             "seed": seed,
             "totals": totals,
-            "notes": list(mapping.notes),
+            "notes": [render_text(note, None) for note in mapping.notes],
             "agent_days_per_s": result.agent_days_per_second,
             "daily": {name: values.tolist() for name, values in result.daily.items()},
         }
@@ -513,7 +515,7 @@ def simulate(
     console = Console()
     console.print(f"[bold]{mapping.arm}[/] · {mapping.label} · {where} · {days} days · seed {seed}")
     for note in mapping.notes:
-        console.print(f"  · {note}", style="dim")
+        console.print(f"  · {render_text(note, None)}", style="dim")
     summary = Table(title="Totals")
     summary.add_column("figure")
     summary.add_column("value", justify="right")
@@ -882,8 +884,6 @@ def drill_score_command(
     from fangkong.modeling import drill_score
 
     tools = _drill_tools(drill_id, as_user)
-    from fangkong.core.i18n import render_text
-
     with tools.db.unit_of_work() as session:
         result = drill_score.score(session, tools.principal, drill_id)
     if as_json:

@@ -50,7 +50,7 @@ from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus
-from fangkong.core.i18n import Message
+from fangkong.core.i18n import Message, render_text
 from fangkong.core.models import Jurisdiction, Level, Role
 from fangkong.core.people_rules import Keys
 from fangkong.core.scope import path_in_scope, under
@@ -80,6 +80,9 @@ MAX_OUTBREAK_DRAWS: Final[int] = 8
 DEFAULT_COMMUNITIES: Final[int] = 3
 # Draws of the synthetic residents before giving up when their ID numbers clash with the registry's.
 RESIDENT_DRAWS: Final[int] = 3
+# Largest share of a draw's residents left out because their generated ID numbers are registered
+# already; a draw with more is drawn again (share of the residents asked for).
+MAX_TAKEN_SHARE: Final[float] = 0.05
 # Autopilot delays, drill hours: an investigation after each report, a response to each alert.
 DEFAULT_INVESTIGATION_DELAY_HOURS: Final[float] = 6.0
 DEFAULT_ALERT_RESPONSE_DELAY_HOURS: Final[float] = 2.0
@@ -317,7 +320,7 @@ def start_drill(
         "linked_to_a_source": linked,
         "draws": draws,
         "key_contacts": sum(len(c.contacts) for c in outbreak.cases),
-        "strategy_notes": list(mapping.notes),
+        "strategy_notes": [render_text(note, None) for note in mapping.notes],
         "not_fed": _not_fed(),
     }
     # The clock starts once the sandbox and its outbreak are ready.
@@ -372,14 +375,15 @@ def _register_residents(
     communities: Sequence[Jurisdiction],
     request: DrillRequest,
 ) -> None:
-    """Synthetic residents through the registry's CSV import; a draw whose ID numbers clash is redrawn.
+    """Synthetic residents through the registry's CSV import.
 
     The residents are drawn from the drill's seed and its sandbox's code together: every sandbox has a
-    code of its own, so a second drill with the same seed gets residents of its own (ID numbers are
-    unique in the registry) instead of the first drill's again.
+    code of its own, so a second drill with the same seed gets residents of its own instead of the
+    first drill's again (ID numbers are unique in the registry). A generated ID number can still be
+    someone's already (a few in a thousand draws, in a county of a few hundred thousand residents): those
+    residents are left out of the drill; a draw with many of them is drawn again.
     """
     from fangkong.core.demo.population import write_people_csv
-    from fangkong.core.people_import import import_people_csv
 
     codes = [c.code for c in communities]
     with tempfile.TemporaryDirectory() as tmp:
@@ -387,12 +391,8 @@ def _register_residents(
         for attempt in range(RESIDENT_DRAWS):
             seed = resident_seed(request.seed, township.code, attempt)
             write_people_csv(path, request.people, seed=seed, community_codes=codes)
-            try:
-                import_people_csv(session, keys, actor, township.path, path, dry_run=True, workers=1)
-            except InvalidInput:
-                continue  # a generated ID number is already registered somewhere: draw again
-            import_people_csv(session, keys, actor, township.path, path, workers=1)
-            return
+            if _import_new_residents(session, keys, actor, township, path, request.people):
+                return
     message = Message(
         "Could not draw {people} synthetic residents whose ID numbers are all new in {draws} tries: "
         "start the drill again with another seed or fewer residents.",
@@ -400,6 +400,31 @@ def _register_residents(
         draws=RESIDENT_DRAWS,
     )
     raise InvalidInput([RowError(1, "seed", message)])
+
+
+def _import_new_residents(
+    session: Session, keys: Keys, actor: audit.Actor, township: Jurisdiction, path: Path, people: int
+) -> bool:
+    """Import the drawn residents, less the few whose ID number is registered already; False: draw again."""
+    from fangkong.core.people_import import import_people_csv
+
+    # Two dry runs: the draw as it is, then without the residents the first one found registered.
+    for _check in range(2):
+        try:
+            import_people_csv(session, keys, actor, township.path, path, dry_run=True, workers=1)
+        except InvalidInput as exc:
+            taken = {e.row for e in exc.errors if e.field == "id_number"}
+            if len(taken) < len(exc.errors) or len(taken) > MAX_TAKEN_SHARE * people:
+                return False
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            # Row numbers count the header as row 1, as the import's errors do.
+            path.write_text(
+                "".join(line for row, line in enumerate(lines, start=1) if row not in taken), encoding="utf-8"
+            )
+            continue
+        import_people_csv(session, keys, actor, township.path, path, workers=1)
+        return True
+    return False
 
 
 def _watch_sandbox(session: Session, actor: audit.Actor, township: Jurisdiction) -> None:

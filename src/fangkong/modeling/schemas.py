@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fangkong.core.i18n import StoredText
 from fangkong.core.models import CODE_LENGTH, Level
 
 Seed = Annotated[int, Field(ge=0, le=2_147_483_647)]
@@ -75,7 +76,7 @@ class PriceLinePublic(BaseModel):
 class ArmPublic(BaseModel):
     arm: str
     label: str
-    notes: list[str]
+    notes: list[StoredText]
 
 
 class CountIn(_In):

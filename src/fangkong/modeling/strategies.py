@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 from fangkong.analytics import sim
+from fangkong.core.i18n import Message, joined, stored
 from fangkong.protocol.loader import load_any
 from fangkong.protocol.schema import (
     AllTestsNegative,
@@ -183,7 +184,14 @@ def _isolation(protocol: Protocol, notes: list[str]) -> sim.CaseIsolation | None
         return None
     first = confirmed.stages[0]
     if first.place in ("makeshift_hospital", "designated_hospital", "quarantine_site"):
-        notes.append(f"Cases are isolated in a facility ({first.place}): no transmission after diagnosis.")
+        notes.append(
+            stored(
+                Message(
+                    "Cases are isolated in a facility ({place}): no transmission after diagnosis.",
+                    place=Message(first.place, ctx="protocol table"),
+                )
+            )
+        )
         return sim.CaseIsolation(place="centralized", layer_factors=FACILITY_ISOLATION_FACTORS)
     notes.append("Cases are isolated at home (Covasim's isolation factors).")
     return sim.CaseIsolation(place="home")
@@ -202,8 +210,20 @@ def _tracing(protocol: Protocol, behaviour: Behaviour, notes: list[str]) -> sim.
         stages=stages,
         release_requires_negative=_release_waits_for_results(close),
     )
-    plan = " + ".join(f"{s.days} d {s.place}" for s in stages)
-    notes.append(f"Close contacts: {plan}, tests on plan days {_test_days_text(stages)}.")
+    plan = joined(
+        [
+            Message("{days} d {place}", days=s.days, place=Message(s.place, ctx="protocol table"))
+            for s in stages
+        ],
+        "{first} + {rest}",
+    )
+    notes.append(
+        stored(
+            Message(
+                "Close contacts: {plan}, tests on plan days {days}.", plan=plan, days=_test_days_text(stages)
+            )
+        )
+    )
     coc = protocol.categories.get("contact_of_contact")
     if rules.contact_of_contact is not None and rules.contact_of_contact.identified and coc and coc.stages:
         notes.append(
@@ -270,12 +290,24 @@ def _lockdown(protocol: Protocol, behaviour: Behaviour, notes: list[str]) -> sim
     share = lockdown_share(protocol)
     if share < 1.0:
         notes.append(
-            f"High-risk areas are buildings: lockdown removes {behaviour.lockdown_reduction:.0%} of outside "
-            f"contacts for {share:.0%} of the compound (an average over the compound); the account counts "
-            f"{share:.0%} of the compound's residents as locked down."
+            stored(
+                Message(
+                    "High-risk areas are buildings: lockdown removes {reduction} of outside contacts "
+                    "for {share} of the compound (an average over the compound); the account counts "
+                    "{share} of the compound's residents as locked down.",
+                    reduction=f"{behaviour.lockdown_reduction:.0%}",
+                    share=f"{share:.0%}",
+                )
+            )
         )
     else:
-        notes.append(f"A compound with a case is locked down until {lift} days pass without a case.")
+        notes.append(
+            stored(
+                Message(
+                    "A compound with a case is locked down until {days} days pass without a case.", days=lift
+                )
+            )
+        )
     return sim.AreaLockdown(
         case_threshold=1,
         window_days=LOCKDOWN_WINDOW_DAYS,
@@ -308,9 +340,15 @@ def _rounds(
     hours = regional.completion_hours(0)
     scope: Literal["all", "locked"] = "locked" if lockdown is not None else "all"
     notes.append(
-        f"Regional testing: rounds every {behaviour.round_every_days} day(s) in "
-        f"{'locked areas' if scope == 'locked' else 'every area'}, {pool}-in-1 pools; the stop rule "
-        "(3 clean rounds) is approximated by the lifting of the lockdown."
+        stored(
+            Message(
+                "Regional testing: rounds every {days} day(s) in {where}, {pool}-in-1 pools; the stop rule "
+                "(3 clean rounds) is approximated by the lifting of the lockdown.",
+                days=behaviour.round_every_days,
+                where=Message("locked areas" if scope == "locked" else "every area"),
+                pool=pool,
+            )
+        )
     )
     return sim.TestingRounds(
         every_days=behaviour.round_every_days,

@@ -44,7 +44,8 @@ def test_the_migration_keeps_every_instant(database_url: str) -> None:
                 conn.execute(
                     text(
                         "INSERT INTO audit_log (at, actor, action, object_type, object_id, detail, ip,"
-                        " prev_hash, hash) VALUES (:at, 'system', 'test.instant', 'row', :n, '', 'local', '', '')"
+                        " prev_hash, hash)"
+                        " VALUES (:at, 'system', 'test.instant', 'row', :n, '', 'local', '', '')"
                     ),
                     {"at": form, "n": str(n)},
                 )

@@ -67,7 +67,9 @@ def test_the_zone_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unknown_zone_is_refused_at_start_up_naming_the_variable(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="FANGKONG_TIME_ZONE='Mars/Olympus'"):
         build_settings(env="test", var_dir=tmp_path, time_zone="Mars/Olympus")
-    assert build_settings(env="test", var_dir=tmp_path, time_zone="Asia/Shanghai").time_zone == "Asia/Shanghai"
+    assert (
+        build_settings(env="test", var_dir=tmp_path, time_zone="Asia/Shanghai").time_zone == "Asia/Shanghai"
+    )
 
 
 def test_a_frozen_clock_moves_only_when_told() -> None:

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
+from fangkong.core.clock import as_local, from_local
 from fangkong.protocol.loader import load_builtin
 from fangkong.tracing.models import Certainty, Classification, ContactCategory, PlaceKind
-from fangkong.core.clock import as_local, from_local
 from fangkong.tracing.rules import (
     ASSIST_PLAN_HOURS_CLOSE,
     INCUBATION_MIN_DAYS,
