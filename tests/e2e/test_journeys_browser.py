@@ -144,6 +144,14 @@ FIELDS_JS = """(form) => Array.from(form.elements)
                  && e.name !== "csrf_token")
   .map((e) => [e.name, e.type === "checkbox" || e.type === "radio" ? String(e.checked) : e.value])"""
 
+# A refusal is said in the form, or (an import's every bad row) in the list right after it.
+SAID_JS = """(form) => {
+  const shown = (e) => e !== null && e.offsetParent !== null && e.innerText.trim() !== "";
+  const next = form.nextElementSibling;
+  return shown(form.querySelector("[data-form-errors], .errors"))
+    || (next !== null && next.matches("[data-testid$=errors]") && shown(next));
+}"""
+
 SETTLED_JS = "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
 
 
@@ -526,8 +534,8 @@ def _send(checker: Checker, selector: str, bad: Bad, where: str) -> None:
         beside = form.locator(f".field-error[data-error-for='{bad.field}']")
         if beside.count() == 0 or not beside.first.is_visible() or not beside.first.inner_text().strip():
             checker.fail(where, f"no message beside {bad.field}")
-    elif not form.locator("[data-form-errors], .errors").first.is_visible():
-        checker.fail(where, "no message in the form")
+    elif not form.evaluate(SAID_JS):
+        checker.fail(where, "no message in the form (nor in the list of the file's bad rows after it)")
 
 
 def walk(checker: Checker, live_server: str, pages: list[str]) -> None:

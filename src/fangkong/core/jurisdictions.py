@@ -6,8 +6,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import ColumnElement, and_, func, not_, select, true
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
@@ -213,23 +213,6 @@ def count_by_level(session: Session, scope_path: str) -> dict[str, int]:
 SANDBOX_TOWNSHIP_SERIALS = range(999, 989, -1)
 # Name prefix that marks every sandbox node on every screen ("drill").
 SANDBOX_NAME_PREFIX = "【演练】"
-
-
-def sandbox_paths(session: Session) -> list[str]:
-    """Paths of the sandbox roots (sandbox nodes whose parent is real), shortest first."""
-    rows = sorted(session.scalars(select(Jurisdiction.path).where(Jurisdiction.is_sandbox.is_(True))))
-    roots: list[str] = []
-    for path in rows:
-        if not any(path.startswith(root) for root in roots):
-            roots.append(path)
-    return roots
-
-
-def outside_sandboxes(column: InstrumentedAttribute[str], paths: Sequence[str]) -> ColumnElement[bool]:
-    """True for rows that lie in no sandbox: add it to any query that feeds real statistics."""
-    if not paths:
-        return true()
-    return and_(*[not_(under(column, path)) for path in paths])
 
 
 def create_sandbox(

@@ -319,22 +319,16 @@ class PopulationArrays:
         return int(self.person_id.shape[0])
 
 
-def population_arrays(
-    session: Session, scope_path: str, *, as_of: dt.date | None = None, include_sandbox: bool = False
-) -> PopulationArrays:
+def population_arrays(session: Session, scope_path: str, *, as_of: dt.date | None = None) -> PopulationArrays:
     """Age, household and jurisdiction of everyone in a subtree, as numpy arrays (for the simulator).
 
-    Drill sandboxes are left out unless ``include_sandbox``: a synthetic outbreak's residents are not
-    part of the real population.
+    A drill's sandbox lies outside every real subtree (``core.scope``), so its synthetic residents are
+    counted only when ``scope_path`` is the sandbox itself.
     """
     import numpy as np
 
-    from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
-
     today = as_of or clock.today()
     conditions = [under(Person.jpath, scope_path)]
-    if not include_sandbox:
-        conditions.append(outside_sandboxes(Person.jpath, sandbox_paths(session)))
     rows = session.execute(
         select(Person.id, Person.birth_date, Person.household_id, Person.jurisdiction_id)
         .where(*conditions)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
-from fangkong.core.auth import WeakPassword, create_api_token, hash_password
+from fangkong.core.auth import MIN_PASSWORD_LENGTH, WeakPassword, create_api_token, hash_password
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Role, User
@@ -62,8 +62,10 @@ def create_user(
         )
     try:
         password_hash = hash_password(password)
-    except WeakPassword as exc:
-        errors.append(RowError(1, "password", str(exc)))
+    except WeakPassword:
+        errors.append(
+            RowError(1, "password", Message("must be at least {limit} characters", limit=MIN_PASSWORD_LENGTH))
+        )
     if errors:
         raise InvalidInput(errors)
     assert place is not None

@@ -249,7 +249,8 @@ def start_drill(
         raise InvalidInput(errors)
     county = _county(session, principal, request.county_id)
     number = (session.scalar(select(func.count()).select_from(Drill)) or 0) + 1
-    label = (request.name.strip() or f"drill {number}")[:60]
+    # A name in no language (stored, it reads the same on Chinese and English pages): 【演练】#3.
+    label = (request.name.strip() or f"#{number}")[:60]
     township, communities = jurisdictions.create_sandbox(
         session, _actor(principal, ip), county, label=label, communities=request.communities
     )
@@ -282,7 +283,7 @@ def start_drill(
     actor = _actor(own)
     _put_protocol_in_force(session, actor, township, request.protocol_id)
     _register_residents(session, keys, actor, township, communities, request)
-    arrays = population_arrays(session, township.path, include_sandbox=True)
+    arrays = population_arrays(session, township.path)
     rng = np.random.default_rng(request.seed)
     people = population.from_registry(arrays, rng)
     mapping = strategies.arm(request.protocol_id)

@@ -24,7 +24,6 @@ from fangkong.core.auth import Principal
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
-from fangkong.core.jurisdictions import outside_sandboxes, sandbox_paths
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope, under
 from fangkong.modeling.models import CaseCount, CountBasis, JobKind, JobStatus, ModelingJob
@@ -562,7 +561,6 @@ def count_source(
         select(CaseCount.jpath, CaseCount.day, CaseCount.local, CaseCount.imported).where(
             under(CaseCount.jpath, path),
             CaseCount.basis == basis,
-            outside_sandboxes(CaseCount.jpath, sandbox_paths(session)),
         )
     ).all()
     return "uploaded", [(p, d, int(loc), int(imp)) for p, d, loc, imp in rows]
@@ -649,7 +647,6 @@ def rt_by_area(
     if errors:
         raise InvalidInput(errors)
     source, rows = count_source(session, principal, node.path, basis)
-    sandboxes = sandbox_paths(session)
     children = [
         c
         for c in session.scalars(
@@ -660,9 +657,7 @@ def rt_by_area(
     child_index = {c.path: i for i, c in enumerate(children)}
     depth = node.path.count("/")
     kept = [
-        (path, day, local, imported)
-        for path, day, local, imported in rows
-        if path_in_scope(path, node.path) and not any(path.startswith(s) for s in sandboxes)
+        (path, day, local, imported) for path, day, local, imported in rows if path_in_scope(path, node.path)
     ]
     min_cases = min_cases_for_cv(MAX_POSTERIOR_CV)
     empty = RtView(

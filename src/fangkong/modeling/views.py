@@ -89,10 +89,20 @@ def rt_page(
     session: SessionDep,
     jurisdiction_id: Annotated[int | None, Query(ge=1, le=2_147_483_647)] = None,
     basis: Annotated[str, Query(pattern="^(onset|report)$")] = "onset",
-    window: Annotated[int, Query(ge=1, le=60)] = 7,
+    window: Annotated[str, Query(max_length=12)] = "7",
     stored: Annotated[int | None, Query(ge=0)] = None,
 ) -> Response:
-    view = service.rt_by_area(session, principal, jurisdiction_id, basis=CountBasis(basis), window=window)
+    # A bad window is said in the form, which keeps what was typed; the figures stay those of a week.
+    errors: list[RowError] = []
+    days = int(window) if window.strip().isdigit() else None
+    if days is None:
+        errors.append(RowError(1, "window", Message("“{value}” is not a whole number", value=window)))
+    elif not 1 <= days <= 60:
+        words = "must be at least {limit}" if days < 1 else "must be at most {limit}"
+        errors.append(RowError(1, "window", Message(words, limit=1 if days < 1 else 60)))
+    view = service.rt_by_area(
+        session, principal, jurisdiction_id, basis=CountBasis(basis), window=7 if errors else days or 7
+    )
     series = [s for s in [view.whole, *view.areas] if s is not None and s.dates]
     chart = [
         {"name": s.name, "dates": s.dates, "mean": s.mean, "low": s.low, "high": s.high, "cases": s.cases}
@@ -106,11 +116,13 @@ def rt_page(
             "places": _places(session, principal),
             "basis": basis,
             "window": window,
+            "errors": errors,
             "chart_json": json.dumps(chart, ensure_ascii=False),
             "can_upload": principal.can(Permission.modeling_run),
             "stored": stored,
         },
         principal=principal,
+        status_code=422 if errors else 200,
     )
 
 

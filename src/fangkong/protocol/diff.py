@@ -36,6 +36,8 @@ class Cell:
     tests: str = ""
     measure_words: Message | None = field(default=None, compare=False)
     tests_words: Message | None = field(default=None, compare=False)
+    # The measure is the protocol file's own text, shown as its authors wrote it (pages mark it as such).
+    quoted: bool = field(default=False, compare=False)
 
     @classmethod
     def of(
@@ -52,7 +54,8 @@ class Cell:
         protocol file's notes, which the page leaves out: they are its authors' English).
         """
         words = measure if isinstance(measure, Message) else Message("{text}", text=measure)
-        return cls(str(english or words), days, str(tests) if tests else "", words, tests)
+        quoted = not isinstance(measure, Message)
+        return cls(str(english or words), days, str(tests) if tests else "", words, tests, quoted)
 
     @property
     def text(self) -> str:

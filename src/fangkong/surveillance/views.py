@@ -24,7 +24,7 @@ from fangkong.core.models import LEVEL_ORDER, Level
 from fangkong.core.permissions import Permission
 from fangkong.surveillance import alerts, observations, runner, service
 from fangkong.surveillance.api import STATS_DEFAULT_DAYS
-from fangkong.surveillance.channels import KINDS
+from fangkong.surveillance.channels import DEFAULT_CHANNELS, KINDS
 from fangkong.surveillance.fusion import Area
 from fangkong.surveillance.ingest import MAX_UPLOAD_BYTES, read_upload
 from fangkong.surveillance.models import Aggregation, AlertLevel, AlertStatus, Frequency, RuleKind
@@ -83,6 +83,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "reason": {"created": "New alert", "escalated": "Escalated"},
     "delivery": {"pending": "Waiting to send", "sent": "Delivered", "failed": "Failed"},
+    "notifier": {"inapp": "In-app message", "webhook": "Webhook"},
+    # How a batch of observations came in: its source is "api", or "upload:<file>", "file:<file>",
+    # "pull:<source>" with the name after the colon.
+    "source": {"api": "Data interface", "upload": "Upload", "file": "File", "pull": "Pulled from"},
     "frequency": {"daily": "Daily", "weekly": "Weekly"},
     "aggregation": {"sum": "Add up", "mean": "Average"},
     "kind": {
@@ -310,15 +314,13 @@ def alert_stats_page(
     """Response statistics of the alerts raised in a period of local days, as the API computes them."""
     last = end or clock.today()
     first = start or last - dt.timedelta(days=STATS_DEFAULT_DAYS - 1)
+    # A bad period is said in the form, which keeps the days as typed (not an error page instead).
+    errors: list[RowError] = []
     if first > last:
-        raise InvalidInput(
-            [RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last))]
-        )
-    if (last - first).days >= STATS_MAX_DAYS:
-        raise InvalidInput(
-            [RowError(1, "start", Message("a period of at most {days} days", days=STATS_MAX_DAYS))]
-        )
-    figures = alerts.statistics(session, principal.jpath, first, last, clock.utcnow())
+        errors.append(RowError(1, "start", Message("{start} is after the end {end}", start=first, end=last)))
+    elif (last - first).days >= STATS_MAX_DAYS:
+        errors.append(RowError(1, "start", Message("a period of at most {days} days", days=STATS_MAX_DAYS)))
+    figures = None if errors else alerts.statistics(session, principal.jpath, first, last, clock.utcnow())
     rows = [
         ("overall", figures.overall),
         ("single_case", figures.single_case),
@@ -333,8 +335,10 @@ def alert_stats_page(
             "start": first,
             "end": last,
             "colours": LEVEL_COLOURS,
+            "errors": errors,
         },
         principal=principal,
+        status_code=422 if errors else 200,
     )
 
 
@@ -392,7 +396,11 @@ def config_page(request: Request, principal: Reader, session: SessionDep) -> Res
             "levels": [lv.value for lv in Level],
             "frequencies": [f.value for f in Frequency],
             "aggregations": [a.value for a in Aggregation],
-            "kinds": KINDS,
+            # Each kind by the name of its built-in channel (message ids), a channel of one's own last.
+            "kinds": [
+                (kind, {c.code: c.name for c in DEFAULT_CHANNELS}.get(kind, "Custom channel"))
+                for kind in KINDS
+            ],
             "rule_kinds": [k.value for k in RuleKind],
             "alert_levels": [lv.value for lv in AlertLevel],
             "can_configure": principal.can(Permission.surveillance_configure),

@@ -17,7 +17,7 @@ from fangkong.core import clock, people
 from fangkong.core.auth import Principal
 from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
-from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message, render_text
 from fangkong.core.idnumber import InvalidIdNumber, validate_id_number
 from fangkong.core.people_rules import Keys
@@ -461,7 +461,12 @@ def case_add_link(
     certainty: Annotated[Certainty, Form()] = Certainty.probable,
 ) -> Response:
     service.get_case(session, principal, case_id)
-    infector = service.case_by_ref(session, principal, infector_ref)
+    try:
+        infector = service.case_by_ref(session, principal, infector_ref)
+    except NotFound:
+        # A mistyped number is a bad value of this field, said beside it (not a page that is not there).
+        words = Message("no case numbered “{ref}” in your jurisdiction", ref=infector_ref.strip())
+        raise InvalidInput([RowError(1, "infector_ref", words)]) from None
     service.add_link(session, principal, infector.id, case_id, certainty, ip=client_ip(request))
     return RedirectResponse(f"/tracing/cases/{case_id}#chain", status_code=303)
 
@@ -612,16 +617,28 @@ def clusters_page(
     request: Request,
     principal: Reader,
     session: SessionDep,
-    min_size: Annotated[int, Query(ge=2, le=100_000)] = 2,
+    min_size: Annotated[str, Query(max_length=12)] = "2",
     page: PageNo = 1,
 ) -> Response:
-    rows, total = clusters.list_clusters(session, principal, min_size=min_size, page=page, size=PAGE_SIZE)
+    # A bad filter is said in the filter form, which keeps what was typed (not an error page instead).
+    errors: list[RowError] = []
+    size = int(min_size) if min_size.strip().isdigit() else None
+    if size is None:
+        errors.append(RowError(1, "min_size", Message("“{value}” is not a whole number", value=min_size)))
+    elif not 2 <= size <= 100_000:
+        limit = 2 if size < 2 else 100_000
+        words = "must be at least {limit}" if size < 2 else "must be at most {limit}"
+        errors.append(RowError(1, "min_size", Message(words, limit=limit)))
+    rows, total = ([], 0) if errors else clusters.list_clusters(
+        session, principal, min_size=size or 2, page=page, size=PAGE_SIZE
+    )
     pages = max(1, -(-total // PAGE_SIZE))
     return render(
         request,
         "tracing/clusters.html",
-        {"rows": rows, "total": total, "page": page, "pages": pages, "min_size": min_size},
+        {"rows": rows, "total": total, "page": page, "pages": pages, "min_size": min_size, "errors": errors},
         principal=principal,
+        status_code=422 if errors else 200,
     )
 
 

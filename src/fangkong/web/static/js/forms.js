@@ -95,10 +95,18 @@
     if (form) clearErrors(form);
   });
 
+  // An answer's own <style> and <script> blocks carry that answer's nonce, which the page on screen
+  // (rendered under another) refuses, and reports as a policy violation, even when it only parses them.
+  // A whole page shown in place keeps the page's own styles (its template's), so they are left out.
+  function withoutBlocks(html) {
+    return html.replace(/<(style|script)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, "");
+  }
+
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
     if (xhr.status < 400) return;
-    var doc = new DOMParser().parseFromString(xhr.responseText, "text/html");
+    var text = withoutBlocks(xhr.responseText);
+    var doc = new DOMParser().parseFromString(text, "text/html");
     var form = formOf(event.detail.requestConfig && event.detail.requestConfig.elt);
     var summary = doc.querySelector("[data-form-errors]");
     if (summary && form) {
@@ -108,6 +116,7 @@
     }
     if (doc.querySelector("header.top")) {
       // A whole page: show it whole, with its navigation.
+      event.detail.serverResponse = text;
       event.detail.shouldSwap = true;
       event.detail.isError = false;
       event.detail.target = document.body;
