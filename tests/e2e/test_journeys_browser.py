@@ -55,6 +55,8 @@ SYMBOLS = {
     "ICU",  # 重症监护病房, written ICU in Chinese usage
     "Ct",  # 循环阈值 (Ct 值) of a PCR test, as the national protocols write it
     "ORF1ab",  # the gene target the protocols name with N
+    "IP",  # IP 地址
+    "UTF",  # UTF-8, a text encoding
 }
 # A word of Latin letters (with the digits inside it: ORF1ab); a lone letter is a symbol, not a word.
 LATIN_WORD = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*")
@@ -72,7 +74,7 @@ REFUSAL_LOGS = re.compile(r"(status of|Status Error Code) 4(00|03|04|09|22)\b|ht
 # What the checker reads of a page in one call: the navigation, the error page, the platform's own words
 # outside data (each with where it sits) and the lines of text a reader sees.
 PAGE_JS = """() => {
-  const DATA = ".mono, code, pre, kbd, samp, cite";
+  const DATA = ".mono, code, pre, kbd, samp, cite, [data-user]";
   const SKIP = "script, style, noscript, template, [hidden]";
   const page = document.documentElement.lang;
   // Text an element declares in another language than the page's (a language's name in its own words).

@@ -114,8 +114,11 @@ class Message:
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):
-            # A translation that names a parameter the msgid does not: the English is still right.
+            pass  # a translation that names a parameter the msgid does not: the English is still right
+        try:
             return self.msgid.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return self.msgid  # a message must never fail the page that shows it
 
     def __str__(self) -> str:
         return self.render(None)

@@ -321,11 +321,15 @@ def alert_stats_page(
     elif (last - first).days >= STATS_MAX_DAYS:
         errors.append(RowError(1, "start", Message("a period of at most {days} days", days=STATS_MAX_DAYS)))
     figures = None if errors else alerts.statistics(session, principal.jpath, first, last, clock.utcnow())
-    rows = [
-        ("overall", figures.overall),
-        ("single_case", figures.single_case),
-        ("temporal", figures.temporal),
-    ]
+    rows = (
+        []
+        if figures is None
+        else [
+            ("overall", figures.overall),
+            ("single_case", figures.single_case),
+            ("temporal", figures.temporal),
+        ]
+    )
     return render(
         request,
         "surveillance/alerts_stats.html",

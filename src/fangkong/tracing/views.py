@@ -629,8 +629,10 @@ def clusters_page(
         limit = 2 if size < 2 else 100_000
         words = "must be at least {limit}" if size < 2 else "must be at most {limit}"
         errors.append(RowError(1, "min_size", Message(words, limit=limit)))
-    rows, total = ([], 0) if errors else clusters.list_clusters(
-        session, principal, min_size=size or 2, page=page, size=PAGE_SIZE
+    rows, total = (
+        ([], 0)
+        if errors
+        else clusters.list_clusters(session, principal, min_size=size or 2, page=page, size=PAGE_SIZE)
     )
     pages = max(1, -(-total // PAGE_SIZE))
     return render(
