@@ -195,7 +195,7 @@ def rt_public(view: service.RtView) -> RtPublic:
         last_day=view.last_day,
         whole=series(view.whole) if view.whole else None,
         areas=[series(a) for a in view.areas],
-        message=view.message,
+        message=str(view.message),
         max_posterior_cv=view.max_cv,
         min_cases=view.min_cases,
     )

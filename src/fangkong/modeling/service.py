@@ -616,7 +616,8 @@ class RtView:
     si_mean: float
     si_sd: float
     window: int
-    message: str = ""
+    # Why there is no estimate, in the reader's language on the page and in English through the API.
+    message: str | Message = ""
     # The criterion for showing an estimate: posterior CV at most ``max_cv``, which takes ``min_cases``
     # locally acquired cases in a window under the default prior.
     max_cv: float = 0.0
@@ -685,7 +686,9 @@ def rt_by_area(
             local[k + 1, offset] += loc
             imported[k + 1, offset] += imp
     if n_days < window + 1:
-        message = f"{n_days} days of counts are too few for a {window}-day window."
+        message = Message(
+            "{days} days of counts are too few for a {window}-day window.", days=n_days, window=window
+        )
         return replace(empty, first_day=first, last_day=last, message=message)
     try:
         estimate = estimate_r(local, imported, mean_si=si_mean, std_si=si_sd, window=window)
