@@ -20,6 +20,7 @@ from conftest import HOME_COUNTY, World, token_for
 from fangkong.core import clock, config
 from fangkong.core.clock import FrozenClock
 from fangkong.tracing.cli import app as tracing_cli
+from surveillance_support import add_cholera_channel
 
 # (UTC instant, the local day it falls on in Beijing)
 INSTANTS = [
@@ -52,20 +53,7 @@ def _report_case(client, world: World, headers: dict[str, str]) -> int:  # type:
 
 
 def _raise_single_case_alert(client, headers: dict[str, str], day: dt.date) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    created = client.post(
-        "/api/surveillance/channels",
-        headers=headers,
-        json={
-            "code": "cases.cholera",
-            "name": "Cholera cases",
-            "unit": "cases",
-            "frequency": "daily",
-            "report_level": "county",
-            "kind": "case_reports",
-            "disease": "cholera",
-        },
-    )
-    assert created.status_code == 201, created.text
+    add_cholera_channel(client, headers)
     # Filed for the local day: a record dated "today" must not be refused as being in the future.
     posted = client.post(
         "/api/surveillance/observations",

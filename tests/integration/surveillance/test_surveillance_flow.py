@@ -19,6 +19,7 @@ import pytest
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, PASSWORD, World, token_for
 from fangkong.core.clock import FrozenClock as Clock
+from surveillance_support import add_cholera_channel
 
 START = dt.datetime(2024, 3, 20, 8, 0, tzinfo=dt.UTC)
 TODAY = START.date()
@@ -295,20 +296,7 @@ def test_neighbouring_counties_fuse_and_a_far_one_does_not(
 def test_single_case_of_a_listed_disease_raises_a_red_two_hour_alert(
     client, world: World, clock: Clock, analyst
 ) -> None:  # type: ignore[no-untyped-def]
-    created = client.post(
-        "/api/surveillance/channels",
-        headers=analyst,
-        json={
-            "code": "cases.cholera",
-            "name": "Cholera cases",
-            "unit": "cases",
-            "frequency": "daily",
-            "report_level": "county",
-            "kind": "case_reports",
-            "disease": "cholera",
-        },
-    )
-    assert created.status_code == 201, created.text
+    add_cholera_channel(client, analyst)
     configs = client.get("/api/surveillance/configs", headers=analyst).json()
     assert [(c["channel"], c["method"]) for c in configs] == [("cases.cholera", "fixed")]
     _post(

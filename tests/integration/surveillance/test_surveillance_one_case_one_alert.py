@@ -11,6 +11,7 @@ import pytest
 
 from conftest import HOME_COUNTY, PASSWORD, World, token_for
 from fangkong.core import clock
+from surveillance_support import add_cholera_channel
 
 NEIGHBOUR = "330102"  # 上城区, 西湖区's sibling under 杭州市
 NEIGHBOUR_TOWNSHIP = "330102001"  # 清波街道: fever clinics report by township
@@ -85,20 +86,7 @@ def test_a_cholera_case_beside_a_confirmed_fever_signal_raises_one_red_alert(
 
     # A cholera channel, and one case uploaded in 西湖区 an hour later.
     frozen_clock.advance(hours=1)
-    made = client.post(
-        "/api/surveillance/channels",
-        headers=province,
-        json={
-            "code": "cases.cholera",
-            "name": "Cholera cases",
-            "unit": "cases",
-            "frequency": "daily",
-            "report_level": "county",
-            "kind": "case_reports",
-            "disease": "cholera",
-        },
-    )
-    assert made.status_code == 201, made.text
+    add_cholera_channel(client, province)
     _post(
         client,
         province,
