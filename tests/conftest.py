@@ -9,12 +9,14 @@ database and drops it at the end. Set ``FANGKONG_TEST_BACKENDS=sqlite`` to run o
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime as dt
 import os
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -25,6 +27,8 @@ from fangkong.core.db import Base, Database
 from fangkong.models_registry import import_all_models
 
 pytest_plugins = ["browser_fixtures", "sim_fixtures"]
+
+T = TypeVar("T")
 
 PG_ADMIN_URL = os.environ.get("FANGKONG_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b for b in os.environ.get("FANGKONG_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
@@ -253,6 +257,18 @@ def client(app):  # type: ignore[no-untyped-def]
 
     with TestClient(app) as test_client:
         yield test_client
+
+
+def run_in_own_loop(func: Callable[..., Awaitable[T]], *args: object) -> T:
+    """``anyio.run(func, *args)`` in a thread of its own.
+
+    The browser tests' Playwright (sync API) keeps an event loop running in the main thread for the
+    whole session, so a test that runs its own loop there fails once a browser test has run first.
+    """
+    import anyio
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, func, *args).result()
 
 
 def token_for(client, username: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

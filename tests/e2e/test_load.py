@@ -29,7 +29,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, World, valid_id
+from conftest import PASSWORD, World, run_in_own_loop, valid_id
 from fangkong.core.config import Settings
 from fangkong.core.db import Database
 
@@ -191,7 +191,7 @@ def test_two_hundred_writers_and_readers_are_all_answered_and_nothing_is_lost(
     assert token.status_code == 200, token.text
     headers = {"Authorization": f"Bearer {token.json()['token']}"}
 
-    outcome = asyncio.run(_load(served, headers))
+    outcome = run_in_own_loop(_load, served, headers)
 
     assert outcome.failures == [], outcome.failures[:10]
     server_errors = [a for a in outcome.answers if a[1] >= 500]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
+from conftest import run_in_own_loop
 from fangkong.core.deps import DatabaseBusy, DatabaseGate
 
 
@@ -21,7 +22,7 @@ def test_past_the_limit_a_request_waits_and_is_told_the_server_is_busy_rather_th
         async with gate.turn(write=False):  # the turns were given back
             pass
 
-    anyio.run(main)
+    run_in_own_loop(main)
 
 
 def test_on_sqlite_writers_take_turns_one_at_a_time_while_readers_go_beside_them() -> None:
@@ -35,7 +36,7 @@ def test_on_sqlite_writers_take_turns_one_at_a_time_while_readers_go_beside_them
                 async with gate.turn(write=True):
                     pass
 
-    anyio.run(main)
+    run_in_own_loop(main)
 
 
 def test_on_postgresql_writers_go_side_by_side() -> None:
@@ -45,7 +46,7 @@ def test_on_postgresql_writers_go_side_by_side() -> None:
         async with gate.turn(write=True), gate.turn(write=True):
             pass
 
-    anyio.run(main)
+    run_in_own_loop(main)
 
 
 def test_waiting_writers_are_served_in_the_order_they_came() -> None:
@@ -66,5 +67,5 @@ def test_waiting_writers_are_served_in_the_order_they_came() -> None:
                 await started.wait()
                 await anyio.sleep(0)  # let it reach the gate before the next one comes
 
-    anyio.run(main)
+    run_in_own_loop(main)
     assert served == [0, 1, 2, 3, 4]
