@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fangkong.core.clock import utcnow
+from fangkong.core.clock import as_utc, utcnow
 from fangkong.core.models import ApiToken, Jurisdiction, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS, Permission
 
@@ -68,10 +68,6 @@ def _verify_password(stored: str, password: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def authenticate(session: Session, username: str, password: str) -> User:
@@ -156,7 +152,7 @@ def user_for_token(session: Session, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_digest(token)))
     if row is None:
         return None
-    if row.expires_at is not None and _aware(row.expires_at) < utcnow():
+    if row.expires_at is not None and as_utc(row.expires_at) < utcnow():
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.is_active else None

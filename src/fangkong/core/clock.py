@@ -118,10 +118,14 @@ def _aware_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
+def as_utc(instant: dt.datetime) -> dt.datetime:
+    """An instant as aware UTC; a naive one is read as UTC (what rules and tests may hand in)."""
+    return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
+
+
 def as_local(instant: dt.datetime) -> dt.datetime:
     """A stored instant → naive local wall-clock time (a naive instant is read as UTC)."""
-    aware = instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant
-    return aware.astimezone(time_zone()).replace(tzinfo=None)
+    return as_utc(instant).astimezone(time_zone()).replace(tzinfo=None)
 
 
 def from_local(local: dt.datetime) -> dt.datetime:

@@ -13,6 +13,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fangkong.core.clock import as_utc
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -20,18 +22,13 @@ class Mark:
     drill_hours: float
 
 
-def aware(moment: dt.datetime) -> dt.datetime:
-    """SQLite returns naive UTC datetimes, PostgreSQL aware ones: compare both as aware UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
 def drill_hours_at(marks: Sequence[Mark], speed: float, wall: dt.datetime) -> float:
     """Drill hours at wall time ``wall`` (before the first mark: that mark's hours)."""
     if not marks:
         raise ValueError("a drill clock needs at least its starting mark")
-    ordered = sorted(marks, key=lambda m: aware(m.wall_at))
-    walls = [aware(m.wall_at) for m in ordered]
-    at = aware(wall)
+    ordered = sorted(marks, key=lambda m: as_utc(m.wall_at))
+    walls = [as_utc(m.wall_at) for m in ordered]
+    at = as_utc(wall)
     k = bisect.bisect_right(walls, at) - 1
     if k < 0:
         return ordered[0].drill_hours

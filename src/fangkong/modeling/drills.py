@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, jurisdictions
 from fangkong.core.auth import Principal, principal_for
-from fangkong.core.clock import local_day, utcnow
+from fangkong.core.clock import as_utc, local_day, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
 from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
@@ -54,7 +54,7 @@ from fangkong.core.i18n import Message, render_text
 from fangkong.core.models import Jurisdiction, Level, Role
 from fangkong.core.people_rules import Keys
 from fangkong.core.scope import path_in_scope, under
-from fangkong.modeling.drill_clock import Mark, aware, drill_hours_at
+from fangkong.modeling.drill_clock import Mark, drill_hours_at
 from fangkong.modeling.models import Drill, DrillClockMark, DrillEvent, DrillStatus
 
 log = logging.getLogger("fangkong.modeling")
@@ -491,9 +491,9 @@ def drill_hours(session: Session, drill: Drill, wall: dt.datetime | None = None)
     The clock stops at the drill's end (its days, in hours) and stands still once the drill is
     stopped or finished.
     """
-    at = aware(wall or utcnow())
+    at = as_utc(wall or utcnow())
     if drill.finished_at is not None and drill.status is not DrillStatus.running:
-        at = min(at, aware(drill.finished_at))
+        at = min(at, as_utc(drill.finished_at))
     return min(drill_hours_at(marks_of(session, drill.id), drill.speed, at), end_hours(drill))
 
 

@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fangkong.core.clock import as_utc
 from fangkong.core.i18n import Message, as_message
 from fangkong.surveillance.models import AlertLevel, AlertStatus
 
@@ -96,25 +97,20 @@ class ClockState:
     seconds: float
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands datetimes back naive (they are stored as UTC).
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
 def clock_state(
     created_at: dt.datetime, due_at: dt.datetime, responded_at: dt.datetime | None, now: dt.datetime
 ) -> ClockState:
-    due = _aware(due_at)
+    due = as_utc(due_at)
     if responded_at is not None:
-        taken = (_aware(responded_at) - _aware(created_at)).total_seconds()
-        return ClockState(due, True, _aware(responded_at) > due, taken)
-    left = (due - _aware(now)).total_seconds()
+        taken = (as_utc(responded_at) - as_utc(created_at)).total_seconds()
+        return ClockState(due, True, as_utc(responded_at) > due, taken)
+    left = (due - as_utc(now)).total_seconds()
     return ClockState(due, False, left < 0, left)
 
 
 def should_escalate(status: AlertStatus, due_at: dt.datetime, now: dt.datetime, has_parent: bool) -> bool:
     """An alert nobody has answered by its deadline moves up to the parent jurisdiction, if there is one."""
-    return status is AlertStatus.signal and _aware(now) > _aware(due_at) and has_parent
+    return status is AlertStatus.signal and as_utc(now) > as_utc(due_at) and has_parent
 
 
 @dataclass(frozen=True)
@@ -168,7 +164,7 @@ def response_statistics(alerts: Iterable[AlertFacts], now: dt.datetime) -> Respo
     items = list(alerts)
     n = len(items)
     hours = [
-        (_aware(a.responded_at) - _aware(a.created_at)).total_seconds() / 3600.0
+        (as_utc(a.responded_at) - as_utc(a.created_at)).total_seconds() / 3600.0
         for a in items
         if a.responded_at is not None
     ]
@@ -176,14 +172,14 @@ def response_statistics(alerts: Iterable[AlertFacts], now: dt.datetime) -> Respo
         1
         for a in items
         if a.responded_at is not None
-        and (_aware(a.responded_at) - _aware(a.created_at)) <= dt.timedelta(hours=a.response_hours)
+        and (as_utc(a.responded_at) - as_utc(a.created_at)) <= dt.timedelta(hours=a.response_hours)
     )
     # Against the first clock: escalation gives the parent a fresh deadline but does not excuse the delay.
     overdue_open = sum(
         1
         for a in items
         if a.responded_at is None
-        and _aware(now) > _aware(a.created_at) + dt.timedelta(hours=a.response_hours)
+        and as_utc(now) > as_utc(a.created_at) + dt.timedelta(hours=a.response_hours)
     )
     confirmed = sum(1 for a in items if a.status is AlertStatus.confirmed)
 

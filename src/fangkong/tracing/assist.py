@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, jurisdictions, people
 from fangkong.core.auth import Principal
-from fangkong.core.clock import as_local, utcnow
+from fangkong.core.clock import as_local, as_utc, utcnow
 from fangkong.core.crypto import PersonalData, Vault, mask_name
 from fangkong.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement
@@ -37,10 +37,6 @@ from fangkong.tracing.service import Page, actor, get_contact
 OPEN = (AssistStatus.sent, AssistStatus.acknowledged, AssistStatus.located, AssistStatus.plan_applied)
 OUTCOMES = ("managed", "not_found", "moved_away", "already_managed", "refused")
 Box = Literal["sent", "received"]
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def send(
@@ -386,8 +382,8 @@ def _steps(request: AssistRequest, now: dt.datetime) -> list[StepView]:
     )
     views = []
     for name, due, done in pairs:
-        due_aware = _aware(due)
-        late = (done is None and now > due_aware) or (done is not None and _aware(done) > due_aware)
+        due_aware = as_utc(due)
+        late = (done is None and now > due_aware) or (done is not None and as_utc(done) > due_aware)
         if request.status is AssistStatus.declined and done is None:
             late = False
         views.append(StepView(name, as_local(due), as_local(done) if done else None, late))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
-from fangkong.core.clock import as_local, from_local, local_day, utcnow
+from fangkong.core.clock import as_local, as_utc, from_local, local_day, utcnow
 from fangkong.core.crypto import Vault
 from fangkong.core.errors import Conflict, DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, PersonPlacedUnderManagement, PersonReleasedFromManagement
@@ -346,7 +346,7 @@ def isolation_of(session: Session, contact: Contact, now: dt.datetime | None = N
     if that moment fell inside the stage and has passed.
     """
     if contact.isolated_at is not None:
-        return _aware(contact.isolated_at)
+        return as_utc(contact.isolated_at)
     if contact.category not in MANAGED_CATEGORIES:
         return None
     protocol = protocol_for(session, contact.jpath)
@@ -354,7 +354,7 @@ def isolation_of(session: Session, contact: Contact, now: dt.datetime | None = N
     stage = next((s for s in plan.stages if s.type in ISOLATING_STAGES), None) if plan else None
     if stage is None:
         return None
-    began = max(from_local(dt.datetime.combine(stage.start, dt.time.min)), _aware(contact.created_at))
+    began = max(from_local(dt.datetime.combine(stage.start, dt.time.min)), as_utc(contact.created_at))
     if local_day(began) > stage.end or began > (now or utcnow()):
         return None
     return began
@@ -363,10 +363,6 @@ def isolation_of(session: Session, contact: Contact, now: dt.datetime | None = N
 def found_day(case: Case) -> dt.date:
     """The day a case was found: its positive sample, else its diagnosis, else its report."""
     return case.sampling_date or case.diagnosis_date or as_local(case.reported_at).date()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def register_case(
@@ -1219,7 +1215,7 @@ def _update_contact(
 ) -> bool:
     """Bring a contact up to date; True when what its plan depends on changed."""
     last = from_local(decision.last_exposure)
-    moved = _aware(contact.last_exposure) != last
+    moved = as_utc(contact.last_exposure) != last
     contact.first_exposure = from_local(decision.first_exposure)
     contact.last_exposure = last
     contact.protocol_id = protocol_id

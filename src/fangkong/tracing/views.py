@@ -15,7 +15,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import clock, people
 from fangkong.core.auth import Principal
-from fangkong.core.clock import as_local
 from fangkong.core.deps import BusDep, Require, SessionDep, SettingsDep, VaultDep, client_ip
 from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message, render_text
@@ -258,7 +257,6 @@ def _case_context(session: SessionDep, principal: Principal, case_id: int) -> di
         "outcomes": [o.value for o in Outcome],
         "certainties": [c.value for c in Certainty],
         "place_kinds": [k.value for k in PlaceKind],
-        "as_local": as_local,
         "errors": [],
         "communities": _communities(session, principal),
         "counties": service.county_choices(session, principal)
@@ -528,7 +526,6 @@ def _contact_context(session: SessionDep, principal: Principal, contact_id: int)
         "protocol": d.protocol,
         "exposures": d.exposures,
         "requests": assist.requests_for_contact(session, principal, d.contact.id),
-        "as_local": as_local,
         "classifications": [c.value for c in Classification],
         "categories": [c.value for c in ContactCategory],
         "describe": _describe_rule,
