@@ -9,8 +9,10 @@ import typer
 from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
 from fangkong.protocol import cli as protocol_cli
+from fangkong.quarantine import cli as quarantine_cli
 from fangkong.surveillance import cli as surveillance_cli
 from fangkong.surveillance import cli_ops as surveillance_ops
+from fangkong.testing import cli as testing_cli
 from fangkong.tracing import cli as tracing_cli
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
@@ -22,6 +24,10 @@ app.add_typer(core_cli.audit_app, name="audit")
 app.add_typer(protocol_cli.app, name="protocol", help="Control protocols as data, and each person's plan.")
 app.add_typer(surveillance_ops.app, name="surveillance", help="Signals, detector runs, alerts, evaluation.")
 app.add_typer(tracing_cli.app, name="tracing", help="Cases, contacts, chains: import, export, clusters.")
+app.add_typer(
+    quarantine_cli.app, name="quarantine", help="Quarantine sites: reserve list, rooms, placement, census."
+)
+app.add_typer(testing_cli.app, name="testing", help="Testing: pool sizes, orders, rounds, lab results.")
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect
 )
@@ -53,9 +59,11 @@ def demo(
     ] = False,
 ) -> None:
     """Build the demo region (real codes, ~200,000 residents in households, one user per role)."""
-    from fangkong.core.demo_loader import load_demo
+    from fangkong.demo import build_demo
 
-    load_demo(core_cli.open_database(), people=people, seed=seed, if_empty=if_empty, console=core_cli.console)
+    build_demo(
+        core_cli.open_database(), people=people, seed=seed, if_empty=if_empty, console=core_cli.console
+    )
 
 
 def main() -> None:

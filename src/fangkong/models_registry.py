@@ -10,6 +10,8 @@ MODEL_MODULES = (
     "fangkong.tracing.models",
     "fangkong.surveillance.models",
     "fangkong.modeling.models",
+    "fangkong.quarantine.models",
+    "fangkong.testing.models",
 )
 
 

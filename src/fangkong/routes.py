@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from fangkong.core.permissions import Permission
 
-CAPABILITIES = ("core", "protocol", "tracing", "surveillance", "modeling")
+CAPABILITIES = ("core", "protocol", "tracing", "surveillance", "quarantine", "testing", "modeling")
 
 
 def routers() -> list[APIRouter]:
@@ -23,7 +23,13 @@ def routers() -> list[APIRouter]:
 
 # Capabilities with several pages show one entry in the top bar (this title) and their pages in a second
 # row while the user is inside them; the others show their pages directly.
-GROUP_TITLES = {"tracing": "Tracing", "surveillance": "Surveillance", "modeling": "Modelling"}
+GROUP_TITLES = {
+    "tracing": "Tracing",
+    "surveillance": "Surveillance",
+    "quarantine": "Quarantine",
+    "testing": "Testing",
+    "modeling": "Modelling",
+}
 REGISTRY_TITLE = "Places and people"
 REGISTRY = ("/jurisdictions", "/people", "/people/import")
 ADMINISTRATION_TITLE = "Administration"

@@ -33,7 +33,28 @@ def _protocol() -> list[Subscription]:
 
 
 def _tracing() -> list[Subscription]:
-    return []
+    from fangkong.quarantine.events import PersonCheckedIntoQuarantine, RoommatesExposed
+    from fangkong.testing.events import PersonTestedPositive
+    from fangkong.tracing import handlers
+
+    return [
+        # Checked into a quarantine room: the contact is isolated from that moment.
+        (PersonCheckedIntoQuarantine, handlers.record_isolation),
+        # Someone positive in a shared room: the roommates become close contacts of that case.
+        (RoommatesExposed, handlers.roommates_exposed),
+        # A positive single-person test: the person becomes a case (a contact is converted).
+        (PersonTestedPositive, handlers.case_from_positive_test),
+    ]
+
+
+def _quarantine() -> list[Subscription]:
+    from fangkong.quarantine.service import stays
+    from fangkong.tracing.events import CaseReported
+
+    return [
+        # A person in quarantine found to be a case leaves for hospital; roommates are exposed.
+        (CaseReported, stays.convert_to_case),
+    ]
 
 
 def _surveillance() -> list[Subscription]:
@@ -45,7 +66,7 @@ def _modeling() -> list[Subscription]:
 
 
 def subscriptions() -> list[Subscription]:
-    return [*_protocol(), *_tracing(), *_surveillance(), *_modeling()]
+    return [*_protocol(), *_tracing(), *_surveillance(), *_quarantine(), *_modeling()]
 
 
 def build_bus() -> EventBus:

@@ -18,6 +18,7 @@ from fangkong.core.deps import Require
 from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
+from quarantine_support import seed_quarantine_foreign
 
 PUBLIC = {
     ("GET", "/login"),
@@ -58,6 +59,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **seed_surveillance_foreign(app.state.db, world),
         **_foreign_tracing(app, world),
         **seed_modeling_foreign(app.state.db, world),
+        **seed_quarantine_foreign(app, world),
     }
 
 

@@ -1,6 +1,6 @@
-"""Journeys in a real Chromium (issue 11): the investigator, the surveillance analyst, the command centre and
-the administrator of 西湖区 walk their pages in Chinese and in English and send every form with a bad value,
-beside real data and a drill run to its end.
+"""Journeys in a real Chromium (issue 11): the investigator, the surveillance analyst, the command centre, the
+quarantine manager (issue 12) and the administrator of 西湖区 walk their pages in Chinese and in English and
+send every form with a bad value, beside real data and a drill run to its end.
 
 Each journey logs in as the role, walks every page of its navigation (the top bar and each group's second
 row) and the detail pages its work leads to (a case, a contact, an assist request, an alert, a drill), then
@@ -456,6 +456,9 @@ BAD: dict[str, Callable[[], Bad]] = {
     "POST /users": lambda: Bad(
         {"username": "xihu_new", "display_name": "新分析员", "password": "短"}, "password"
     ),
+    "POST /quarantine/sites": lambda: Bad({"name": "新隔离点", "tier": "0"}, "tier", novalidate=True),
+    "POST /quarantine/rule": lambda: Bad({"occupancy_percent": "150"}, "occupancy_percent", novalidate=True),
+    "POST /quarantine/transfers": lambda: Bad({"seats": "0"}, "seats", novalidate=True),
 }
 
 
@@ -686,6 +689,11 @@ JOURNEYS = {
             "/modeling/rt",
         ),
         real_counts=True,
+    ),
+    "quarantine_manager": Journey(
+        "home_quarantine_manager",
+        lambda real, drill: ["/quarantine/transfers", "/quarantine/history"],
+        ("/quarantine", "/quarantine/to-place", "/quarantine/census"),
     ),
     "administrator": Journey(
         "home_administrator",

@@ -11,6 +11,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -25,6 +26,10 @@ from fangkong.core.national import rows_of
 from fangkong.core.people_import import import_people_csv
 from fangkong.core.people_rules import Keys
 from fangkong.core.tables import print_table
+
+if TYPE_CHECKING:
+    from fangkong.core.demo.region import DemoRegion
+    from fangkong.core.divisions import Division
 
 DEMO_PASSWORD = "fangkong-demo-2022"
 
@@ -49,6 +54,11 @@ def _logins(province: str, city: str, county: str) -> list[tuple[str, Role, str]
         ("community", Role.community_worker, county),
         ("viewer", Role.viewer, province),
     ]
+
+
+def demo_county(region: DemoRegion) -> Division:
+    """The county where the demo accounts of the county roles work (and the demo outbreak happens)."""
+    return region.counties[-1 if len(region.counties) < 3 else 2]
 
 
 def load_demo(db: Database, *, people: int, seed: int, if_empty: bool, console: Console) -> list[DemoLogin]:
@@ -90,7 +100,7 @@ def load_demo(db: Database, *, people: int, seed: int, if_empty: bool, console: 
                 progress=lambda n: progress.advance(task, n),
             )
     console.print(f"residents: {report.created:,} people in {report.households_created:,} households")
-    county = region.counties[-1 if len(region.counties) < 3 else 2]
+    county = demo_county(region)
     with db.unit_of_work() as session:
         for username, role, code in _logins(region.province.code, region.cities[0].code, county.code):
             if session.scalar(select(User.id).where(User.username == username)) is None:

@@ -34,8 +34,17 @@ class EventBus:
         return list(self._handlers.get(event_type, ()))
 
     def publish(self, session: Session, event: DomainEvent) -> None:
+        # A handler that must publish in turn (a case found in a shared room exposes the roommates) finds
+        # the bus of its unit of work through ``bus_of``: handlers take only (session, event).
+        session.info["event_bus"] = self
         for handler in self._handlers.get(type(event), ()):
             handler(session, event)
+
+
+def bus_of(session: Session) -> EventBus:
+    """The bus that delivered the event a handler is running for (a bus with no handlers otherwise)."""
+    bus = session.info.get("event_bus")
+    return bus if isinstance(bus, EventBus) else EventBus()
 
 
 @dataclass(frozen=True)

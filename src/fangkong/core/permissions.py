@@ -34,6 +34,15 @@ class Permission(enum.StrEnum):
     modeling_read = "modeling.read"
     modeling_run = "modeling.run"
     drills_manage = "drills.manage"
+    # Quarantine sites: the reserve list, rooms, placement, transfer, stays; activation needs approval.
+    quarantine_read = "quarantine.read"
+    quarantine_manage = "quarantine.manage"
+    quarantine_approve = "quarantine.approve"
+    # Testing: orders, regional rounds, sampling, lab results.
+    testing_read = "testing.read"
+    testing_manage = "testing.manage"
+    testing_sample = "testing.sample"
+    lab_results = "lab.results"
 
 
 _P = Permission
@@ -57,6 +66,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.users_manage,
             _P.audit_read,
             _P.protocol_manage,
+            _P.quarantine_read,
+            _P.quarantine_manage,
+            _P.testing_read,
         }
     ),
     Role.command_centre: frozenset(
@@ -70,6 +82,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.alerts_respond,
             _P.modeling_run,
             _P.drills_manage,
+            _P.quarantine_read,
+            _P.quarantine_approve,
+            _P.testing_read,
         }
     ),
     Role.surveillance_analyst: frozenset(
@@ -86,12 +101,32 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.investigator: frozenset(
         _FIELD
         | _CASES
-        | {_P.people_write, _P.people_reveal, _P.people_export, _P.surveillance_read, _P.alerts_respond}
+        | {
+            _P.people_write,
+            _P.people_reveal,
+            _P.people_export,
+            _P.surveillance_read,
+            _P.alerts_respond,
+            _P.quarantine_read,
+            _P.testing_read,
+        }
     ),
     # Quarantine sites receive the people other areas refer (协查) and report back on them.
-    Role.quarantine_manager: frozenset(_FIELD | {_P.people_reveal, _P.cases_read, _P.assist_manage}),
-    Role.testing_coordinator: frozenset(_FIELD | {_P.cases_read}),
-    Role.laboratory: frozenset(_FIELD | {_P.surveillance_write}),
+    Role.quarantine_manager: frozenset(
+        _FIELD
+        | {
+            _P.people_reveal,
+            _P.cases_read,
+            _P.assist_manage,
+            _P.quarantine_read,
+            _P.quarantine_manage,
+            _P.testing_read,
+        }
+    ),
+    Role.testing_coordinator: frozenset(
+        _FIELD | {_P.cases_read, _P.testing_read, _P.testing_manage, _P.testing_sample}
+    ),
+    Role.laboratory: frozenset(_FIELD | {_P.surveillance_write, _P.testing_read, _P.lab_results}),
     Role.community_worker: frozenset(
         _FIELD
         | {
@@ -101,6 +136,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.people_reveal,
             _P.cases_read,
             _P.assist_manage,
+            _P.quarantine_read,
+            _P.testing_read,
+            _P.testing_sample,
         }
     ),
     Role.viewer: frozenset(_EVERYONE | _WATCH),

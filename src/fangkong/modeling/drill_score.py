@@ -12,8 +12,11 @@ of the measures that could be judged, so it grows as capabilities land.
   that case within 24 drill hours of its report.
 * ``alert_response``: hours from an alert about the sandbox to the first response; points = share
   answered within the alert's own response time.
-* ``test_turnaround`` and ``quarantine_placement``: not available until the testing and quarantine
-  capabilities exist.
+* ``quarantine_placement``: hours from a person's identification (their plan asking for a centralized
+  stage) to their check-in at a quarantine site; points = share checked in within the protocol's
+  transfer deadline (cn-9: close contacts 8 h, contacts of contacts 12 h). People not checked in count
+  as late once their deadline has passed, and are left out before.
+* ``test_turnaround``: not available until the testing capability exists.
 """
 
 from __future__ import annotations
@@ -103,7 +106,9 @@ def score(
         if capability_available("fangkong.surveillance.alerts")
         else _missing("alert_response"),
         _missing("test_turnaround"),
-        _missing("quarantine_placement"),
+        _placement(session, drill, marks, hours)
+        if capability_available("fangkong.quarantine.service")
+        else _missing("quarantine_placement"),
     ]
     return DrillScore(drill.id, hours, measures)
 
@@ -306,6 +311,47 @@ def _alerts(session: Session, drill: Drill, marks: list[Mark], hours: float) -> 
         detail=stored(
             Message(
                 "{on_time} of {judged} alerts answered in time (median of answered)",
+                on_time=on_time,
+                judged=judged,
+            )
+        ),
+        judged=judged,
+    )
+
+
+def _placement(session: Session, drill: Drill, marks: list[Mark], hours: float) -> Measure:
+    from fangkong.quarantine.service import timeliness
+
+    delays: list[float] = []
+    on_time = 0
+    judged = 0
+    for timing in timeliness.transfer_timings(session, drill.sandbox_path):
+        identified = drill_hours_at(marks, drill.speed, timing.identified_at)
+        allowed = (timing.deadline_at - timing.identified_at).total_seconds() / 3600.0
+        if timing.checked_in_at is not None:
+            delay = max(0.0, drill_hours_at(marks, drill.speed, timing.checked_in_at) - identified)
+            delays.append(delay)
+            judged += 1
+            on_time += delay <= allowed + 1e-6
+        elif hours - identified > allowed:
+            judged += 1
+    if judged == 0:
+        return Measure(
+            "quarantine_placement", LABELS["quarantine_placement"], "no_data", unit="h",
+            detail="no one has been checked into quarantine or passed the transfer deadline yet",
+        )  # fmt: skip
+    return Measure(
+        "quarantine_placement",
+        LABELS["quarantine_placement"],
+        "ok",
+        value=statistics.median(delays) if delays else None,
+        unit="h",
+        points=100.0 * on_time / judged,
+        target="within the transfer deadline",
+        detail=stored(
+            Message(
+                "{on_time} of {judged} people checked into quarantine within the transfer deadline "
+                "(median of those checked in)",
                 on_time=on_time,
                 judged=judged,
             )

@@ -341,6 +341,10 @@ def start_drill(
     session.add(DrillClockMark(drill_id=drill.id, wall_at=started, drill_hours=0.0))
     if capability_available("fangkong.surveillance.service"):
         _watch_sandbox(session, actor, township)
+    if capability_available("fangkong.quarantine.service"):
+        from fangkong.modeling import drill_quarantine
+
+        drill_quarantine.prepare_sites(session, own, township)
     audit.record(
         session, _actor(principal, ip), "drills.start", "drill", drill.id, jpath=county.path,
         detail={"sandbox": township.code, "people": arrays.size, "days": request.days,
@@ -727,11 +731,17 @@ def _feed(
     if kind == "case_report":
         return _feed_case(session, vault, bus, principal, drill, payload)
     if kind == "investigation":
-        return _feed_investigation(session, vault, bus, principal, drill, payload)
+        return _feed_investigation(session, vault, bus, principal, drill, payload, due_hours)
     if kind == "signal":
         return _feed_signal(session, principal, drill, payload, due_hours, now)
     if kind == "alert_response":
         return f"answered:{_answer_alerts(session, bus, principal, drill, due_hours, now)}"
+    if kind == "placement":
+        from fangkong.modeling import drill_quarantine
+
+        day = _calendar(drill, int(due_hours // 24))
+        assert day is not None
+        return drill_quarantine.placement_round(session, bus, principal, day)
     raise DomainError(f"unknown drill event {kind!r}")
 
 
@@ -793,7 +803,13 @@ def _report_payloads(session: Session, drill_id: int) -> dict[int, dict[str, Any
 
 
 def _feed_investigation(
-    session: Session, vault: Vault, bus: EventBus, principal: Principal, drill: Drill, payload: dict[str, Any]
+    session: Session,
+    vault: Vault,
+    bus: EventBus,
+    principal: Principal,
+    drill: Drill,
+    payload: dict[str, Any],
+    due_hours: float,
 ) -> str:
     """The autopilot's investigation: the case's close contacts recorded as exposures."""
     if not capability_available("fangkong.tracing.service"):
@@ -847,6 +863,18 @@ def _feed_investigation(
             )
     if lines:
         tracing.add_exposures(session, vault, bus, principal, case_id, lines, ip="drill")
+        if capability_available("fangkong.quarantine.service"):
+            from fangkong.modeling.drill_quarantine import DEFAULT_PLACEMENT_DELAY_HOURS
+
+            # The quarantine manager places the new contacts after a delay: a drill event of its own.
+            session.add(
+                DrillEvent(
+                    drill_id=drill.id,
+                    kind="placement",
+                    due_hours=due_hours + DEFAULT_PLACEMENT_DELAY_HOURS,
+                    payload="{}",
+                )
+            )
     return f"case:{case_id}"
 
 

@@ -71,6 +71,9 @@ class ManagementPlanRecord(Base):
         Enum(PlanState, native_enum=False, length=16), default=PlanState.active
     )
     updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow, onupdate=utcnow)
+    # When the source first asked for the plan (identification): transfer deadlines count from it, and a
+    # later re-plan from the same source keeps it.
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         UniqueConstraint("person_id", "source", name="uq_management_plans_person_source"),

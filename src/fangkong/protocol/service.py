@@ -400,6 +400,7 @@ def place_many(session: Session, placements: Sequence[PersonPlacedUnderManagemen
             "last_exposure": None, "arrival": None, "area_departure": None, "diagnosis": None,
             "clock_date": plan.clock_date, "start_date": plan.start_date, "end_date": plan.end_date,
             "state": (PlanState.active if plan.managed else PlanState.ended).value, "updated_at": stamp,
+            "created_at": stamp,
         }  # fmt: skip
         values[event.clock_event] = clock_date
         # A second placement from the same source later in this batch updates this one.
@@ -417,7 +418,7 @@ def place_many(session: Session, placements: Sequence[PersonPlacedUnderManagemen
     if updates:
         session.execute(
             update(_PLANS).where(_PLANS.c.id == bindparam("plan_id")),
-            [{"plan_id": v["id"], **{c: v[c] for c in PLAN_COLUMNS}} for v in updates],
+            [{"plan_id": v["id"], **{c: v[c] for c in PLAN_COLUMNS if c != "created_at"}} for v in updates],
         )
         # Plans this session had loaded would otherwise still show what they said before.
         changed = {v["id"] for v in updates}
@@ -431,7 +432,7 @@ _PLANS = cast(Table, ManagementPlanRecord.__table__)
 PLAN_COLUMNS = (
     "person_id", "jpath", "source", "category", "protocol_id", "linked_person_id", "last_exposure",
     "arrival", "area_departure", "diagnosis", "clock_date", "start_date", "end_date", "state",
-    "updated_at",
+    "updated_at", "created_at",
 )  # fmt: skip
 
 
@@ -502,3 +503,185 @@ def plans_for_person(session: Session, scope_path: str, person_id: int) -> list[
             )
         )
     return views
+
+
+# --- reads for other capabilities --------------------------------------------------------------------
+
+# Transfer deadline by category when the protocol names none for it, hours (cn-9 close contacts: 8 h,
+# protocols.md §7 epi.local_list, S22).
+DEFAULT_TRANSFER_HOURS = 8
+
+
+@dataclass(frozen=True)
+class CentralizedStage:
+    """An active plan's centralized-quarantine stage: what quarantine places people from.
+
+    ``identified_at`` is when the plan's source first asked for it; the transfer deadline counts from
+    it. ``stage_start``/``stage_end`` are the stage's first and last days and ``release`` the day the
+    person leaves the site (the day after the stage's last day); all move with every re-plan.
+    """
+
+    plan_id: int
+    person_id: int
+    jpath: str
+    source: str
+    category: str
+    protocol_id: str
+    linked_person_id: int | None
+    identified_at: dt.datetime
+    transfer_hours: int
+    stage_start: dt.date
+    stage_end: dt.date
+    plan_end: dt.date | None
+    test_days: tuple[dt.date, ...]
+
+    @property
+    def release(self) -> dt.date:
+        return self.stage_end + dt.timedelta(days=1)
+
+    @property
+    def deadline_at(self) -> dt.datetime:
+        return self.identified_at + dt.timedelta(hours=self.transfer_hours)
+
+
+def transfer_hours(protocol: Protocol, category: str) -> int:
+    """Hours from identification to arrival in quarantine the protocol gives a category."""
+    deadlines = protocol.deadlines
+    hours = (
+        deadlines.contact_of_contact_transfer_hours
+        if category == "contact_of_contact"
+        else deadlines.close_contact_transfer_hours
+    )
+    return hours or DEFAULT_TRANSFER_HOURS
+
+
+def centralized_stages(
+    session: Session,
+    scope_path: str,
+    *,
+    person_ids: Iterable[int] | None = None,
+    on: dt.date | None = None,
+) -> list[CentralizedStage]:
+    """Active plans in scope with a centralized-quarantine stage not yet over on ``on`` (default: all).
+
+    One query for the plans; templates are compiled once per protocol. ``person_ids`` narrows the read
+    to those people (a room board, a release check) in batches of 1,000.
+    """
+    query = select(
+        ManagementPlanRecord.id,
+        ManagementPlanRecord.person_id,
+        ManagementPlanRecord.jpath,
+        ManagementPlanRecord.source,
+        ManagementPlanRecord.category,
+        ManagementPlanRecord.protocol_id,
+        ManagementPlanRecord.linked_person_id,
+        ManagementPlanRecord.created_at,
+        ManagementPlanRecord.clock_date,
+        ManagementPlanRecord.end_date,
+    ).where(under(ManagementPlanRecord.jpath, scope_path), ManagementPlanRecord.state == PlanState.active)
+    if person_ids is None:
+        rows = list(session.execute(query.order_by(ManagementPlanRecord.id)))
+    else:
+        wanted = sorted(set(person_ids))
+        rows = []
+        for start in range(0, len(wanted), 1000):
+            batch = wanted[start : start + 1000]
+            rows.extend(session.execute(query.where(ManagementPlanRecord.person_id.in_(batch))))
+    found: list[CentralizedStage] = []
+    protocols: dict[str, Protocol] = {}
+    for row in rows:
+        if row.protocol_id not in protocols:
+            protocols[row.protocol_id] = get_protocol(session, row.protocol_id)
+        protocol = protocols[row.protocol_id]
+        template = plan_templates(protocol).get(row.category)
+        if template is None or row.clock_date is None:
+            continue
+        plan = ManagementPlan(template, row.clock_date)
+        stage = next((s for s in plan.stages if s.type == "centralized_quarantine"), None)
+        if stage is None or (on is not None and stage.end < on):
+            continue
+        found.append(
+            CentralizedStage(
+                plan_id=row.id,
+                person_id=row.person_id,
+                jpath=row.jpath,
+                source=row.source,
+                category=row.category,
+                protocol_id=row.protocol_id,
+                linked_person_id=row.linked_person_id,
+                identified_at=row.created_at,
+                transfer_hours=transfer_hours(protocol, row.category),
+                stage_start=stage.start,
+                stage_end=stage.end,
+                plan_end=row.end_date,
+                test_days=tuple(t.due for t in plan.tests if t.stage_number == stage.number),
+            )
+        )
+    return found
+
+
+@dataclass(frozen=True)
+class PlannedTestRow:
+    """One test an active plan schedules (a test order is made from each)."""
+
+    person_id: int
+    jpath: str
+    source: str
+    category: str
+    plan_day: int
+    due: dt.date
+    method: str
+    specimen: str | None
+    # Where the person is on that day: the place of the stage the test falls in.
+    place: str
+    last_test: bool
+
+
+def planned_tests(
+    session: Session, scope_path: str, *, person_ids: Iterable[int] | None = None
+) -> list[PlannedTestRow]:
+    """Every test of every active plan in scope (or of those people), dates as the plan stands now."""
+    query = select(
+        ManagementPlanRecord.person_id,
+        ManagementPlanRecord.jpath,
+        ManagementPlanRecord.source,
+        ManagementPlanRecord.category,
+        ManagementPlanRecord.protocol_id,
+        ManagementPlanRecord.clock_date,
+    ).where(under(ManagementPlanRecord.jpath, scope_path), ManagementPlanRecord.state == PlanState.active)
+    if person_ids is None:
+        rows = list(session.execute(query.order_by(ManagementPlanRecord.id)))
+    else:
+        wanted = sorted(set(person_ids))
+        rows = []
+        for start in range(0, len(wanted), 1000):
+            rows.extend(
+                session.execute(query.where(ManagementPlanRecord.person_id.in_(wanted[start : start + 1000])))
+            )
+    protocols: dict[str, Protocol] = {}
+    found: list[PlannedTestRow] = []
+    for row in rows:
+        if row.protocol_id not in protocols:
+            protocols[row.protocol_id] = get_protocol(session, row.protocol_id)
+        template = plan_templates(protocols[row.protocol_id]).get(row.category)
+        if template is None or row.clock_date is None:
+            continue
+        plan = ManagementPlan(template, row.clock_date)
+        places = {stage.number: stage.place for stage in plan.stages}
+        tests = plan.tests
+        for index, test in enumerate(tests):
+            found.append(
+                PlannedTestRow(
+                    person_id=row.person_id,
+                    jpath=row.jpath,
+                    source=row.source,
+                    category=row.category,
+                    plan_day=test.plan_day,
+                    due=test.due,
+                    method=test.method,
+                    specimen=test.specimen,
+                    place=places.get(test.stage_number, "home"),
+                    last_test=index == len(tests) - 1,
+                )
+            )
+    return found

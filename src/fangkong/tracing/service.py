@@ -1804,3 +1804,25 @@ def case_detail(session: Session, principal: Principal, case_id: int) -> CaseDet
         and not infected_by
         and case.classification is not Classification.excluded,
     )
+
+
+# ------------------------------------------------------------------------------- reads for other capabilities
+
+
+def index_cases_of_sources(session: Session, sources: Iterable[str]) -> dict[str, frozenset[int]]:
+    """The index case behind each plan source ``contact:<id>`` (quarantine keeps contacts of different
+    cases apart). Sources that are not contacts, or unknown contacts, are left out."""
+    contact_ids: dict[int, str] = {}
+    for source in sources:
+        kind, _, number = source.partition(":")
+        if kind == "contact" and number.isdigit():
+            contact_ids[int(number)] = source
+    found: dict[str, frozenset[int]] = {}
+    ids = sorted(contact_ids)
+    for start in range(0, len(ids), 1000):
+        rows = session.execute(
+            select(Contact.id, Contact.case_id).where(Contact.id.in_(ids[start : start + 1000]))
+        )
+        for contact_id, case_id in rows:
+            found[contact_ids[contact_id]] = frozenset({case_id})
+    return found

@@ -74,7 +74,13 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     assert contacts["status"] == "ok" and contacts["judged"] == summary["key_contacts"]
     assert 50.0 <= contacts["points"] <= 100.0
     assert measures["test_turnaround"]["status"] == "not_available"
-    assert measures["quarantine_placement"]["status"] == "not_available"
+    # The autopilot's quarantine manager places and transfers each investigation's contacts 4 drill
+    # hours later, inside cn-9's 8-hour transfer deadline, opening further tiers when the advice says so.
+    assert kinds["placement"]["fed"] == kinds["investigation"]["fed"]
+    placement = measures["quarantine_placement"]
+    assert placement["status"] == "ok" and placement["judged"] > 0
+    assert placement["value"] == pytest.approx(4.0, abs=0.5)
+    assert placement["points"] > 0
     assert total is not None and 0 < total <= 100
 
 

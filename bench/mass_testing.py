@@ -1,0 +1,481 @@
+"""Benchmark: one full round of regional mass testing on PostgreSQL, each step beside a bare COPY.
+
+Builds its own PostgreSQL database (dropped at the end) holding a city of ``--people`` residents
+(default 10,000,000, the issue's size) in ``--communities`` communities, written straight into
+``people`` with COPY. The registry rows are synthetic: ``pii`` holds a few placeholder bytes instead of an
+AES-GCM ciphertext and the keyed-hash columns hold unique made-up hex strings, because nothing in a round
+decrypts or matches personal data and real encryption would only make the set-up slower. Then it plays
+one round through the testing services, timing each step:
+
+1. open the round: the population expected per community from the registry (one grouped query);
+2. sampling records: every resident's scan bound to a tube of ``--pool`` (1,000,000 tubes of 10 by
+   default) through ``scanning.bind``, the handheld's own code path, in batches of ``--ingest-batch``
+   scans (an offline site uploading its queue), each batch its own transaction;
+3. lab results: one result per tube (``--positive-pools`` of them positive) loaded from a CSV file with
+   ``results.load_results``, which also flags the positive pools and their members for recall;
+4. coverage per community, turnaround against the lab's deadline and the progress curve.
+
+Each step's floor is a bare COPY of the same rows into an unindexed table (for the coverage step, a COPY
+out of the rows it reads): the least PostgreSQL can do with that data on this machine. ``round_seconds``
+is steps 2–4 and its ratio is the round time ÷ the summed floors (the issue's target: each step within
+3× its floor, the round under 5 minutes).
+
+Last, the scanner's throughput in handheld-sized calls (``--handheld-batch`` scans each, each its own
+unit of work, as a request would be) on a second round: ``bindings_per_s_service``, measured on the
+service function in-process (the HTTP route is measured once it exists).
+
+    python bench/mass_testing.py [--people 10000000] [--pool 10] [--communities 0 (people/5000)]
+                                 [--positive-pools 1000] [--ingest-batch 20000] [--handheld-batch 50]
+                                 [--handheld-scans 40000] [--seed 13]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import json
+import os
+import secrets
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import create_engine, text
+
+PG_ADMIN = os.environ.get("FANGKONG_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+PASSWORD = "bench-password-42"
+# The issue's targets.
+STEP_RATIO_TARGET = 3.0
+ROUND_TARGET_SECONDS = 300.0
+BINDINGS_TARGET = 2_000.0
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# ------------------------------------------------------------------------------------------ database
+
+
+def _admin() -> Any:
+    return create_engine(
+        PG_ADMIN.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
+    )
+
+
+def fresh_database() -> tuple[str, str]:
+    name = f"fangkong_bench_mass_testing_{uuid.uuid4().hex[:8]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", name
+
+
+def drop_database(name: str) -> None:
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def copy_rows(db: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    with db.engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+
+def floor_copy(db: Any, like: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> float:
+    """Seconds for a bare COPY of ``rows`` into a fresh unindexed table shaped like ``like``'s columns."""
+    scratch = f"floor_{uuid.uuid4().hex[:8]}"
+    with db.engine.begin() as conn:
+        conn.execute(text(f"CREATE TABLE {scratch} AS SELECT {', '.join(columns)} FROM {like} WITH NO DATA"))
+    started = time.perf_counter()
+    copy_rows(db, scratch, columns, rows)
+    seconds = time.perf_counter() - started
+    with db.engine.begin() as conn:
+        conn.execute(text(f"DROP TABLE {scratch}"))
+    return seconds
+
+
+def floor_copy_out(db: Any, query: str) -> float:
+    """Seconds for a bare COPY of a query's rows out to the client (the floor of a step that reads them)."""
+    started = time.perf_counter()
+    with db.engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY ({query}) TO STDOUT") as copy:
+            for _block in copy:
+                pass
+    return time.perf_counter() - started
+
+
+def analyze(db: Any, *tables: str) -> None:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"ANALYZE {', '.join(tables)}"))
+
+
+# ------------------------------------------------------------------------------------------ the city
+
+
+def build_city(db: Any, communities: int) -> tuple[list[int], list[str], int]:
+    """A city of ``communities`` communities in 10 counties: (community ids, paths, city id)."""
+    from sqlalchemy import select
+
+    from fangkong.core import audit, jurisdictions
+    from fangkong.core.jurisdictions import JurisdictionRow
+    from fangkong.core.models import Jurisdiction
+
+    rows = [
+        JurisdictionRow("330000", "浙江省", "province", ""),
+        JurisdictionRow("330100", "杭州市", "city", "330000"),
+    ]
+    codes: list[str] = []
+    per_county = -(-communities // 10)
+    for c in range(10):
+        county = f"3301{c + 1:02d}"
+        rows.append(JurisdictionRow(county, f"区{county}", "county", "330100"))
+        towns = -(-per_county // 100)
+        made = 0
+        for t in range(towns):
+            town = f"{county}{t + 1:03d}"
+            rows.append(JurisdictionRow(town, f"街道{town}", "township", county))
+            for m in range(min(100, per_county - made, communities - len(codes))):
+                code = f"{town}{m + 1:03d}"
+                rows.append(JurisdictionRow(code, f"社区{code}", "community", town))
+                codes.append(code)
+                made += 1
+    with db.unit_of_work() as session:
+        jurisdictions.import_tree(session, audit.SYSTEM, rows)
+        found = {j.code: (j.id, j.path) for j in session.scalars(select(Jurisdiction))}
+    return [found[c][0] for c in codes], [found[c][1] for c in codes], found["330100"][0]
+
+
+def build_people(db: Any, n: int, community_ids: list[int], community_paths: list[str]) -> np.ndarray:
+    """``n`` residents spread evenly over the communities (person i lives in community i mod k)."""
+    from fangkong.core.people_batch import PEOPLE_COLUMNS
+
+    k = len(community_ids)
+    now = dt.datetime(2022, 4, 1, tzinfo=dt.UTC)
+    birth = dt.date(1980, 1, 1)
+    placeholder = b"synthetic-pii"
+
+    def rows() -> Iterable[tuple[object, ...]]:
+        for i in range(n):
+            c = i % k
+            yield (
+                i + 1, None, community_ids[c], community_paths[c], placeholder,
+                f"{i + 1:032x}", None, f"{i + 1:031x}n", "330101********0012", None, "张*",
+                "M" if i % 2 else "F", birth, now,
+            )  # fmt: skip
+
+    copy_rows(db, "people", ("id", *PEOPLE_COLUMNS), rows())
+    with db.engine.begin() as conn:
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('people', 'id'), (SELECT max(id) FROM people))")
+        )
+    return np.arange(n, dtype=np.int64) % k
+
+
+def coordinator(db: Any, code: str) -> None:
+    from fangkong.core import audit, users
+
+    with db.unit_of_work() as session:
+        users.create_user(
+            session, audit.SYSTEM, "/", username="bench_coordinator", display_name="bench",
+            role="testing_coordinator", jurisdiction_code=code, password=PASSWORD,
+        )  # fmt: skip
+
+
+def acting(db: Any) -> Any:
+    from contextlib import contextmanager
+
+    from sqlalchemy import select
+
+    from fangkong.core.auth import principal_for
+    from fangkong.core.models import User
+
+    @contextmanager
+    def run() -> Any:
+        with db.unit_of_work() as session:
+            user = session.scalar(select(User).where(User.username == "bench_coordinator"))
+            yield session, principal_for(session, user, "token")
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------ measuring
+
+
+def timed(call: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = call()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--people", type=int, default=10_000_000)
+    parser.add_argument("--pool", type=int, default=10, choices=(1, 5, 10, 20))
+    parser.add_argument("--communities", type=int, default=0, help="default: one per 5,000 people")
+    parser.add_argument("--positive-pools", type=int, default=1_000)
+    parser.add_argument("--ingest-batch", type=int, default=20_000)
+    parser.add_argument("--handheld-batch", type=int, default=50)
+    parser.add_argument("--handheld-scans", type=int, default=40_000)
+    parser.add_argument("--seed", type=int, default=13)
+    args = parser.parse_args()
+
+    from fangkong.core.db import Database
+    from fangkong.core.events import EventBus
+    from fangkong.core.migrate import upgrade
+    from fangkong.testing.models import Laboratory
+    from fangkong.testing.rules.codes import ScanCodes
+    from fangkong.testing.service import coverage, results, rounds, scanning
+    from fangkong.testing.service.scanning import Scan
+
+    rng = np.random.default_rng(args.seed)
+    people, pool = args.people, args.pool
+    tubes = -(-people // pool)
+    communities = args.communities or max(10, people // 5_000)
+    hash_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    codes = ScanCodes(hash_key)
+    url, name = fresh_database()
+    log(f"database {name}")
+    figures: dict[str, tuple[float, float]] = {}
+    try:
+        upgrade(url)
+        db = Database(url)
+        community_ids, community_paths, _city = build_city(db, communities)
+        started = time.perf_counter()
+        build_people(db, people, community_ids, community_paths)
+        built = time.perf_counter() - started
+        log(f"{people:,} people in {len(community_ids):,} communities by COPY in {built:.0f} s")
+        coordinator(db, "330100")
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        act = acting(db)
+        with act() as (session, me):
+            lab = Laboratory(
+                name="bench lab", jurisdiction_id=_city, jpath="/330000/330100/", turnaround_hours=12
+            )
+            session.add(lab)
+            session.flush()
+            lab_id = lab.id
+            campaign = rounds.create_campaign(
+                session, me, name="全市全员核酸", areas=list(community_ids), pool_size=pool
+            )
+            campaign_id = campaign.id
+        # 1. Open the round.
+        with act() as (session, me):
+            open_s, opened = timed(lambda: rounds.open_round(session, me, campaign_id))
+            round_id, round_start = opened.id, opened.starts_at
+        log(f"round opened in {open_s:.1f} s")
+
+        # 2. Sampling records through the scanner's code path, site queues of --ingest-batch scans.
+        def scans(first: int, last: int, round_no: int, device_base: str) -> list[Scan]:
+            return [
+                Scan(
+                    device_id=f"{device_base}-{(i // pool) // 1000:05d}",
+                    device_seq=i,
+                    round_id=round_no,
+                    barcode=f"R{round_no}T{i // pool:08d}",
+                    person_code=codes.code_for(i + 1),
+                    scanned_at=round_start + dt.timedelta(seconds=int(i * 43_200 // people)),
+                )
+                for i in range(first, last)
+            ]
+
+        ingest_s = 0.0
+        for first in range(0, people, args.ingest_batch):
+            batch = scans(first, min(first + args.ingest_batch, people), round_id, "site")
+            with act() as (session, me):
+                seconds, report = timed(lambda s=session, m=me, b=batch: scanning.bind(s, m, b, codes=codes))
+            assert report.recorded == len(batch), [o.text for o in report.outcomes if o.text][:3]
+            ingest_s += seconds
+            if (first // args.ingest_batch) % 50 == 0:
+                log(f"  bound {first + len(batch):,} scans ({(first + len(batch)) / ingest_s:,.0f}/s)")
+        # Fresh statistics, as autovacuum would take after a load this size (timed with the step): without
+        # them the planner takes the new tables for empty ones and joins them row by row.
+        analyze_s, _ = timed(lambda: analyze(db, "testing_tubes", "testing_tube_members"))
+        ingest_s += analyze_s
+        log(f"sampling records: {people:,} bindings in {ingest_s:.1f} s (ANALYZE {analyze_s:.1f} s)")
+        now = dt.datetime.now(dt.UTC)
+        member_floor = floor_copy(
+            db, "testing_tube_members",
+            ("tube_id", "round_id", "person_id", "jpath", "device_id", "device_seq", "scanned_at",
+             "received_at"),
+            (
+                (i // pool + 1, round_id, i + 1, community_paths[i % len(community_paths)],
+                 f"site-{(i // pool) // 1000:05d}", i, round_start, now)
+                for i in range(people)
+            ),
+        )  # fmt: skip
+        tube_floor = floor_copy(
+            db, "testing_tubes",
+            ("barcode", "round_id", "jpath", "kind", "pool_size", "members", "opened_at"),
+            ((f"R{round_id}T{t:08d}", round_id, community_paths[0], "pooled", pool, pool, round_start)
+             for t in range(tubes)),
+        )  # fmt: skip
+        figures["sampling_records"] = (ingest_s, member_floor + tube_floor)
+
+        # 3. Lab results (and the positive pools flagged with their members).
+        positive = set(rng.choice(tubes, size=min(args.positive_pools, tubes), replace=False).tolist())
+        tested = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "results.csv"
+            with path.open("w", encoding="utf-8") as fh:
+                fh.write("条码,结果,Ct ORF1ab,Ct N,检测时间\n")
+                stamp = tested.strftime("%Y-%m-%d %H:%M:%S")
+                for t in range(tubes):
+                    if t in positive:
+                        fh.write(f"R{round_id}T{t:08d},阳性,31.2,30.8,{stamp}\n")
+                    else:
+                        fh.write(f"R{round_id}T{t:08d},阴性,,,{stamp}\n")
+            with act() as (session, me):
+                results_s, _loaded = timed(
+                    lambda: results.load_results(session, me, path, laboratory_id=lab_id, bus=EventBus())
+                )
+        analyze_s, _ = timed(lambda: analyze(db, "testing_tubes", "testing_lab_results", "testing_recalls"))
+        results_s += analyze_s
+        log(f"lab results: {tubes:,} tubes in {results_s:.1f} s ({len(positive):,} positive pools)")
+        result_floor = floor_copy(
+            db, "testing_lab_results",
+            ("barcode", "laboratory_id", "version", "result", "ct_values", "tested_at", "loaded_at", "origin",
+             "digest"),
+            ((f"R{round_id}T{t:08d}", lab_id, 1, "negative", "{}", tested, now, "results.csv", f"{t:064x}")
+             for t in range(tubes)),
+        )  # fmt: skip
+        recall_floor = floor_copy(
+            db, "testing_recalls", ("tube_id", "person_id", "jpath", "state", "flagged_at", "deadline_at"),
+            ((t + 1, t * pool + m + 1, community_paths[0], "flagged", now, now)
+             for t in positive for m in range(pool)),
+        )  # fmt: skip
+        figures["lab_results_and_recall"] = (results_s, result_floor + recall_floor)
+        with act() as (session, _me):
+            from sqlalchemy import func, select
+
+            from fangkong.testing.models import Recall
+
+            recalls = session.scalar(select(func.count()).select_from(Recall)) or 0
+        log(f"  {recalls:,} members of positive pools flagged")
+
+        # 4. Coverage per community, turnaround, progress.
+        parts: dict[str, float] = {}
+
+        def cover() -> tuple[Any, Any, Any]:
+            with act() as (session, me):
+                found = []
+                for label, call in (
+                    ("counts", coverage.coverage),
+                    ("turnaround", coverage.turnaround),
+                    ("progress", coverage.progress),
+                ):
+                    seconds, value = timed(lambda call=call: call(session, me, round_id))
+                    parts[label] = seconds
+                    found.append(value)
+                return found[0], found[1], found[2]
+
+        coverage_s, (covered, turned, points) = timed(cover)
+        coverage_floor = floor_copy_out(
+            db,
+            "SELECT tube_id, person_id, jpath, scanned_at FROM testing_tube_members"
+            f" WHERE round_id = {round_id}",
+        )
+        figures["coverage"] = (coverage_s, coverage_floor)
+        log(
+            f"coverage: {len(covered.communities):,} communities,"
+            f" sampled {covered.sampled:,} of {covered.expected:,},"
+            f" {turned.resulted:,} tubes resulted, {len(points)} progress points, in {coverage_s:.1f} s"
+            f" ({', '.join(f'{k} {v:.1f} s' for k, v in parts.items())})"
+        )
+
+        # The scanner in handheld-sized calls, on the next round.
+        with act() as (session, me):
+            rounds.close_round(session, me, round_id)
+            second = rounds.open_round(session, me, campaign_id)
+            second_id, round_start = second.id, second.starts_at
+        handheld = min(args.handheld_scans, people)
+        calls = 0
+        bind_s = 0.0
+        for first in range(0, handheld, args.handheld_batch):
+            batch = scans(first, min(first + args.handheld_batch, handheld), second_id, "pda")
+            started = time.perf_counter()
+            with act() as (session, me):
+                report = scanning.bind(session, me, batch, codes=codes)
+            bind_s += time.perf_counter() - started
+            calls += 1
+            assert report.recorded == len(batch)
+        bindings_per_s = handheld / bind_s
+        log(
+            f"handheld: {handheld:,} scans in {calls:,} calls of {args.handheld_batch}:"
+            f" {bindings_per_s:,.0f}/s"
+        )
+        db.dispose()
+    finally:
+        drop_database(name)
+        log(f"dropped {name}")
+
+    round_s = sum(v for v, _ in figures.values())
+    round_floor = sum(f for _, f in figures.values())
+    print()
+    print(
+        f"mass testing on PostgreSQL: {people:,} people, {tubes:,} tubes of {pool},"
+        f" {len(community_ids):,} communities"
+    )
+    print(f"{'step':<40}{'fangkong':>12}{'bare COPY':>12}{'ratio':>8}  target")
+    print(f"{'open round (expected per community)':<40}{open_s:>10.1f} s{'':>12}{'':>8}")
+    for step, (value, floor) in figures.items():
+        label = step.replace("_", " ")
+        print(f"{label:<40}{value:>10.1f} s{floor:>10.1f} s{value / floor:>8.2f}  ≤ {STEP_RATIO_TARGET:g}×")
+    print(
+        f"{'round (steps above)':<40}{round_s:>10.1f} s{round_floor:>10.1f} s{round_s / round_floor:>8.2f}"
+        f"  < {ROUND_TARGET_SECONDS:g} s"
+    )
+    print(
+        f"{'scanner, handheld calls (service)':<40}{bindings_per_s:>8,.0f} /s{'':>20}"
+        f"  ≥ {BINDINGS_TARGET:,.0f}/s"
+    )
+    print(f"{'  machine load (1 min)':<40}{os.getloadavg()[0]:>12.1f}  ({os.cpu_count()} cores)")
+    lines: list[tuple[str, float, str, str, float, float]] = [
+        (f"{step}_seconds", value, "s", "bare COPY", floor, value / floor)
+        for step, (value, floor) in figures.items()
+    ]
+    lines.append(("round_seconds", round_s, "s", "bare COPY", round_floor, round_s / round_floor))
+    lines.append(
+        (
+            "open_round_seconds",
+            open_s,
+            "s",
+            "issue target for the whole round",
+            ROUND_TARGET_SECONDS,
+            open_s / ROUND_TARGET_SECONDS,
+        )
+    )
+    lines.append(
+        (
+            "bindings_per_s_service",
+            bindings_per_s,
+            "1/s",
+            "issue target (peak)",
+            BINDINGS_TARGET,
+            bindings_per_s / BINDINGS_TARGET,
+        )
+    )
+    for metric, value, unit, baseline, baseline_value, ratio in lines:
+        print(json.dumps({
+            "bench": "mass_testing", "metric": metric, "value": round(value, 2), "unit": unit,
+            "baseline": baseline, "baseline_value": round(baseline_value, 2), "ratio": round(ratio, 2),
+        }))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

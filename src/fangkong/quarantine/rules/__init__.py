@@ -1,0 +1,1 @@
+"""Pure decisions of the quarantine capability (no I/O): placement, reserve standard, activation, forecast."""

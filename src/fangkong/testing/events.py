@@ -1,0 +1,40 @@
+"""Domain events the testing capability publishes for others (tracing, response tasks).
+
+Handlers are listed in ``fangkong.wiring``. Placing pool members under the temporary measure uses the
+core event ``PeoplePlacedUnderManagement`` (category ``pool_positive_member``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from fangkong.core.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class PersonTestedPositive(DomainEvent):
+    """A single-person test (a plan's test, a recall retest, a single tube) came back positive.
+
+    Tracing opens a case for the person unless they already are one. ``origin`` says which test
+    (``order:12``, ``recall:7``, ``tube:AB123``).
+    """
+
+    person_id: int
+    jpath: str
+    sampled_on: dt.date
+    resulted_at: dt.datetime
+    barcode: str
+    origin: str
+    min_ct: float | None = None
+
+
+@dataclass(frozen=True)
+class PoolFoundPositive(DomainEvent):
+    """A pooled tube came back positive: its members are recalled (response tasks may follow)."""
+
+    tube_id: int
+    barcode: str
+    jpath: str
+    members: int
+    resulted_at: dt.datetime
