@@ -32,6 +32,18 @@ def _protocol() -> list[Subscription]:
     ]
 
 
+def _testing() -> list[Subscription]:
+    from fangkong.testing.service import orders
+
+    return [
+        # After the plan is computed (the protocol rows come first): each test day becomes an order.
+        (PersonPlacedUnderManagement, orders.orders_for_placements),
+        (PeoplePlacedUnderManagement, orders.orders_for_placements),
+        # A source that no longer requires the person: their open orders from it are cancelled.
+        (PersonReleasedFromManagement, orders.orders_for_release),
+    ]
+
+
 def _tracing() -> list[Subscription]:
     from fangkong.quarantine.events import PersonCheckedIntoQuarantine, RoommatesExposed
     from fangkong.testing.events import PersonTestedPositive
@@ -66,7 +78,7 @@ def _modeling() -> list[Subscription]:
 
 
 def subscriptions() -> list[Subscription]:
-    return [*_protocol(), *_tracing(), *_surveillance(), *_quarantine(), *_modeling()]
+    return [*_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_modeling()]
 
 
 def build_bus() -> EventBus:

@@ -73,9 +73,7 @@ def _seed(app, settings: Settings, world: World) -> tuple[list[int], list[int]]:
             ).id
             for i in range(CLIENTS)
         ]
-        paths = dict(
-            session.execute(select(Person.id, Person.jpath).where(Person.id.in_(people))).all()
-        )
+        paths = dict(session.execute(select(Person.id, Person.jpath).where(Person.id.in_(people))).all())
         place_many(
             session,
             [
