@@ -301,7 +301,7 @@ def main() -> None:
                 seconds, report = timed(lambda s=session, m=me, b=batch: scanning.bind(s, m, b, codes=codes))
             assert report.recorded == len(batch), [o.text for o in report.outcomes if o.text][:3]
             ingest_s += seconds
-            if (first // args.ingest_batch) % 50 == 0:
+            if (first // args.ingest_batch) % 10 == 0:
                 log(f"  bound {first + len(batch):,} scans ({(first + len(batch)) / ingest_s:,.0f}/s)")
         # Fresh statistics, as autovacuum would take after a load this size (timed with the step): without
         # them the planner takes the new tables for empty ones and joins them row by row.

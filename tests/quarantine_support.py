@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -378,3 +379,31 @@ def seed_quarantine_foreign(app: Any, world: Any) -> dict[str, str]:
             "stay_id": str(stay.id),
             "batch_id": str(batch.id),
         }
+
+
+def negative_last_stage_tests(db: Database, tmp_path: Path, person_ids: Sequence[int]) -> None:
+    """Each person's last test of the centralized stage sampled in a single tube and reported negative by
+    a lab file, through the testing use cases (a release waits for it)."""
+    from fangkong.quarantine.service.stays import last_stage_tests
+    from fangkong.testing.models import TestOrder
+    from fangkong.testing.service import orders, results
+    from fangkong.wiring import build_bus
+    from testing_support import write_results
+
+    rows = []
+    with db.unit_of_work() as session:
+        sampler = principal_of(session, "home_testing_coordinator")
+        orders.sync_orders(session, "/", person_ids=person_ids)
+        for (person_id, source), day in last_stage_tests(session, person_ids).items():
+            order = session.scalar(
+                select(TestOrder).where(
+                    TestOrder.person_id == person_id, TestOrder.source == source, TestOrder.due_date == day
+                )
+            )
+            assert order is not None
+            barcode = f"Q{order.id:08d}"
+            orders.record_sample(session, sampler, order.id, barcode)
+            rows.append([barcode, "阴性", "", "", f"{day} 20:00"])
+    lab_file = write_results(tmp_path / "stage_results.csv", rows)
+    with db.unit_of_work() as session:
+        results.load_results(session, principal_of(session, "home_laboratory"), lab_file, bus=build_bus())

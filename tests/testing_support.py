@@ -161,3 +161,47 @@ def write_results(
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+# --- foreign objects for the authorization matrix (TEST-API) ----------------------------------------------
+
+
+def seed_testing_foreign(app: object, world: World) -> dict[str, str]:
+    """A campaign and its open round over 南门社区 (foreign), a test order, a pooled tube and the recall of
+    one of its members there, so that every testing route with one of these path parameters can be tried
+    from the home county (the authorization matrix)."""
+    from conftest import FOREIGN_COUNTY
+    from fangkong.core.clock import today, utcnow
+    from fangkong.testing.models import Recall, TestOrder, TestPlace
+    from fangkong.testing.service import rounds
+
+    db: Database = app.state.db  # type: ignore[attr-defined]
+    person = world.people[FOREIGN_COUNTY][0]
+    with acting_as(db, "away_testing_coordinator") as (session, me):
+        campaign = rounds.create_campaign(
+            session, me, name="海曙区全员核酸", areas=[world.jurisdictions["330203001001"]], pool_size=10
+        )
+        opened = rounds.open_round(session, me, campaign.id)
+        jpath = jpath_of(session, person)
+        order = TestOrder(
+            person_id=person,
+            jpath=jpath,
+            source="contact:9001",
+            plan_day=1,
+            due_date=today(),
+            place=TestPlace.home,
+        )
+        session.add(order)
+        tube = pooled_tube(session, "AWAY-P-1", [person], scanned_at=utcnow(), device="away-pda")
+        recall = Recall(
+            tube_id=tube.id, person_id=person, jpath=jpath, flagged_at=utcnow(), deadline_at=utcnow()
+        )
+        session.add(recall)
+        session.flush()
+        return {
+            "campaign_id": str(campaign.id),
+            "round_id": str(opened.id),
+            "order_id": str(order.id),
+            "tube_id": str(tube.id),
+            "recall_id": str(recall.id),
+        }

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from fangkong.areas import cli as areas_cli
 from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
 from fangkong.protocol import cli as protocol_cli
@@ -27,6 +28,7 @@ app.add_typer(tracing_cli.app, name="tracing", help="Cases, contacts, chains: im
 app.add_typer(
     quarantine_cli.app, name="quarantine", help="Quarantine sites: reserve list, rooms, placement, census."
 )
+app.add_typer(areas_cli.app, name="areas", help="Risk areas, arrivals, checkpoints, doorstep services.")
 app.add_typer(testing_cli.app, name="testing", help="Testing: pool sizes, orders, rounds, lab results.")
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect

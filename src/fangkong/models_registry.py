@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "fangkong.modeling.models",
     "fangkong.quarantine.models",
     "fangkong.testing.models",
+    "fangkong.areas.models",
 )
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 
 from fangkong.core.permissions import Permission
 
-CAPABILITIES = ("core", "protocol", "tracing", "surveillance", "quarantine", "testing", "modeling")
+CAPABILITIES = ("core", "protocol", "tracing", "surveillance", "quarantine", "testing", "areas", "modeling")
 
 
 def routers() -> list[APIRouter]:
@@ -28,6 +28,7 @@ GROUP_TITLES = {
     "surveillance": "Surveillance",
     "quarantine": "Quarantine",
     "testing": "Testing",
+    "areas": "Risk areas",
     "modeling": "Modelling",
 }
 REGISTRY_TITLE = "Places and people"

@@ -73,12 +73,22 @@ def _surveillance() -> list[Subscription]:
     return []
 
 
+def _areas() -> list[Subscription]:
+    from fangkong.areas.service import designation
+    from fangkong.tracing.events import CaseReported
+
+    return [
+        # A new case inside an area in force restarts its lifting clock (and blocks a lifting due).
+        (CaseReported, designation.case_reported),
+    ]
+
+
 def _modeling() -> list[Subscription]:
     return []
 
 
 def subscriptions() -> list[Subscription]:
-    return [*_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_modeling()]
+    return [*_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_modeling()]
 
 
 def build_bus() -> EventBus:

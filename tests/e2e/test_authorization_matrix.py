@@ -19,6 +19,7 @@ from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
 from quarantine_support import seed_quarantine_foreign
+from testing_support import seed_testing_foreign
 
 PUBLIC = {
     ("GET", "/login"),
@@ -60,6 +61,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **_foreign_tracing(app, world),
         **seed_modeling_foreign(app.state.db, world),
         **seed_quarantine_foreign(app, world),
+        **seed_testing_foreign(app, world),
     }
 
 

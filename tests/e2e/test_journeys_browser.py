@@ -1,6 +1,7 @@
 """Journeys in a real Chromium (issue 11): the investigator, the surveillance analyst, the command centre, the
-quarantine manager (issue 12) and the administrator of 西湖区 walk their pages in Chinese and in English and
-send every form with a bad value, beside real data and a drill run to its end.
+quarantine manager (issue 12), the testing coordinator and the laboratory (issue 13) and the administrator
+of 西湖区 walk their pages in Chinese and in English and send every form with a bad value, beside real data
+and a drill run to its end.
 
 Each journey logs in as the role, walks every page of its navigation (the top bar and each group's second
 row) and the detail pages its work leads to (a case, a contact, an assist request, an alert, a drill), then
@@ -459,6 +460,18 @@ BAD: dict[str, Callable[[], Bad]] = {
     "POST /quarantine/sites": lambda: Bad({"name": "新隔离点", "tier": "0"}, "tier", novalidate=True),
     "POST /quarantine/rule": lambda: Bad({"occupancy_percent": "150"}, "occupancy_percent", novalidate=True),
     "POST /quarantine/transfers": lambda: Bad({"seats": "0"}, "seats", novalidate=True),
+    "GET /testing/worklist": lambda: Bad({"day": "2099-01-01"}, filter=True),
+    "GET /testing/planner": lambda: Bad({"prevalence": "150"}, filter=True, novalidate=True),
+    "POST /testing/campaigns": lambda: Bad(
+        {"name": "全员核酸", "deadline_hours": "0"}, "deadline_hours", novalidate=True
+    ),
+    "POST /testing/campaigns/{id}/stop": lambda: Bad({"reason": ""}, "reason", novalidate=True),
+    "POST /testing/rounds/{id}/close": lambda: Bad(
+        {"community_positives": "-1"}, "community_positives", novalidate=True
+    ),
+    "POST /testing/orders/{id}/sample": lambda: Bad({"barcode": ""}, "barcode", novalidate=True),
+    "POST /testing/recalls/{id}/retest": lambda: Bad({"barcode": ""}, "barcode", novalidate=True),
+    "POST /testing/lab": lambda: Bad(upload="条码,结果,检测时间\nT-1,大概,2022-07-05 10:00\n"),
 }
 
 
@@ -694,6 +707,16 @@ JOURNEYS = {
         "home_quarantine_manager",
         lambda real, drill: ["/quarantine/transfers", "/quarantine/history"],
         ("/quarantine", "/quarantine/to-place", "/quarantine/census"),
+    ),
+    "testing_coordinator": Journey(
+        "home_testing_coordinator",
+        lambda real, drill: ["/testing/recalls", "/testing/planner", f"/testing/people/{real.person}"],
+        ("/testing", "/testing/worklist"),
+    ),
+    "laboratory": Journey(
+        "home_laboratory",
+        lambda real, drill: ["/testing/planner", "/testing/recalls"],
+        ("/testing", "/testing/lab"),
     ),
     "administrator": Journey(
         "home_administrator",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 from openpyxl import load_workbook
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, World, token_for
+from fangkong.core import clock
 from fangkong.quarantine.models import SiteStatus
-from quarantine_support import acting, new_site, plan_centralized
+from quarantine_support import acting, negative_last_stage_tests, new_site, plan_centralized
 
 API = "/api/quarantine"
 LAST_EXPOSURE = dt.date(2026, 12, 6)
@@ -204,7 +206,9 @@ def _placement_world(app, world: World) -> dict[str, object]:  # type: ignore[no
         return {"site": site.id, "people": people[:4]}
 
 
-def test_placement_stays_transfers_and_census(app, client, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_placement_stays_transfers_and_census(
+    app, client, world: World, tmp_path: Path, frozen_clock
+) -> None:  # type: ignore[no-untyped-def]
     seeded = _placement_world(app, world)
     site_id, people = seeded["site"], seeded["people"]
     assert isinstance(people, list)
@@ -287,8 +291,13 @@ def test_placement_stays_transfers_and_census(app, client, world: World) -> None
     assert figures["chart"]["series"] and len(figures["projection"]) == 7
     assert client.get(f"{API}/census", headers=reader).json()["chart"] is None
 
-    # Everyone's plan ends within three weeks: all are released, their rooms go to cleaning.
-    released = client.post(f"{API}/release-due", json={"on": "2026-12-31"}, headers=manager)
+    # Everyone's stage ends within three weeks, but a release waits for the stage's last test.
+    held = client.post(f"{API}/release-due", json={"on": "2026-12-31"}, headers=manager)
+    assert held.status_code == 200 and held.json()["count"] == 0
+    # Three weeks on, the lab has reported those tests negative: all are released, rooms go to cleaning.
+    frozen_clock.set(clock.from_local(dt.datetime(2026, 12, 31, 9, 0)))
+    negative_last_stage_tests(app.state.db, tmp_path, people)
+    released = client.post(f"{API}/release-due", json={}, headers=manager)
     assert released.status_code == 200 and released.json()["count"] == 3
     rooms = client.get(f"{API}/sites/{site_id}/rooms", headers=reader).json()
     assert {r["state"] for r in rooms} == {"cleaning"}

@@ -43,6 +43,13 @@ class Permission(enum.StrEnum):
     testing_manage = "testing.manage"
     testing_sample = "testing.sample"
     lab_results = "lab.results"
+    # Risk areas (designation needs the command centre's approval), arrivals, checkpoints, doorstep.
+    areas_read = "areas.read"
+    areas_propose = "areas.propose"
+    areas_approve = "areas.approve"
+    arrivals_manage = "arrivals.manage"
+    checkpoint_lookup = "checkpoint.lookup"
+    doorstep_manage = "doorstep.manage"
 
 
 _P = Permission
@@ -69,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.quarantine_read,
             _P.quarantine_manage,
             _P.testing_read,
+            _P.areas_read,
         }
     ),
     Role.command_centre: frozenset(
@@ -85,6 +93,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.quarantine_read,
             _P.quarantine_approve,
             _P.testing_read,
+            _P.areas_read,
+            _P.areas_propose,
+            _P.areas_approve,
+            _P.doorstep_manage,
         }
     ),
     Role.surveillance_analyst: frozenset(
@@ -96,6 +108,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.surveillance_configure,
             _P.alerts_respond,
             _P.modeling_run,
+            _P.areas_read,
         }
     ),
     Role.investigator: frozenset(
@@ -109,6 +122,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.alerts_respond,
             _P.quarantine_read,
             _P.testing_read,
+            _P.areas_read,
+            _P.areas_propose,
+            _P.arrivals_manage,
+            _P.checkpoint_lookup,
         }
     ),
     # Quarantine sites receive the people other areas refer (协查) and report back on them.
@@ -139,6 +156,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.quarantine_read,
             _P.testing_read,
             _P.testing_sample,
+            _P.areas_read,
+            _P.arrivals_manage,
+            _P.checkpoint_lookup,
+            _P.doorstep_manage,
         }
     ),
     Role.viewer: frozenset(_EVERYONE | _WATCH),

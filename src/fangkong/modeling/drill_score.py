@@ -16,7 +16,9 @@ of the measures that could be judged, so it grows as capabilities land.
   stage) to their check-in at a quarantine site; points = share checked in within the protocol's
   transfer deadline (cn-9: close contacts 8 h, contacts of contacts 12 h). People not checked in count
   as late once their deadline has passed, and are left out before.
-* ``test_turnaround``: not available until the testing capability exists.
+* ``test_turnaround``: hours from sampling a test to its result; points = share of sampled tests
+  resulted within the protocol's lab deadline (cn-9: 12 h of receiving the samples). Tests without a
+  result count as late once the deadline has passed.
 """
 
 from __future__ import annotations
@@ -105,7 +107,9 @@ def score(
         _alerts(session, drill, marks, hours)
         if capability_available("fangkong.surveillance.alerts")
         else _missing("alert_response"),
-        _missing("test_turnaround"),
+        _turnaround(session, drill, marks, hours)
+        if capability_available("fangkong.testing.service")
+        else _missing("test_turnaround"),
         _placement(session, drill, marks, hours)
         if capability_available("fangkong.quarantine.service")
         else _missing("quarantine_placement"),
@@ -354,6 +358,53 @@ def _placement(session: Session, drill: Drill, marks: list[Mark], hours: float) 
                 "(median of those checked in)",
                 on_time=on_time,
                 judged=judged,
+            )
+        ),
+        judged=judged,
+    )
+
+
+# Lab deadline when the protocol sets none, hours (cn-9: results within 12 h, protocols.md §7, S54).
+DEFAULT_LAB_HOURS: Final[float] = 12.0
+
+
+def _turnaround(session: Session, drill: Drill, marks: list[Mark], hours: float) -> Measure:
+    from fangkong.protocol.loader import load_builtin
+    from fangkong.testing.service import orders
+
+    deadline_setting = load_builtin(drill.protocol_id).deadlines.lab_turnaround_hours
+    deadline = float(deadline_setting) if deadline_setting is not None else DEFAULT_LAB_HOURS
+    delays: list[float] = []
+    on_time = 0
+    judged = 0
+    for timing in orders.turnarounds(session, drill.sandbox_path):
+        sampled = drill_hours_at(marks, drill.speed, timing.sampled_at)
+        if timing.resulted_at is not None:
+            delay = max(0.0, drill_hours_at(marks, drill.speed, timing.resulted_at) - sampled)
+            delays.append(delay)
+            judged += 1
+            on_time += delay <= deadline + 1e-6
+        elif hours - sampled > deadline:
+            judged += 1
+    if judged == 0:
+        return Measure(
+            "test_turnaround", LABELS["test_turnaround"], "no_data", unit="h", target=f"≤ {deadline:g} h",
+            detail="no test has been sampled and resulted or passed the lab deadline yet",
+        )  # fmt: skip
+    return Measure(
+        "test_turnaround",
+        LABELS["test_turnaround"],
+        "ok",
+        value=statistics.median(delays) if delays else None,
+        unit="h",
+        points=100.0 * on_time / judged,
+        target=f"≤ {deadline:g} h",
+        detail=stored(
+            Message(
+                "{on_time} of {judged} tests resulted within {deadline} h of sampling (median of resulted)",
+                on_time=on_time,
+                judged=judged,
+                deadline=float(deadline),
             )
         ),
         judged=judged,

@@ -313,6 +313,10 @@ def start_drill(
         autopilot=request.autopilot,
         investigation_delay_hours=request.investigation_delay_hours,
     )
+    if request.autopilot and capability_available("fangkong.testing.service"):
+        from fangkong.modeling import drill_testing
+
+        events.extend(drill_testing.schedule(request.days))
     linked = sum(1 for c in outbreak.cases if c.infector is not None)
     summary = {
         "infections": outbreak.infections,
@@ -736,6 +740,15 @@ def _feed(
         return _feed_signal(session, principal, drill, payload, due_hours, now)
     if kind == "alert_response":
         return f"answered:{_answer_alerts(session, bus, principal, drill, due_hours, now)}"
+    if kind in ("sampling", "lab"):
+        from fangkong.modeling import drill_testing
+
+        day = _calendar(drill, int(due_hours // 24))
+        assert day is not None
+        if kind == "sampling":
+            return f"sampled:{drill_testing.sampling_round(session, principal, day, drill.id)}"
+        reported = set(_cases_by_person(session, drill.id))
+        return f"reported:{drill_testing.lab_round(session, bus, principal, reported)}"
     if kind == "placement":
         from fangkong.modeling import drill_quarantine
 

@@ -73,7 +73,12 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     contacts = measures["contacts_24h"]
     assert contacts["status"] == "ok" and contacts["judged"] == summary["key_contacts"]
     assert 50.0 <= contacts["points"] <= 100.0
-    assert measures["test_turnaround"]["status"] == "not_available"
+    # The autopilot's samplers take each day's ordered tests at 09:00 and the lab reports 6 h later,
+    # inside cn-9's 12-hour lab deadline.
+    assert kinds["sampling"]["fed"] == kinds["lab"]["fed"] == DRILL["days"]
+    turnaround = measures["test_turnaround"]
+    assert turnaround["status"] == "ok" and turnaround["judged"] > 0
+    assert turnaround["value"] == pytest.approx(6.0, abs=0.5) and turnaround["points"] == 100.0
     # The autopilot's quarantine manager places and transfers each investigation's contacts 4 drill
     # hours later, inside cn-9's 8-hour transfer deadline, opening further tiers when the advice says so.
     assert kinds["placement"]["fed"] == kinds["investigation"]["fed"]

@@ -9,6 +9,7 @@ cn-9 close-contact plan counted from 6 December: centralized from the 7th to the
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -37,6 +38,7 @@ from quarantine_support import (
     room_ids,
     singles,
 )
+from testing_support import write_results
 
 MANAGER = "home_quarantine_manager"
 RELEASE = dt.date(2026, 12, 14)
@@ -75,7 +77,27 @@ def _room(session, site: int, number: str) -> QuarantineRoom:  # type: ignore[no
     return room
 
 
-def test_check_in_then_out_on_the_plans_release_day_then_cleaning(app, world: World, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def _negative_result_of_the_test_on(app, tmp_path: Path, person: int, day: dt.date) -> None:  # type: ignore[no-untyped-def]
+    """The ordered test of that day sampled in a single tube and reported negative by the lab's file."""
+    from fangkong.testing.models import TestOrder
+    from fangkong.testing.service import orders, results
+
+    with app.state.db.unit_of_work() as session:
+        order = session.scalar(
+            select(TestOrder).where(TestOrder.person_id == person, TestOrder.due_date == day)
+        )
+        assert order is not None
+        orders.record_sample(
+            session, principal_of(session, "home_testing_coordinator"), order.id, f"T{order.id:08d}"
+        )
+    lab_file = write_results(tmp_path / "results.csv", [[f"T{order.id:08d}", "阴性", "", "", f"{day} 20:00"]])
+    with app.state.db.unit_of_work() as session:
+        results.load_results(session, principal_of(session, "home_laboratory"), lab_file, bus=build_bus())
+
+
+def test_check_in_then_out_on_the_plans_release_day_then_cleaning(
+    app, world: World, frozen_clock, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     seen: list[DomainEvent] = []
     person = world.people[HOME_COUNTY][1]
     stay_id, site = _placed_and_checked_in(app, world, person, quarantine_bus(seen))
@@ -97,6 +119,13 @@ def test_check_in_then_out_on_the_plans_release_day_then_cleaning(app, world: Wo
         assert service.stays.release_due(session, principal_of(session, MANAGER)) == 0
     frozen_clock.set(clock.from_local(dt.datetime(2026, 12, 14, 9, 0)))
     with app.state.db.unit_of_work() as session:
+        # The plan's day has come, but the stage's last test (day 7, the 13th) has no result: held.
+        assert service.stays.release_due(session, principal_of(session, MANAGER)) == 0
+        board = service.stays.room_board(session, principal_of(session, MANAGER), site)
+        (occupant,) = [o for f in board.floors for r in f.rooms for o in r.people]
+        assert occupant.held_for_test == dt.date(2026, 12, 13)
+    _negative_result_of_the_test_on(app, tmp_path, person, dt.date(2026, 12, 13))
+    with app.state.db.unit_of_work() as session:
         assert service.stays.release_due(session, principal_of(session, MANAGER)) == 1
     with app.state.db.unit_of_work() as session:
         stay = session.get(Stay, stay_id)
@@ -115,7 +144,7 @@ def test_check_in_then_out_on_the_plans_release_day_then_cleaning(app, world: Wo
         service.stays.record_cleaning(session, principal_of(session, MANAGER), _room(session, site, "101").id)
 
 
-def test_a_protocol_switch_moves_the_release_day(app, world: World, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_a_protocol_switch_moves_the_release_day(app, world: World, frozen_clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     person = world.people[HOME_COUNTY][1]
     stay_id, site = _placed_and_checked_in(app, world, person, build_bus())
     with app.state.db.unit_of_work() as session:
@@ -134,6 +163,10 @@ def test_a_protocol_switch_moves_the_release_day(app, world: World, frozen_clock
         assert [v.release for v in service.stays.stays_of_person(session, me, person)] == [new_release]
         assert service.stays.release_due(session, me, on=new_release - dt.timedelta(days=1)) == 0
     frozen_clock.set(clock.from_local(dt.datetime(2026, 12, 12, 8, 0)))
+    with app.state.db.unit_of_work() as session:
+        # The new stage's last test is its day 5, the 11th: held until that test is negative.
+        assert service.stays.release_due(session, principal_of(session, MANAGER)) == 0
+    _negative_result_of_the_test_on(app, tmp_path, person, new_release - dt.timedelta(days=1))
     with app.state.db.unit_of_work() as session:
         assert service.stays.release_due(session, principal_of(session, MANAGER)) == 1
         assert session.get(Stay, stay_id).state is StayState.released

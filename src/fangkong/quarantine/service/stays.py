@@ -233,6 +233,8 @@ def release_due(session: Session, principal: Principal, *, on: dt.date | None = 
         return 0
     releases = release_days(session, [s.person_id for s in active])
     due = [s for s in active if releases.get(s.person_id, day) <= day]
+    held = held_for_test(session, [s for s in due if s.state is StayState.checked_in], day)
+    due = [s for s in due if s.id not in held]
     checked_out = [s for s in due if s.state is StayState.checked_in]
     cancelled = [s for s in due if s.state is StayState.placed]
     end_stays(
@@ -257,9 +259,48 @@ def release_due(session: Session, principal: Principal, *, on: dt.date | None = 
                 "on": day.isoformat(),
                 "released": [s.id for s in checked_out],
                 "cancelled": [s.id for s in cancelled],
+                "held": sorted(held),
             },
         )
     return len(due)
+
+
+def last_stage_tests(session: Session, person_ids: Sequence[int]) -> dict[tuple[int, str], dt.date]:
+    """(person, plan source) → the last test day of the plan's centralized stage, as the plan stands."""
+    found: dict[tuple[int, str], dt.date] = {}
+    for stage in centralized_stages(session, "/", person_ids=person_ids):
+        if stage.test_days:
+            found[(stage.person_id, stage.source)] = max(stage.test_days)
+    return found
+
+
+def held_for_test(
+    session: Session, stays: Sequence[Stay], day: dt.date, *, sync: bool = True
+) -> dict[int, dt.date]:
+    """Stays whose release must wait for the stage's last test: stay id → that test's day.
+
+    The release waits while the last test of the centralized stage (due by ``day``) was ordered and has
+    no negative result: not sampled, not back from the lab, or positive (then the person is a case). A
+    test this platform never ordered (the testing capability not in use for that person) holds nothing.
+    """
+    from fangkong.testing.service.orders import sync_orders, test_outcomes
+
+    if not stays:
+        return {}
+    if sync:
+        # A protocol switch re-plans without telling testing: bring the orders in line with the plans
+        # first (a reading page passes ``sync=False`` and shows the orders as they are).
+        sync_orders(session, "/", person_ids={s.person_id for s in stays})
+    last = last_stage_tests(session, [s.person_id for s in stays])
+    keys = {
+        stay.id: (stay.person_id, stay.source, last[(stay.person_id, stay.source)])
+        for stay in stays
+        if (stay.person_id, stay.source) in last and last[(stay.person_id, stay.source)] <= day
+    }
+    outcomes = test_outcomes(session, keys.values())
+    return {
+        stay_id: key[2] for stay_id, key in keys.items() if key in outcomes and outcomes[key] != "negative"
+    }
 
 
 def convert_to_case(session: Session, event: DomainEvent) -> None:
@@ -362,6 +403,8 @@ class BoardOccupant:
     carer: bool
     until: dt.date | None  # the release day (the plan's, read now)
     next_test: dt.date | None  # the plan's next test day from today
+    # The release day has come but the stage's last test (this day's) has no negative result yet.
+    held_for_test: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -420,6 +463,18 @@ def room_board(session: Session, principal: Principal, site_id: int) -> RoomBoar
     for stage in centralized_stages(session, principal.jpath, person_ids=[s.person_id for s in mine]):
         stages[stage.person_id].append(stage)
     by_room: dict[int, list[BoardOccupant]] = defaultdict(list)
+    held = held_for_test(
+        session,
+        [
+            s
+            for s in mine
+            if s.state is StayState.checked_in
+            and max((st.release for st in stages.get(s.person_id, [])), default=today + dt.timedelta(days=1))
+            <= today
+        ],
+        today,
+        sync=False,
+    )
     for stay in stays:
         visible = path_in_scope(stay.jpath, principal.jpath)
         own = stages.get(stay.person_id, []) if visible else []
@@ -433,6 +488,7 @@ def room_board(session: Session, principal: Principal, site_id: int) -> RoomBoar
                 carer=stay.carer,
                 until=max((s.release for s in own), default=None),
                 next_test=tests[0] if tests else None,
+                held_for_test=held.get(stay.id) if visible else None,
             )
         )
     floors: dict[str, list[BoardRoom]] = defaultdict(list)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.bulk import write_rows
-from fangkong.core.clock import today, utcnow
+from fangkong.core.clock import as_utc, today, utcnow
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.events import (
     DomainEvent,
@@ -541,3 +541,65 @@ def release_holds(session: Session, keys: Iterable[tuple[int, str]], on: dt.date
         )
         negatives.update((r.person_id, r.source, r.plan_day) for r in rows)
     return {key for key, test in last_tests.items() if (key[0], key[1], test.plan_day) not in negatives}
+
+
+def test_outcomes(
+    session: Session, keys: Iterable[tuple[int, str, dt.date]]
+) -> dict[tuple[int, str, dt.date], str]:
+    """What became of the ordered tests of (person, plan source, due day): ``negative``, ``positive``,
+    ``invalid``, or ``pending`` (ordered, not resulted yet). A test never ordered (or cancelled) is absent,
+    so a caller can tell "no result yet" (holds a release) from "not tested by this platform"."""
+    wanted = set(keys)
+    found: dict[tuple[int, str, dt.date], str] = {}
+    people = sorted({person for person, _, _ in wanted})
+    for start in range(0, len(people), BATCH):
+        rows = session.execute(
+            select(
+                TestOrder.person_id, TestOrder.source, TestOrder.due_date, TestOrder.state, TestOrder.result
+            ).where(
+                TestOrder.person_id.in_(people[start : start + BATCH]),
+                TestOrder.state != OrderState.cancelled,
+            )
+        )
+        for row in rows:
+            key = (row.person_id, row.source, row.due_date)
+            if key in wanted:
+                resulted = row.state == OrderState.resulted and row.result is not None
+                found[key] = row.result.value if resulted else "pending"
+    return found
+
+
+@dataclass(frozen=True)
+class Turnaround:
+    """One sampled test: when it was sampled and when its result came (None: not yet)."""
+
+    order_id: int
+    person_id: int
+    tube_barcode: str | None
+    sampled_at: dt.datetime
+    resulted_at: dt.datetime | None
+
+
+def turnarounds(session: Session, scope_path: str) -> list[Turnaround]:
+    """Every sampled test of the orders in scope, for turnaround measures (the drill's score)."""
+    rows = session.execute(
+        select(
+            TestOrder.id,
+            TestOrder.person_id,
+            TestOrder.tube_barcode,
+            TestOrder.sampled_at,
+            TestOrder.resulted_at,
+        )
+        .where(under(TestOrder.jpath, scope_path), TestOrder.sampled_at.is_not(None))
+        .order_by(TestOrder.id)
+    )
+    return [
+        Turnaround(
+            r.id,
+            r.person_id,
+            r.tube_barcode,
+            as_utc(r.sampled_at),
+            as_utc(r.resulted_at) if r.resulted_at else None,
+        )
+        for r in rows
+    ]

@@ -293,14 +293,14 @@ def bind(session: Session, principal: Principal, scans: Sequence[Scan], *, codes
     # 5. People: known, and living in the round's area (sealed or not).
     people = _people(session, {person_of[i] for i in pending()})
     campaign_ids = {rounds[scans[i].round_id].campaign_id for i in pending()}
-    areas: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+    areas: dict[int, dict[str, bool]] = defaultdict(dict)
     if campaign_ids:
         for cid, path, sealed in session.execute(
             select(CampaignArea.campaign_id, CampaignArea.jpath, CampaignArea.sealed).where(
                 CampaignArea.campaign_id.in_(campaign_ids)
             )
         ):
-            areas[cid].append((path, bool(sealed)))
+            areas[cid][path] = bool(sealed)
     sealed_of = [False] * count
     for i in pending():
         resident = people.get(person_of[i])
@@ -419,9 +419,16 @@ def _household(people: dict[int, tuple[str, int | None]], person: int) -> int:
     return household if household is not None else -person
 
 
-def _deepest_area(areas: list[tuple[str, bool]], path: str) -> tuple[str, bool] | None:
-    inside = [a for a in areas if path.startswith(a[0])]
-    return max(inside, key=lambda a: len(a[0])) if inside else None
+def _deepest_area(areas: dict[str, bool], path: str) -> tuple[str, bool] | None:
+    """The deepest area holding ``path``: its ancestors looked up, not every area tried (a city has
+    thousands of communities)."""
+    end = len(path)
+    while end > 0:
+        prefix = path[:end]
+        if prefix in areas:
+            return prefix, areas[prefix]
+        end = path.rfind("/", 0, end - 1) + 1
+    return None
 
 
 def _tube_problem(
@@ -481,15 +488,28 @@ def _recorded_scans(
     session: Session, by_device: dict[str, list[int]]
 ) -> dict[tuple[str, int], tuple[str, int]]:
     """(device, seq) → (barcode, person) of the scans among these already stored."""
-    found: dict[tuple[str, int], tuple[str, int]] = {}
+    stored: dict[tuple[str, int], tuple[int, int]] = {}
     for device, seqs in by_device.items():
         for part in _chunks(sorted(seqs)):
             rows = session.execute(
-                select(TubeMember.device_seq, Tube.barcode, TubeMember.person_id)
-                .join(Tube, Tube.id == TubeMember.tube_id)
-                .where(TubeMember.device_id == device, TubeMember.device_seq.in_(part))
+                select(TubeMember.device_seq, TubeMember.tube_id, TubeMember.person_id).where(
+                    TubeMember.device_id == device, TubeMember.device_seq.in_(part)
+                )
             )
-            found.update(((device, seq), (barcode, person)) for seq, barcode, person in rows)
+            stored.update(((device, seq), (tube_id, person)) for seq, tube_id, person in rows)
+    barcodes = _barcodes(session, {tube_id for tube_id, _ in stored.values()})
+    return {key: (barcodes[tube_id], person) for key, (tube_id, person) in stored.items()}
+
+
+def _barcodes(session: Session, tube_ids: set[int]) -> dict[int, str]:
+    """Barcodes of tubes by id, read apart from the bindings: an index look-up per tube, never a join the
+    planner might answer by reading every tube of the round."""
+    found: dict[int, str] = {}
+    for part in _chunks(sorted(tube_ids)):
+        found.update(
+            (tube_id, barcode)
+            for tube_id, barcode in session.execute(select(Tube.id, Tube.barcode).where(Tube.id.in_(part)))
+        )
     return found
 
 
@@ -528,16 +548,17 @@ def _sampled_in_rounds(session: Session, pairs: set[tuple[int, int]]) -> dict[tu
     by_round: dict[int, list[int]] = defaultdict(list)
     for round_id, person in pairs:
         by_round[round_id].append(person)
-    found: dict[tuple[int, int], str] = {}
+    stored: dict[tuple[int, int], int] = {}
     for round_id, persons in by_round.items():
         for part in _chunks(sorted(persons)):
             rows = session.execute(
-                select(TubeMember.person_id, Tube.barcode)
-                .join(Tube, Tube.id == TubeMember.tube_id)
-                .where(TubeMember.round_id == round_id, TubeMember.person_id.in_(part))
+                select(TubeMember.person_id, TubeMember.tube_id).where(
+                    TubeMember.round_id == round_id, TubeMember.person_id.in_(part)
+                )
             )
-            found.update(((round_id, person), barcode) for person, barcode in rows)
-    return found
+            stored.update(((round_id, person), tube_id) for person, tube_id in rows)
+    barcodes = _barcodes(session, set(stored.values()))
+    return {key: barcodes[tube_id] for key, tube_id in stored.items()}
 
 
 def _under_management(session: Session, persons: set[int], rounds: dict[int, _Round]) -> set[int]:
