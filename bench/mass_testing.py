@@ -475,6 +475,152 @@ def main() -> None:
             "bench": "mass_testing", "metric": metric, "value": round(value, 2), "unit": unit,
             "baseline": baseline, "baseline_value": round(baseline_value, 2), "ratio": round(ratio, 2),
         }))  # fmt: skip
+    http_bindings(args)
+
+
+# Handhelds sending at once to the served app, and uvicorn worker processes serving it (DESIGN.md: several
+# stateless app processes over one PostgreSQL; this machine has two cores).
+HTTP_HANDHELDS = 50
+HTTP_WORKERS = 2
+
+
+def http_bindings(args: argparse.Namespace) -> float:
+    """The scanner endpoint over HTTP: ``--handheld-scans`` scans in calls of ``--handheld-batch`` from
+    ``HTTP_HANDHELDS`` handhelds at once, against fangkong served by uvicorn in its own processes on its
+    own PostgreSQL database (dropped at the end). Prints the JSON metric ``bindings_per_s``."""
+    import asyncio
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    from fangkong.core.clock import as_local
+    from fangkong.core.db import Database
+    from fangkong.core.migrate import upgrade
+    from fangkong.testing.rules.codes import ScanCodes
+    from fangkong.testing.service import rounds
+
+    scans_total, batch = args.handheld_scans, args.handheld_batch
+    hash_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    codes = ScanCodes(hash_key)
+    url, name = fresh_database()
+    log(f"HTTP scanner: database {name}")
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        upgrade(url)
+        db = Database(url)
+        community_ids, community_paths, _city = build_city(db, max(10, scans_total // 2_000))
+        build_people(db, scans_total, community_ids, community_paths)
+        coordinator(db, "330100")
+        with acting(db)() as (session, me):
+            campaign = rounds.create_campaign(
+                session, me, name="全市全员核酸", areas=list(community_ids), pool_size=args.pool
+            )
+            round_id = rounds.open_round(session, me, campaign.id).id
+        db.dispose()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        var_dir = tempfile.mkdtemp(prefix="fangkong-bench-")
+        env = {
+            **os.environ,
+            "FANGKONG_ENV": "test",
+            "FANGKONG_VAR_DIR": var_dir,
+            "FANGKONG_DATABASE_URL": url,
+            "FANGKONG_SECRET_KEY": secrets.token_urlsafe(32),
+            "FANGKONG_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "FANGKONG_HASH_KEY": hash_key,
+        }
+        server = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "fangkong.app:create_app", "--factory"),
+                *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+                *("--workers", str(HTTP_WORKERS)),
+            ],
+            env=env,
+        )
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        token = httpx.post(
+            f"{base}/api/auth/token", json={"username": "bench_coordinator", "password": PASSWORD}, timeout=30
+        ).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        taken = as_local(dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).isoformat()
+        calls = [
+            [
+                {
+                    "device_id": f"pda-{(first // batch) % HTTP_HANDHELDS:03d}",
+                    "device_seq": i,
+                    "round_id": round_id,
+                    "barcode": f"H{i // args.pool:08d}",
+                    "person_code": codes.code_for(i + 1),
+                    "scanned_at": taken,
+                }
+                for i in range(first, min(first + batch, scans_total))
+            ]
+            for first in range(0, scans_total, batch)
+        ]
+        recorded = 0
+        problems: list[str] = []
+
+        async def handheld(http: httpx.AsyncClient, mine: list[list[dict[str, Any]]]) -> None:
+            nonlocal recorded
+            for scans in mine:
+                for _attempt in range(5):
+                    response = await http.post("/api/testing/scans", json={"scans": scans}, headers=headers)
+                    if response.status_code in (409, 503):
+                        continue  # a handheld sends its queue again
+                    if response.status_code != 200:
+                        problems.append(f"{response.status_code} {response.text[:200]}")
+                    else:
+                        recorded += response.json()["recorded"]
+                    break
+
+        async def run() -> float:
+            limits = httpx.Limits(max_connections=HTTP_HANDHELDS + 5)
+            async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as http:
+                started = time.perf_counter()
+                await asyncio.gather(
+                    *(handheld(http, calls[h::HTTP_HANDHELDS]) for h in range(HTTP_HANDHELDS))
+                )
+                return time.perf_counter() - started
+
+        seconds = asyncio.run(run())
+        if problems or recorded != scans_total:
+            raise RuntimeError(f"HTTP scanner: {recorded:,} of {scans_total:,} recorded; {problems[:3]}")
+        per_s = recorded / seconds
+        log(
+            f"HTTP scanner: {recorded:,} scans in {len(calls):,} calls of {batch} from {HTTP_HANDHELDS}"
+            f" handhelds ({HTTP_WORKERS} server processes): {seconds:.1f} s, {per_s:,.0f}/s"
+            f" (machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        )
+    finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+        drop_database(name)
+        log(f"dropped {name}")
+    print(f"{'scanner over HTTP':<40}{per_s:>8,.0f} /s{'':>20}  ≥ {BINDINGS_TARGET:,.0f}/s")
+    print(json.dumps({
+        "bench": "mass_testing", "metric": "bindings_per_s", "value": round(per_s, 2), "unit": "1/s",
+        "baseline": "target", "baseline_value": BINDINGS_TARGET, "ratio": round(per_s / BINDINGS_TARGET, 2),
+    }))  # fmt: skip
+    return per_s
 
 
 if __name__ == "__main__":

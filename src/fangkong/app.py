@@ -25,7 +25,7 @@ from fangkong.core.config import Settings, get_settings
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database, PoolSize
 from fangkong.core.deps import BUSY_RETRY_SECONDS, DatabaseBusy, DatabaseGate, _from_cookie
-from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core.errors import DomainError, InvalidInput, RowError, TooManyRequests
 from fangkong.core.i18n import Message, as_message, render_text
 from fangkong.core.throttle import LoginThrottle, ThrottlePolicy
 from fangkong.web.errors import HtmxRedirects, is_htmx, shown_errors, validation_errors
@@ -161,7 +161,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return await _error_response(request, exc.status, exc.text)
+        response = await _error_response(request, exc.status, exc.text)
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -74,12 +74,15 @@ def _surveillance() -> list[Subscription]:
 
 
 def _areas() -> list[Subscription]:
-    from fangkong.areas.service import designation
+    from fangkong.areas.events import RiskAreaDesignated
+    from fangkong.areas.service import arrivals, designation
     from fangkong.tracing.events import CaseReported
 
     return [
         # A new case inside an area in force restarts its lifting clock (and blocks a lifting due).
         (CaseReported, designation.case_reported),
+        # An area designated today: travellers who left it within its window are found again.
+        (RiskAreaDesignated, arrivals.arrivals_for_designated_area),
     ]
 
 

@@ -82,8 +82,9 @@ def test_when_no_new_residents_can_be_drawn_the_form_says_so_in_chinese_with_wha
     live_server: str, page, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     # Every draw of residents the same: the second drill finds all their ID numbers registered already.
-    monkeypatch.setattr("fangkong.modeling.drills.resident_seed", lambda seed, code, attempt: 11)
-    monkeypatch.setattr("fangkong.modeling.drills.RESIDENT_DRAWS", 1)
+    # Patched where the draw is made: the drills package's start module.
+    monkeypatch.setattr("fangkong.modeling.drills.start.resident_seed", lambda seed, code, attempt: 11)
+    monkeypatch.setattr("fangkong.modeling.drills.start.RESIDENT_DRAWS", 1)
     _login(page, live_server, "/modeling/drills")
     _start(page, live_server, seed=3)
     _fill_drill_form(page, live_server, seed=3)

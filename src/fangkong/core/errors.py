@@ -21,6 +21,21 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
+class TooManyRequests(DomainError):
+    """A client past its allowance (public forms, sign-in); ``retry_after`` is the wait in seconds."""
+
+    status = 429
+
+    def __init__(self, retry_after: int, message: str | Message | None = None) -> None:
+        self.retry_after = max(1, int(retry_after))
+        super().__init__(
+            message
+            or Message(
+                "Too many attempts from this address; try again in {seconds} s.", seconds=self.retry_after
+            )
+        )
+
+
 class NotFound(DomainError):
     """Missing, or outside the caller's scope: the two are indistinguishable on purpose."""
 

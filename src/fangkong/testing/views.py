@@ -63,7 +63,7 @@ router = APIRouter(include_in_schema=False)
 # one role, so that the widest role's top bar stays one line. Rounds, coverage, sites, recalls, the
 # planner and a person's history are linked from these pages.
 NAV: list[tuple[Permission, str, str]] = [
-    (Permission.testing_read, "/testing", "Testing campaigns"),
+    (Permission.testing_read, "/testing", "Mass testing"),
     (Permission.testing_sample, "/testing/worklist", "Worklists"),
     (Permission.lab_results, "/testing/lab", "Lab results"),
 ]

@@ -3,6 +3,7 @@ areas, subscriptions with their allowance per address, and the notices outbox (S
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import time
@@ -33,9 +34,9 @@ OTHER_CITY = "330203001001"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_allowance() -> None:
+def _fresh_allowance(monkeypatch: pytest.MonkeyPatch) -> None:
     public.SUBSCRIBE_ALLOWANCE.reset()
-    public.CACHE.invalidate()
+    monkeypatch.setattr(public, "CACHE", public.PublicCache())
 
 
 def _vault(settings) -> Vault:  # type: ignore[no-untyped-def]
@@ -212,8 +213,8 @@ def test_three_thousand_areas(app, world: World) -> None:  # type: ignore[no-unt
         session.execute(
             insert(RiskAreaChange),
             [
-                {"area_id": a, "county_id": rows[0]["county_id"], "jpath": rows[0]["jpath"], "kind": "designated",
-                 "to_level": RiskLevel.high, "reason": "", "by": "cc", "at": now}
+                {"area_id": a, "county_id": rows[0]["county_id"], "jpath": rows[0]["jpath"],
+                 "kind": "designated", "to_level": RiskLevel.high, "reason": "", "by": "cc", "at": now}
                 for a in area_ids
             ],
         )  # fmt: skip
@@ -275,10 +276,9 @@ def test_allowance_per_address(app, world: World, settings, frozen_clock) -> Non
     vault = _vault(settings)
     with app.state.db.unit_of_work() as session:
         for i in range(public.SUBSCRIBE_ATTEMPTS_PER_ADDRESS):
-            try:
+            # Invalid attempts count too: a flood of junk is refused like any other.
+            with contextlib.suppress(InvalidInput):
                 public.subscribe(session, vault, "330106", f"u{i}@x.cn" if i % 2 else "bad", ip="6.6.6.6")
-            except InvalidInput:
-                pass  # invalid attempts count too: a flood of junk is refused like any other
         with pytest.raises(public.TooManyRequests) as refused:
             public.subscribe(session, vault, "330106", "late@x.cn", ip="6.6.6.6")
         assert refused.value.status == 429 and refused.value.retry_after > 0
@@ -313,3 +313,29 @@ def test_notices_per_subscriber_and_change(app, world: World, settings, frozen_c
     with app.state.db.unit_of_work() as session:
         assert public.pending_notices(session, vault) == []
         assert session.scalar(select(func.count()).select_from(SubscriptionNotice)) == 2
+
+
+def test_public_routes_serve_cached_bytes_with_etag_and_gzip(app, world: World) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from fangkong.areas import public_routes
+
+    if not any(getattr(r, "path", "") == "/public/areas.json" for r in app.routes):
+        app.include_router(public_routes.router)
+    _seed_areas(app)
+    with TestClient(app) as client:
+        page = client.get("/public/areas")
+        assert page.status_code == 200 and "翠苑小区3幢" in page.text and "中风险区" in page.text
+        assert "病例" not in page.text and "public" in page.headers["cache-control"]
+        english = client.get("/public/areas", headers={"Accept-Language": "en-GB,en"})
+        assert "Medium risk areas" in english.text and english.headers["etag"] != page.headers["etag"]
+        assert "High risk areas" in client.get("/public/areas?lang=en").text
+        feed = client.get("/public/areas.json", headers={"Accept-Encoding": "gzip"})
+        assert feed.headers["content-encoding"] == "gzip" and feed.json()["counties"][0]["code"] == "330106"
+        again = client.get(
+            "/public/areas.json", headers={"Accept-Encoding": "gzip", "If-None-Match": feed.headers["etag"]}
+        )
+        assert again.status_code == 304 and again.content == b""
+        assert client.get("/public/areas/330203.json").json()["counties"][0]["name"] == "海曙区"
+        assert client.get("/public/areas/330102.json").status_code == 404
+        assert client.get("/public/areas/%3Cscript%3E.json").status_code == 404

@@ -62,7 +62,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.clock import utcnow
 from fangkong.core.crypto import PersonalData, Vault, mask_name
 from fangkong.core.divisions import national_tree
-from fangkong.core.errors import DomainError, Forbidden, InvalidInput, NotFound, RowError
+from fangkong.core.errors import Forbidden, InvalidInput, NotFound, RowError, TooManyRequests
 from fangkong.core.events import (
     DomainEvent,
     EventBus,
@@ -108,17 +108,15 @@ _TAG = re.compile(r"<[^<>]*>")
 _SPACE = re.compile(r"\s+")
 
 
-class TooManySubmissions(DomainError):
+class TooManySubmissions(TooManyRequests):
     """The client address used its allowance of public submissions; ``retry_after`` in seconds."""
 
-    status = 429
-
     def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
         super().__init__(
+            retry_after,
             Message(
                 "too many submissions from your address; try again in {seconds} seconds", seconds=retry_after
-            )
+            ),
         )
 
 

@@ -903,30 +903,10 @@ def lifting_calendar(
 
 
 def _rounds_covering(session: Session, jpath: str, first: dt.date, last: dt.date) -> list[int]:
-    """Ids of the closed rounds, held between ``first`` and ``last``, of campaigns whose area covers
-    ``jpath`` (a jurisdiction of the campaign at or above it, or inside it for a township).
+    """Closed rounds between ``first`` and ``last`` whose campaign area covers ``jpath`` (testing's read)."""
+    from fangkong.testing.service.rounds import rounds_covering
 
-    Stands in for a read function of ``testing.service.rounds`` (asked for: ``rounds_covering``) until it
-    exists; it is the one place the areas capability reads testing's tables, and it only reads.
-    """
-    from fangkong.testing.models import CampaignArea, CampaignRound, RoundState
-
-    codes = [c for c in jpath.split("/") if c]
-    ancestors = ["/" + "".join(f"{c}/" for c in codes[: i + 1]) for i in range(len(codes))]
-    return list(
-        session.scalars(
-            select(CampaignRound.id)
-            .join(CampaignArea, CampaignArea.campaign_id == CampaignRound.campaign_id)
-            .where(
-                or_(CampaignArea.jpath.in_(ancestors), under(CampaignArea.jpath, jpath)),
-                CampaignRound.state == RoundState.closed,
-                CampaignRound.day >= first,
-                CampaignRound.day <= last,
-            )
-            .distinct()
-            .order_by(CampaignRound.id)
-        )
-    )
+    return rounds_covering(session, jpath, first, last)
 
 
 def _residents(session: Session, area: RiskArea) -> set[int]:

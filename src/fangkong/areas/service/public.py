@@ -442,11 +442,13 @@ class PublicCache:
     async def for_request(self, db: Database) -> Snapshot:
         """The snapshot for an ``async`` route: the current one at once, refreshed behind it when due.
 
-        Only the very first request of a process waits for a build (in a worker thread); after that a
-        request never waits for the database, and at most one refresh runs at a time.
+        Only the first request of a process, and the first after a change this process recorded, wait
+        for a build (in a worker thread); otherwise a request never waits for the database, and the
+        once-a-second look at the change counter runs behind it, one at a time.
         """
         snapshot = self._snapshot
-        if snapshot is None:
+        if snapshot is None or self._stale:
+            # No page yet, or this process recorded a change: wait for the rebuild, never show the old.
             import anyio.to_thread
 
             return await anyio.to_thread.run_sync(self.refresh, db)

@@ -20,7 +20,7 @@ from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
-from fangkong.core.models import Jurisdiction, Level, Person
+from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level, Person
 from fangkong.core.scope import path_in_scope, under
 from fangkong.quarantine.models import (
     QuarantineRoom,
@@ -580,7 +580,13 @@ def reserve_standard(
     if not node.is_sandbox:
         # A drill's sandbox is no real place: its synthetic residents stay out of the standard.
         children_query = children_query.where(Jurisdiction.is_sandbox.is_(False))
-    children = list(session.scalars(children_query.order_by(Jurisdiction.code)))
+    # Sites are kept by counties and above (a county's sites serve all its townships): the standard is
+    # not asked of a township or community, so their rows would only show false shortfalls.
+    children = [
+        c
+        for c in session.scalars(children_query.order_by(Jurisdiction.code))
+        if LEVEL_ORDER[c.level] <= LEVEL_ORDER[Level.county]
+    ]
     rows: list[ReserveRow] = []
     for place in (node, *children):
         residents = (

@@ -482,3 +482,30 @@ def set_up_sites(session: Session, principal: Principal, round_id: int) -> list[
         detail={"sites": len(result), "samplers": sum(s.samplers for s in result)},
     )
     return result
+
+
+# ------------------------------------------------------------------------------ reads for other capabilities
+
+
+def rounds_covering(session: Session, jpath: str, first: dt.date, last: dt.date) -> list[int]:
+    """Ids of the closed rounds held between ``first`` and ``last`` of campaigns whose area covers
+    ``jpath`` (a jurisdiction of the campaign at or above it, or inside it). Risk areas read it: lifting
+    needs a negative round of everyone on the final day."""
+    codes = [c for c in jpath.split("/") if c]
+    prefix = "/~/" if jpath.startswith("/~/") else "/"
+    codes = [c for c in codes if c != "~"]
+    ancestors = [prefix + "".join(f"{c}/" for c in codes[: i + 1]) for i in range(len(codes))]
+    return list(
+        session.scalars(
+            select(CampaignRound.id)
+            .join(CampaignArea, CampaignArea.campaign_id == CampaignRound.campaign_id)
+            .where(
+                or_(CampaignArea.jpath.in_(ancestors), under(CampaignArea.jpath, jpath)),
+                CampaignRound.state == RoundState.closed,
+                CampaignRound.day >= first,
+                CampaignRound.day <= last,
+            )
+            .distinct()
+            .order_by(CampaignRound.id)
+        )
+    )
