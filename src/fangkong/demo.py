@@ -41,4 +41,14 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
         f"quarantine: {part.sites} sites with {part.rooms:,} rooms in three tiers; {part.placed} contacts "
         f"placed, {part.checked_in} checked in ({time.perf_counter() - started:.1f} s)"
     )
+    from fangkong.testing import demo as testing_demo
+
+    started = time.perf_counter()
+    with db.unit_of_work() as session:
+        tests = testing_demo.seed(session, settings.hash_key, demo_county(region).code)
+    console.print(
+        f"testing: round {tests.round_id} under way, {tests.scanned:,} of {tests.expected:,} residents "
+        f"scanned, {tests.tubes_reported:,} tubes reported; {tests.orders_sampled} ordered tests sampled "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return logins

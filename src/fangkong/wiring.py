@@ -74,8 +74,8 @@ def _surveillance() -> list[Subscription]:
 
 
 def _areas() -> list[Subscription]:
-    from fangkong.areas.events import RiskAreaDesignated
-    from fangkong.areas.service import arrivals, designation
+    from fangkong.areas.events import RiskAreaDesignated, RiskAreaLifted
+    from fangkong.areas.service import arrivals, designation, public
     from fangkong.tracing.events import CaseReported
 
     return [
@@ -83,6 +83,11 @@ def _areas() -> list[Subscription]:
         (CaseReported, designation.case_reported),
         # An area designated today: travellers who left it within its window are found again.
         (RiskAreaDesignated, arrivals.arrivals_for_designated_area),
+        # The public page and feeds are rebuilt, and the district's subscribers get a notice.
+        (RiskAreaDesignated, public.invalidate),
+        (RiskAreaDesignated, public.notices_for_change),
+        (RiskAreaLifted, public.invalidate),
+        (RiskAreaLifted, public.notices_for_change),
     ]
 
 

@@ -429,7 +429,7 @@ def test_the_pool_planner(client, world: World) -> None:  # type: ignore[no-unty
     assert round(low.json()["tests_per_person"], 4) == 0.1956
     high = client.get(f"{API}/pools", params={"prevalence": 0.5}, headers=viewer).json()
     assert (high["optimal_pool_size"], high["pooling_pays"]) == (1, False)
-    for wrong in (0, 1, -3, "x"):
+    for wrong in (0, 1e-15, 1, -3, "x"):
         assert client.get(f"{API}/pools", params={"prevalence": wrong}, headers=viewer).status_code == 422
     assert (
         client.get(

@@ -110,13 +110,20 @@ def areas_page(
     request: Request,
     principal: Reader,
     session: SessionDep,
-    state: AreaState | None = AreaState.in_force,
-    level: RiskLevel | None = None,
+    state: Annotated[str, Query(max_length=20)] = AreaState.in_force.value,
+    level: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=120)] = "",
     page: PageNo = 1,
 ) -> Response:
-    """The areas in force as tiles by county (the rest of each such county is low), and the list."""
-    filters = service.designation.AreaFilter(state=state, level=level, q=q)
+    """The areas in force as tiles by county (the rest of each such county is low), and the list
+    (``state`` empty: every state)."""
+    errors: list[RowError] = []
+    chosen_state = _state_choice(state, errors)
+    chosen_level = _choice(RiskLevel, level, "level", errors)
+    if errors:
+        raise InvalidInput(errors)
+    state, level = (chosen_state.value if chosen_state else ""), (chosen_level.value if chosen_level else "")
+    filters = service.designation.AreaFilter(state=chosen_state, level=chosen_level, q=q)
     found = service.designation.list_areas(session, principal, filters, page=page, size=AREAS_PAGE)
     counties = service.designation.county_levels(session, principal)
     names = {c.county_id: c.name for c in counties}
@@ -134,8 +141,8 @@ def areas_page(
             "counties": counties,
             "tiles": [(names.get(cid, ""), areas) for cid, areas in tiles.items()],
             "colours": LEVEL_COLOURS,
-            "state": state.value if state else "",
-            "level": level.value if level else "",
+            "state": state,
+            "level": level,
             "q": q,
             "states": [s.value for s in AreaState],
             "proposed": proposed,
@@ -212,6 +219,16 @@ def _choice(kind: type[_Choice], value: str, field: str, errors: list[RowError])
         return kind(value.strip())
     except ValueError:
         errors.append(RowError(1, field, Message("“{value}” is not one of the choices", value=value[:20])))
+        return None
+
+
+def _state_choice(value: str, errors: list[RowError]) -> AreaState | None:
+    if not value.strip():
+        return None
+    try:
+        return AreaState(value.strip())
+    except ValueError:
+        errors.append(RowError(1, "state", Message("“{value}” is not one of the choices", value=value[:20])))
         return None
 
 

@@ -56,6 +56,13 @@ class Vault:
         self._aead = AESGCM(base64.urlsafe_b64decode(encryption_key))
         # The keyed state is set up once and copied for every hash: cheaper than keying each time.
         self._keyed = hashlib.blake2b(key=base64.urlsafe_b64decode(hash_key), digest_size=16)
+        self._hash_key = hash_key
+
+    @property
+    def hash_key(self) -> str:
+        """The keyed-hash key (urlsafe base64), for other keyed checks that use it with their own
+        personalisation (testing's scan codes), so every part of the platform keys from one setting."""
+        return self._hash_key
 
     def encrypt_text(self, text: str) -> bytes:
         nonce = os.urandom(_NONCE_BYTES)

@@ -16,6 +16,12 @@ of the measures that could be judged, so it grows as capabilities land.
   stage) to their check-in at a quarantine site; points = share checked in within the protocol's
   transfer deadline (cn-9: close contacts 8 h, contacts of contacts 12 h). People not checked in count
   as late once their deadline has passed, and are left out before.
+* ``area_designation``: days from a case report to the designation of the first risk area it is behind
+  (its home, a frequent place, a place it stayed); points = share designated within
+  :data:`AREA_DESIGNATION_DAYS`. Cases whose area is still a proposal past that count as late; cases
+  behind no area (a protocol that designates none) are left out.
+* ``area_lifting``: changes the protocol's clock made due (downgrades and liftings) that were taken,
+  against those due and ready but not taken by the drill's current day; points = share taken.
 * ``test_turnaround``: hours from sampling a test to its result; points = share of sampled tests
   resulted within the protocol's lab deadline (cn-9: 12 h of receiving the samples). Tests without a
   result count as late once the deadline has passed.
@@ -113,6 +119,11 @@ def score(
         _placement(session, drill, marks, hours)
         if capability_available("fangkong.quarantine.service")
         else _missing("quarantine_placement"),
+        *(
+            _areas(session, reader, drill, marks, reports, hours)
+            if capability_available("fangkong.areas.service")
+            else (_missing("area_designation"), _missing("area_lifting"))
+        ),
     ]
     return DrillScore(drill.id, hours, measures)
 
@@ -123,6 +134,8 @@ LABELS: Final[dict[str, str]] = {
     "alert_response": "Alert response time",
     "test_turnaround": "Test results within the lab deadline",
     "quarantine_placement": "Close contacts placed within the transfer deadline",
+    "area_designation": "Days from a case to its risk area",
+    "area_lifting": "Risk areas lifted when due",
 }
 _CAPABILITY: Final[dict[str, str]] = {
     "investigation": "tracing",
@@ -130,6 +143,8 @@ _CAPABILITY: Final[dict[str, str]] = {
     "alert_response": "surveillance",
     "test_turnaround": "testing",
     "quarantine_placement": "quarantine",
+    "area_designation": "areas",
+    "area_lifting": "areas",
 }
 
 
@@ -409,3 +424,106 @@ def _turnaround(session: Session, drill: Drill, marks: list[Mark], hours: float)
         ),
         judged=judged,
     )
+
+
+# Days a case's risk area may take to be designated ("露头就打": the day the case is reported; one day
+# allows for a report in the evening), modelling choice.
+AREA_DESIGNATION_DAYS: Final[float] = 1.0
+
+
+def _areas(
+    session: Session,
+    principal: Principal,
+    drill: Drill,
+    marks: list[Mark],
+    reports: list[_Report],
+    hours: float,
+) -> tuple[Measure, Measure]:
+    from fangkong.areas.models import AreaState
+    from fangkong.areas.service import designation
+
+    reported = {r.case_id: r.reported for r in reports}
+    designated_for: dict[int, float] = {}
+    waiting: set[int] = set()
+    applied = 0
+    page = 1
+    while True:
+        listed = designation.list_areas(session, principal, page=page, size=200)
+        for area in listed.items:
+            case_ids = {c.case_id for c in designation.cases_of(session, principal, area.id)}
+            if area.designated_at is not None:
+                at = drill_hours_at(marks, drill.speed, area.designated_at)
+                for case_id in case_ids:
+                    designated_for[case_id] = min(designated_for.get(case_id, at), at)
+            elif area.state is AreaState.proposed:
+                waiting.update(case_ids)
+            applied += sum(
+                1
+                for c in designation.timeline(session, principal, area.id)
+                if c.kind in ("downgraded", "lifted")
+            )
+        if page * 200 >= listed.total:
+            break
+        page += 1
+    delays = [max(0.0, designated_for[c] - at) / 24.0 for c, at in reported.items() if c in designated_for]
+    late_waiting = sum(
+        1
+        for c in waiting
+        if c in reported and c not in designated_for and hours - reported[c] > AREA_DESIGNATION_DAYS * 24
+    )
+    judged = len(delays) + late_waiting
+    if judged == 0:
+        designation_measure = Measure(
+            "area_designation", LABELS["area_designation"], "no_data", unit="d",
+            target=f"≤ {AREA_DESIGNATION_DAYS:g} d", detail="no case is behind a risk area yet",
+        )  # fmt: skip
+    else:
+        on_time = sum(1 for d in delays if d <= AREA_DESIGNATION_DAYS + 1e-6)
+        designation_measure = Measure(
+            "area_designation",
+            LABELS["area_designation"],
+            "ok",
+            value=statistics.median(delays) if delays else None,
+            unit="d",
+            points=100.0 * on_time / judged,
+            target=f"≤ {AREA_DESIGNATION_DAYS:g} d",
+            detail=stored(
+                Message(
+                    "{on_time} of {judged} cases had their risk area designated within {days} d "
+                    "(median of designated)",
+                    on_time=on_time,
+                    judged=judged,
+                    days=AREA_DESIGNATION_DAYS,
+                )
+            ),
+            judged=judged,
+        )
+    today = drill.calendar_start + dt.timedelta(days=int(hours // 24))
+    overdue = sum(
+        1 for c in designation.due_changes(session, principal, today) if c.ready and c.due_on < today
+    )
+    taken = applied + overdue
+    if taken == 0:
+        lifting_measure = Measure(
+            "area_lifting", LABELS["area_lifting"], "no_data", unit="%", target="100 %",
+            detail="no risk area change has fallen due yet",
+        )  # fmt: skip
+    else:
+        lifting_measure = Measure(
+            "area_lifting",
+            LABELS["area_lifting"],
+            "ok",
+            value=100.0 * applied / taken,
+            unit="%",
+            points=100.0 * applied / taken,
+            target="100 %",
+            detail=stored(
+                Message(
+                    "{applied} risk area changes taken when due, {overdue} due and not taken",
+                    applied=applied,
+                    overdue=overdue,
+                )
+            ),
+            judged=taken,
+        )
+    return designation_measure, lifting_measure

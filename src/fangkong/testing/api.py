@@ -103,6 +103,10 @@ Lang = Literal["zh", "en"]
 MAX_RESULTS_BYTES = 256 * 1024 * 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FHIR_JSON = "application/fhir+json"
+# Smallest prevalence the planner is asked about: one in a billion, below any population it plans for. The
+# optimum's search runs to about 2/sqrt(p) pool sizes, so a prevalence of 1e-15 would hold a worker for
+# seconds and gigabytes of memory (and 5e-324 fails outright).
+MIN_PREVALENCE = 1e-9
 # Instants a request may name: none before this year, none further ahead than this (a typo, not a plan).
 EARLIEST_YEAR = 2000
 LATEST_AHEAD = dt.timedelta(days=366)
@@ -841,7 +845,7 @@ def recall_timing(tube_id: ItemId, principal: Reader, session: SessionDep) -> Re
 @router.get("/pools", response_model=PoolPlanPublic)
 def pools(
     principal: Reader,
-    prevalence: Annotated[float, Query(gt=0, lt=1)],
+    prevalence: Annotated[float, Query(ge=MIN_PREVALENCE, lt=1)],
     population: Annotated[int, Query(ge=1, le=2_000_000_000)] = planner.DEFAULT_POPULATION,
     lab_capacity: Annotated[float, Query(gt=0, le=1e9)] = planner.DEFAULT_LAB_TESTS_PER_HOUR,
     collection: Literal["lab", "swab"] = "lab",

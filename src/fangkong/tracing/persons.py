@@ -478,3 +478,24 @@ def _repoint(session: Session, targets: dict[int, tuple[int, int, str]]) -> int:
             .values(person_id=person_id, merged_at=utcnow())
         )
     return changed
+
+
+def people_who_are_cases(session: Session, person_ids: Iterable[int]) -> set[int]:
+    """Those of the registry people who are cases (any classification but excluded): isolated or in
+    hospital, they are not in a screening round of their area."""
+    from fangkong.tracing.models import Classification
+
+    wanted = sorted(set(person_ids))
+    found: set[int] = set()
+    for start in range(0, len(wanted), 1000):
+        found.update(
+            pid
+            for pid in session.scalars(
+                select(Case.person_id).where(
+                    Case.person_id.in_(wanted[start : start + 1000]),
+                    Case.classification != Classification.excluded,
+                )
+            )
+            if pid is not None
+        )
+    return found

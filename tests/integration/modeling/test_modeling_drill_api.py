@@ -86,6 +86,14 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     assert placement["status"] == "ok" and placement["judged"] > 0
     assert placement["value"] == pytest.approx(4.0, abs=0.5)
     assert placement["points"] > 0
+    # The command centre's daily round designates the cases' home areas and lifts them when due, with
+    # a screening round of everyone on the final day.
+    assert kinds["areas"]["fed"] == DRILL["days"]
+    designated = measures["area_designation"]
+    assert designated["status"] == "ok" and designated["judged"] > 0
+    assert designated["value"] <= 1.0 and designated["points"] == 100.0
+    lifting = measures["area_lifting"]
+    assert lifting["status"] == "ok" and lifting["points"] == 100.0
     assert total is not None and 0 < total <= 100
 
 

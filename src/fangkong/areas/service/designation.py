@@ -618,10 +618,12 @@ def approve(
     level: RiskLevel | None = None,
     unit_kind: UnitKind | None = None,
     name: str | None = None,
+    on: dt.date | None = None,
     ip: str = "",
 ) -> RiskArea:
     """The command centre designates a proposed area, as proposed or adjusted after the investigation
-    (its level, unit and name, within what the protocol in force allows)."""
+    (its level, unit and name, within what the protocol in force allows). Its clock starts ``on``
+    (default today; a drill passes its own calendar day)."""
     _require(principal, Permission.areas_approve, Message("designating a risk area"))
     area = get_area(session, principal, area_id)
     if area.state is not AreaState.proposed:
@@ -675,7 +677,7 @@ def approve(
     area.protocol_id = protocol.id
     area.designated_at = utcnow()
     area.approved_by = principal.username
-    area.level_since = today()
+    area.level_since = on or today()
     area.downgraded_from_high = False
     _change(session, area, DESIGNATED, principal.username, Message.loads(area.reason), to_level=new_level)
     audit.record(
@@ -794,9 +796,18 @@ def due_changes(session: Session, principal: Principal, on: dt.date) -> list[Due
 
 
 def apply_change(
-    session: Session, bus: EventBus, principal: Principal, area_id: int, to_level: RiskLevel, *, ip: str = ""
+    session: Session,
+    bus: EventBus,
+    principal: Principal,
+    area_id: int,
+    to_level: RiskLevel,
+    *,
+    on: dt.date | None = None,
+    ip: str = "",
 ) -> RiskArea:
-    """Apply the change due today (the command centre): down a level, or lifted back to low."""
+    """Apply the change due today (the command centre): down a level, or lifted back to low.
+
+    ``on`` is the day it is taken (default today; a drill passes its own calendar day)."""
     _require(principal, Permission.areas_approve, Message("lifting a risk area"))
     area = get_area(session, principal, area_id)
     if area.state is not AreaState.in_force:
@@ -806,7 +817,7 @@ def apply_change(
                 state=Message(area.state.value, ctx="risk area"),
             )
         )
-    on = today()
+    on = on or today()
     evaluation = _evaluation(session, principal, area, on)
     if evaluation is None:
         step = lifting.next_step(protocol_in_force(session, area.jpath).risk_areas, _facts(area))
@@ -910,10 +921,15 @@ def _rounds_covering(session: Session, jpath: str, first: dt.date, last: dt.date
 
 
 def _residents(session: Session, area: RiskArea) -> set[int]:
+    """The area's residents a screening round must reach: its households' people, less those who are
+    cases (isolated or in hospital, they are not screened with their neighbours)."""
+    from fangkong.tracing.persons import people_who_are_cases
+
     households = households_of(session, [area.id]).get(area.id, [])
     if not households:
         return set()
-    return set(session.scalars(select(Person.id).where(Person.household_id.in_(households))))
+    people = set(session.scalars(select(Person.id).where(Person.household_id.in_(households))))
+    return people - people_who_are_cases(session, people)
 
 
 def negative_round_found(

@@ -47,7 +47,7 @@ from fangkong.areas.models import (
 from fangkong.core import audit, clock
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
-from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
+from fangkong.core.errors import InvalidInput, NotFound, RowError, TooManyRequests
 from fangkong.core.events import DomainEvent
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Level
@@ -484,18 +484,6 @@ def invalidate(session: Session | None = None, event: DomainEvent | None = None)
 # ------------------------------------------------------------------------------------ subscriptions
 
 
-class TooManyRequests(DomainError):
-    """An address past its allowance of public submissions; ``retry_after`` seconds to wait."""
-
-    status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            Message("Too many attempts from this address; try again in {seconds} s.", seconds=retry_after)
-        )
-
-
 class AddressAllowance:
     """Attempts per client address in a sliding window (process memory, bounded, on the platform clock)."""
 
@@ -725,3 +713,8 @@ def mark_delivered(session: Session, notice_ids: list[int]) -> None:
             .where(SubscriptionNotice.id.in_(notice_ids[start : start + 1000]))
             .values(delivered_at=clock.utcnow())
         )
+
+
+def notices_for_change(session: Session, event: DomainEvent) -> None:
+    """Handler of ``RiskAreaDesignated``/``RiskAreaLifted``: the district's subscribers get a notice."""
+    record_notices(session, event)

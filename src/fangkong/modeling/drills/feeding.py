@@ -59,6 +59,12 @@ def _feed(
             return f"sampled:{drill_testing.sampling_round(session, principal, day, drill.id)}"
         reported = set(_cases_by_person(session, drill.id))
         return f"reported:{drill_testing.lab_round(session, bus, principal, reported)}"
+    if kind == "areas":
+        from fangkong.modeling import drill_areas
+
+        day = _calendar(drill, int(due_hours // 24))
+        assert day is not None
+        return drill_areas.areas_round(session, bus, principal, day, vault.hash_key)
     if kind == "placement":
         from fangkong.modeling import drill_quarantine
 

@@ -167,6 +167,10 @@ def start_drill(
         from fangkong.modeling import drill_testing
 
         events.extend(drill_testing.schedule(request.days))
+    if request.autopilot and capability_available("fangkong.areas.service"):
+        from fangkong.modeling import drill_areas
+
+        events.extend(drill_areas.schedule(request.days))
     linked = sum(1 for c in outbreak.cases if c.infector is not None)
     summary = {
         "infections": outbreak.infections,

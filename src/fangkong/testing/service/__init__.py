@@ -6,11 +6,12 @@
 * :mod:`.scanning`: the scanner's bindings of people to tubes (idempotent, offline batches).
 * :mod:`.results`: lab results from CSV, Excel and FHIR (idempotent, crash-safe, versions).
 * :mod:`.recall`: members of positive pools flagged, located, retested.
+* :mod:`.labs`: laboratories, their capacity and turnaround deadline.
 * :mod:`.coverage`: per round and community: expected, sampled, not sampled, without result; turnaround.
 """
 
 from __future__ import annotations
 
-from fangkong.testing.service import coverage, orders, recall, results, rounds, scanning
+from fangkong.testing.service import coverage, labs, orders, recall, results, rounds, scanning
 
-__all__ = ["coverage", "orders", "recall", "results", "rounds", "scanning"]
+__all__ = ["coverage", "labs", "orders", "recall", "results", "rounds", "scanning"]

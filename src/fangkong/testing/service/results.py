@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
@@ -41,6 +41,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.bulk import write_rows
 from fangkong.core.clock import as_utc, from_local, local_day, utcnow
 from fangkong.core.csvtext import read_csv_text
+from fangkong.core.db import Instant
 from fangkong.core.errors import InvalidInput, NotFound, RowError
 from fangkong.core.events import (
     EventBus,
@@ -55,7 +56,6 @@ from fangkong.testing.events import PersonTestedPositive, PoolFoundPositive
 from fangkong.testing.models import (
     Laboratory,
     LabResult,
-    OrderState,
     Recall,
     RecallState,
     TestOrder,
@@ -64,6 +64,7 @@ from fangkong.testing.models import (
     TubeKind,
     TubeMember,
 )
+from fangkong.testing.service.scanning import stage_rows
 
 # Rows written and committed together. A killed load loses at most one chunk's work, which a re-run does
 # again; larger chunks cost fewer commits on a million-row file.
@@ -619,6 +620,14 @@ def _is_single(tube: _TubeRow) -> bool:
     return tube.kind is TubeKind.single or tube.pool_size == 1
 
 
+# The tubes a chunk results, staged for the set-based updates of _apply.
+_APPLY = "testing_results_apply"
+_APPLY_COLUMNS = (
+    ("tube_id", "integer"), ("barcode", "varchar(40)"), ("result", "varchar(16)"), ("version", "integer"),
+    ("resulted_at", "timestamptz"), ("pooled", "integer"),
+)  # fmt: skip
+
+
 def _apply(
     session: Session,
     bus: EventBus,
@@ -626,21 +635,55 @@ def _apply(
     report: LoadReport,
     stamp: dt.datetime,
 ) -> None:
-    """Each tube takes its newest result; orders, recalls and events follow (see the module doc)."""
-    session.execute(
-        update(_TUBES).where(_TUBES.c.id == bindparam("tube_id")),
+    """Each tube takes its newest result; orders, recalls and events follow (see the module doc).
+
+    Set-based whatever the chunk's size: the tubes are staged once and the tubes, their members' orders
+    and the recalls they retest are each moved by one UPDATE ... FROM; only the positive tubes' members
+    (few) are read back, for the recalls and the events.
+    """
+    stage_rows(
+        session,
+        _APPLY,
+        _APPLY_COLUMNS,
         [
-            {
-                "tube_id": t.id,
-                "result": line.result,
-                "result_version": v,
-                "resulted_at": as_utc(line.tested_at),
-            }
+            (t.id, t.barcode, line.result.value, v, as_utc(line.tested_at), 0 if _is_single(t) else 1)
             for t, v, line in changes
         ],
     )
+    session.execute(
+        text(
+            "UPDATE testing_tubes SET result = s.result, result_version = s.version,"
+            " resulted_at = s.resulted_at FROM testing_results_apply s WHERE testing_tubes.id = s.tube_id"
+        )
+    )
     report.tubes_resulted += len(changes)
-    ids = [t.id for t, _v, _line in changes]
+    # The orders sampled into these tubes: resulted; open again for a new sample when the tube could not
+    # be read; a positive pool says nothing yet of each member (the single-tube retest will).
+    session.execute(
+        text(
+            "UPDATE testing_orders"
+            " SET state = CASE WHEN x.result = 'invalid' THEN 'open' ELSE 'resulted' END,"
+            " result = x.result, resulted_at = x.resulted_at, updated_at = :stamp"
+            " FROM (SELECT m.order_id, s.result, s.resulted_at FROM testing_tube_members m"
+            " JOIN testing_results_apply s ON s.tube_id = m.tube_id"
+            " WHERE m.order_id IS NOT NULL AND NOT (s.result = 'positive' AND s.pooled = 1)) AS x"
+            " WHERE testing_orders.id = x.order_id"
+        ).bindparams(bindparam("stamp", type_=Instant())),
+        {"stamp": stamp},
+    )
+    # Single-tube retests of recalled members.
+    session.execute(
+        text(
+            "UPDATE testing_recalls SET state = 'retested', result = s.result FROM testing_results_apply s"
+            " WHERE testing_recalls.retest_barcode = s.barcode AND s.result <> 'invalid'"
+        )
+    )
+    newly = [
+        (tube, line)
+        for tube, _version, line in changes
+        if line.result is TestResult.positive and tube.result is not TestResult.positive
+    ]
+    ids = [tube.id for tube, _line in newly]
     members: dict[int, list[_Member]] = {}
     for start in range(0, len(ids), LOOKUP_BATCH):
         rows = session.execute(
@@ -650,70 +693,40 @@ def _apply(
                 TubeMember.jpath,
                 TubeMember.order_id,
                 TubeMember.scanned_at,
-            ).where(TubeMember.tube_id.in_(ids[start : start + LOOKUP_BATCH]))
+            )
+            .where(TubeMember.tube_id.in_(ids[start : start + LOOKUP_BATCH]))
+            .order_by(TubeMember.id)
         )
         for row in rows:
             members.setdefault(row.tube_id, []).append(_Member(*row))
-    retests = _retests(session, [t.barcode for t, _v, _line in changes])
+    retests = _retests(session, [tube.barcode for tube, _line in newly if _is_single(tube)])
 
-    order_updates: list[dict[str, Any]] = []
-    recall_updates: list[dict[str, Any]] = []
     positives: list[PersonTestedPositive] = []
     positive_pools: list[tuple[_TubeRow, ResultLine]] = []
-    for tube, _version, line in changes:
-        result = line.result
-        resulted_at = as_utc(line.tested_at)
-        newly_positive = result is TestResult.positive and tube.result is not TestResult.positive
-        single = _is_single(tube)
-        for member in members.get(tube.id, []):
-            if member.order_id is None:
-                continue
-            if result is TestResult.invalid:
-                # The sample could not be read: the order is open again for a new one.
-                state = OrderState.open
-            elif result is TestResult.positive and not single:
-                continue  # a positive pool says nothing yet of each member: the single-tube retest will
-            else:
-                state = OrderState.resulted
-            order_updates.append(
-                {
-                    "order_id": member.order_id,
-                    "state": state,
-                    "result": result,
-                    "resulted_at": resulted_at,
-                    "updated_at": stamp,
-                }
-            )
-        recall = retests.get(tube.barcode)
-        if recall is not None and result is not TestResult.invalid:
-            recall_updates.append({"recall_id": recall, "state": RecallState.retested, "result": result})
-        if newly_positive and single:
-            for member in members.get(tube.id, [])[:1]:
-                origin = (
-                    f"recall:{recall}"
-                    if recall is not None
-                    else f"order:{member.order_id}"
-                    if member.order_id is not None
-                    else f"tube:{tube.barcode}"
-                )
-                positives.append(
-                    PersonTestedPositive(
-                        person_id=member.person_id,
-                        jpath=member.jpath,
-                        sampled_on=local_day(member.scanned_at),
-                        resulted_at=resulted_at,
-                        barcode=tube.barcode,
-                        origin=origin,
-                        min_ct=line.min_ct,
-                    )
-                )
-        elif newly_positive:
+    for tube, line in newly:
+        if not _is_single(tube):
             positive_pools.append((tube, line))
-    if order_updates:
-        # The SET clauses come from the rows' keys: one executemany each.
-        session.execute(update(_ORDERS).where(_ORDERS.c.id == bindparam("order_id")), order_updates)
-    if recall_updates:
-        session.execute(update(_RECALLS).where(_RECALLS.c.id == bindparam("recall_id")), recall_updates)
+            continue
+        recall = retests.get(tube.barcode)
+        for member in members.get(tube.id, [])[:1]:
+            origin = (
+                f"recall:{recall}"
+                if recall is not None
+                else f"order:{member.order_id}"
+                if member.order_id is not None
+                else f"tube:{tube.barcode}"
+            )
+            positives.append(
+                PersonTestedPositive(
+                    person_id=member.person_id,
+                    jpath=member.jpath,
+                    sampled_on=local_day(member.scanned_at),
+                    resulted_at=as_utc(line.tested_at),
+                    barcode=tube.barcode,
+                    origin=origin,
+                    min_ct=line.min_ct,
+                )
+            )
     # Objects this session holds show what the rows say now.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Tube | TestOrder | Recall):

@@ -27,16 +27,18 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Date, Table, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.clock import utcnow
-from fangkong.core.errors import Conflict
+from fangkong.core.db import Instant, sqlite_instant
+from fangkong.core.errors import Conflict, NotFound
 from fangkong.core.i18n import Message
 from fangkong.core.models import Person
 from fangkong.core.scope import path_in_scope
@@ -824,3 +826,518 @@ def _pg_insert_members(session: Session, rows: list[tuple[Any, ...]]) -> set[tup
             " SELECT device_id, device_seq FROM inserted"
         )
         return {(device, seq) for device, seq in cursor.fetchall()}
+
+
+# ------------------------------------------------------------------------------------------ bulk ingest
+#
+# A site system uploads a whole day of scans (tens or hundreds of thousands) in one call. ``bind`` would
+# decide each scan in Python against look-ups by IN lists; here the rows are staged in a temporary table
+# (COPY on PostgreSQL, one executemany on SQLite) and checked by joins that bring back only the rows at
+# fault, and the tubes and bindings are written by INSERT ... SELECT ... ON CONFLICT DO NOTHING. The
+# rules are bind's. Rows whose tube needs bind's finer rules (a sealed area's household tubes, the single
+# tubes of people under management, a tube that exists as another kind or in another round) go through
+# ``bind`` itself, tube by tube, so the messages are the same.
+
+
+class SamplingRecord(NamedTuple):
+    """One row of a site system's upload (a plain tuple in this order will do)."""
+
+    device_id: str
+    device_seq: int
+    person_code: str
+    barcode: str
+    pool_size: int | None
+    kind: TubeKind | None
+    scanned_at: dt.datetime
+
+
+@dataclass
+class IngestReport:
+    """What an upload did: counts, and each refused row by its index in the upload (ascending)."""
+
+    rows: int = 0
+    recorded: int = 0
+    already_recorded: int = 0
+    refusals: list[ScanOutcome] = field(default_factory=list)
+    # Rows decided by ``bind`` (sealed areas, single tubes, tubes of another kind or round).
+    through_bind: int = 0
+
+    @property
+    def refused(self) -> int:
+        return len(self.refusals)
+
+
+_INGEST_SCANS = "testing_ingest_scans"
+_INGEST_TUBES = "testing_ingest_tubes"
+_INGEST_SKIP = "testing_ingest_skip"
+_INGEST_TABLES = {
+    _INGEST_SCANS: (
+        ("idx", "integer"), ("device_id", "varchar(40)"), ("device_seq", "integer"), ("person_id", "integer"),
+        ("barcode", "varchar(40)"), ("scanned_at", "timestamptz"),
+    ),
+    _INGEST_TUBES: (("barcode", "varchar(40)"), ("person_id", "integer"), ("pool_size", "integer"),
+                    ("opened_at", "timestamptz")),
+    _INGEST_SKIP: (("idx", "integer"),),
+}  # fmt: skip
+
+
+def _stage_rows(session: Session, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    stage_rows(session, table, _INGEST_TABLES[table], rows)
+
+
+def stage_rows(
+    session: Session, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Empty the session's temporary ``table`` (made on first use, with ``columns``: name and PostgreSQL
+    type) and put ``rows`` in it: COPY on PostgreSQL, one executemany on SQLite."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    names = ", ".join(name for name, _ in columns)
+    info = connection.connection.info
+    if table not in info:
+        if postgres:
+            kinds = ", ".join(f"{name} {kind}" for name, kind in columns)
+            connection.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds}) ON COMMIT DELETE ROWS"
+            )
+        else:
+            kinds = ", ".join(f"{name} {'TEXT' if kind.startswith(('var', 'time')) else 'INTEGER'}"
+                              for name, kind in columns)  # fmt: skip
+            connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds})")
+        info[table] = True
+    raw = connection.connection.driver_connection
+    assert raw is not None
+    if postgres:
+        with raw.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {table}")
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            if len(rows) > 10_000:
+                # The planner joins a million staged scans by hash only if it knows there are that many.
+                cursor.execute(f"ANALYZE {table}")
+        return
+    connection.exec_driver_sql(f"DELETE FROM {table}")
+    marks = ", ".join("?" for _ in columns)
+    instants = [i for i, (_, kind) in enumerate(columns) if kind == "timestamptz"]
+    if instants:
+        rows = [tuple(sqlite_instant(v) if i in instants else v for i, v in enumerate(row)) for row in rows]
+    raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)
+
+
+def _record_problem(record: SamplingRecord) -> tuple[str, Message] | None:
+    device, seq, _code, barcode, pool_size, kind, scanned_at = record
+    if not isinstance(device, str) or not device or len(device) > MAX_DEVICE_ID:
+        return "device_id", Message("the device id must have 1 to {n} characters", n=MAX_DEVICE_ID)
+    if not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        return "device_seq", Message("the sequence number must be between 0 and {n}", n=MAX_SEQ)
+    if not isinstance(barcode, str) or not barcode or len(barcode) > MAX_BARCODE:
+        return "barcode", Message("the tube barcode must have 1 to {n} characters", n=MAX_BARCODE)
+    if not isinstance(scanned_at, dt.datetime) or scanned_at.tzinfo is None:
+        return "scanned_at", Message("the scan time must carry its time zone")
+    if pool_size is not None and pool_size not in POOL_SIZES:
+        return "pool_size", Message("pool size must be one of {sizes}", sizes=list(POOL_SIZES))
+    if kind is not None and not isinstance(kind, TubeKind):
+        return "kind", Message("“{value}” is not a kind of tube", value=str(kind))
+    if kind is TubeKind.single and pool_size not in (None, 1):
+        return "pool_size", Message("a single tube holds one person")
+    return None
+
+
+def ingest_records(
+    session: Session,
+    principal: Principal,
+    round_id: int,
+    records: Sequence[SamplingRecord],
+    *,
+    codes: ScanCodes,
+    site_id: int | None = None,
+) -> IngestReport:
+    """Bind a site system's upload of sampling records to round ``round_id``: ``bind``'s rules, set-based.
+
+    Idempotent like ``bind`` (a re-sent row, by device and sequence, is "already recorded"); every refused
+    row is reported with its index and the field at fault, and the good rows are recorded (sampling never
+    loses the good scans of an upload because one is bad). A person twice in one upload keeps the first
+    scan. Does not commit: the caller's unit of work does. ``NotFound`` for a round or site the caller
+    does not see.
+    """
+    now = utcnow()
+    report = IngestReport(rows=len(records))
+    found = _rounds(session, {round_id}).get(round_id)
+    if found is None or not (
+        path_in_scope(found.jpath, principal.jpath) or path_in_scope(principal.jpath, found.jpath)
+    ):
+        raise NotFound(Message("round {id} not found", id=round_id))
+    site_path: str | None = None
+    if site_id is not None:
+        site = session.execute(
+            select(SamplingSite.campaign_id, SamplingSite.jpath, SamplingSite.active).where(
+                SamplingSite.id == site_id
+            )
+        ).first()
+        if site is None or site[0] != found.campaign_id or not site[2]:
+            raise NotFound(Message("sampling site {id} not found", id=site_id))
+        site_path = site[1]
+    closed_at = found.closed_at if found.state is RoundState.closed else None
+    refusals: dict[int, ScanOutcome] = {}
+
+    def refuse(i: int, where: str, message: Message) -> None:
+        refusals[i] = ScanOutcome(
+            i, records[i].device_id, records[i].device_seq, ScanStatus.refused, message, where
+        )
+
+    # 1. The rows themselves and whom their codes name, in one pass; repeats inside the upload.
+    person_of = [0] * len(records)
+    first_of: dict[tuple[str, int], int] = {}
+    already = 0
+    pending: list[int] = []
+    person_of_code = codes.person_of
+    for i, record in enumerate(records):
+        problem = _record_problem(record)
+        if problem is not None:
+            refuse(i, *problem)
+            continue
+        person = person_of_code(record.person_code)
+        if person is None:
+            refuse(i, "person_code", Message("unknown or forged person code"))
+            continue
+        if closed_at is not None and record.scanned_at > closed_at:
+            refuse(i, "round_id", Message("round {number} was closed before this scan", number=found.number))
+            continue
+        person_of[i] = person
+        key = (record.device_id, record.device_seq)
+        earlier = first_of.setdefault(key, i)
+        if earlier != i:
+            if (records[earlier].barcode, person_of[earlier]) == (record.barcode, person):
+                already += 1
+            else:
+                refuse(i, "device_seq", _reused_seq_of(record.device_id, record.device_seq))
+            continue
+        pending.append(i)
+    del first_of
+
+    # 2. Stage what is left; the joins below bring back only the rows at fault.
+    _stage_rows(
+        session,
+        _INGEST_SCANS,
+        [
+            (i, records[i].device_id, records[i].device_seq, person_of[i], records[i].barcode,
+             records[i].scanned_at)
+            for i in pending
+        ],
+    )  # fmt: skip
+    out: set[int] = set()  # decided: already recorded or refused
+    for i, person, barcode in session.execute(
+        text(
+            "SELECT s.idx, m.person_id, t.barcode FROM testing_ingest_scans s"
+            " JOIN testing_tube_members m ON m.device_id = s.device_id AND m.device_seq = s.device_seq"
+            " JOIN testing_tubes t ON t.id = m.tube_id"
+        )
+    ):
+        out.add(i)
+        if (barcode, person) == (records[i].barcode, person_of[i]):
+            already += 1
+        else:
+            refuse(i, "device_seq", _reused_seq_of(records[i].device_id, records[i].device_seq))
+    for (i,) in session.execute(
+        text(
+            "SELECT s.idx FROM testing_ingest_scans s LEFT JOIN people p ON p.id = s.person_id"
+            " WHERE p.id IS NULL"
+        )
+    ):
+        out.add(i)
+        refuse(i, "person_code", Message("unknown or forged person code"))
+    # Where people live: the few distinct paths are matched to the round's areas here, not per row.
+    areas = {
+        path: bool(sealed)
+        for path, sealed in session.execute(
+            select(CampaignArea.jpath, CampaignArea.sealed).where(
+                CampaignArea.campaign_id == found.campaign_id
+            )
+        )
+    }
+    outside: list[str] = []
+    sealed_paths: list[str] = []
+    for (path,) in session.execute(
+        text("SELECT DISTINCT p.jpath FROM testing_ingest_scans s JOIN people p ON p.id = s.person_id")
+    ):
+        area = _deepest_area(areas, path)
+        if area is None:
+            outside.append(path)
+        elif area[1]:
+            sealed_paths.append(path)
+    complex_rows: set[int] = set()
+    for paths, refused in ((outside, True), (sealed_paths, False)):
+        for part in _chunks(paths):
+            rows = session.execute(
+                text(
+                    "SELECT s.idx FROM testing_ingest_scans s JOIN people p ON p.id = s.person_id"
+                    " WHERE p.jpath IN :paths"
+                ).bindparams(bindparam("paths", expanding=True)),
+                {"paths": list(part)},
+            )
+            for (i,) in rows:
+                if i in out:
+                    continue
+                if refused:
+                    out.add(i)
+                    refuse(i, "person_code", Message("this person does not live in the round's area"))
+                else:
+                    complex_rows.add(i)
+    # People under management (single tubes only): see _under_management.
+    complex_rows.update(
+        i
+        for (i,) in session.execute(
+            text(
+                "SELECT DISTINCT s.idx FROM testing_ingest_scans s JOIN testing_orders o"
+                " ON o.person_id = s.person_id WHERE o.state <> 'cancelled'"
+                " AND (o.due_date >= :day OR o.state = 'open')"
+            ).bindparams(bindparam("day", type_=Date())),
+            {"day": found.day},
+        )
+        if i not in out
+    )
+    for i, barcode in session.execute(
+        text(
+            "SELECT s.idx, t.barcode FROM testing_ingest_scans s JOIN testing_tube_members m"
+            " ON m.round_id = :round AND m.person_id = s.person_id JOIN testing_tubes t ON t.id = m.tube_id"
+        ),
+        {"round": round_id},
+    ):
+        if i in out:
+            continue
+        out.add(i)
+        refuse(
+            i,
+            "person_code",
+            Message(
+                "this person was already sampled in round {number} (tube {barcode})",
+                number=found.number,
+                barcode=barcode,
+            ),
+        )
+    # 3. Tubes that exist, locked against another upload filling them meanwhile.
+    lock = " ORDER BY t.id FOR UPDATE OF t" if session.get_bind().dialect.name == "postgresql" else ""
+    stored: dict[str, tuple[int | None, str, int, int]] = {
+        barcode: (tube_round, str(kind), size, members)
+        for barcode, tube_round, kind, size, members in session.execute(
+            text(
+                "SELECT t.barcode, t.round_id, t.kind, t.pool_size, t.members FROM testing_tubes t"
+                f" WHERE t.barcode IN (SELECT barcode FROM testing_ingest_scans){lock}"
+            )
+        )
+    }
+    # A tube that needs bind's finer rules goes to bind with all its rows.
+    finer: set[str] = {
+        barcode
+        for barcode, (tube_round, kind, _size, _members) in stored.items()
+        if tube_round != round_id or kind != TubeKind.pooled.value
+    }
+    for i in pending:
+        if i not in out and (
+            i in complex_rows or records[i].pool_size == 1 or records[i].kind not in (None, TubeKind.pooled)
+        ):
+            finer.add(records[i].barcode)
+
+    # 4. Decide row by row in the order given, as bind does: a person's first scan stands; a tube holds
+    #    its pool size, set by its first row (or the campaign's), and no more.
+    to_bind: list[int] = []
+    tubes: dict[str, list[Any]] = {}  # barcode → [size, members, first person, opened, new]
+    first_scan: dict[int, int] = {}
+    accepted = 0
+    for i in pending:
+        if i in out:
+            continue
+        record = records[i]
+        barcode = record.barcode
+        person = person_of[i]
+        if barcode in finer:
+            to_bind.append(i)
+            first_scan.setdefault(person, i)
+            continue
+        first = first_scan.get(person)
+        if first is not None:
+            out.add(i)
+            refuse(
+                i,
+                "person_code",
+                Message(
+                    "this person was already sampled in round {number} (tube {barcode})",
+                    number=found.number,
+                    barcode=records[first].barcode,
+                ),
+            )
+            continue
+        tube = tubes.get(barcode)
+        if tube is None:
+            known = stored.get(barcode)
+            if known is not None:
+                tube = [known[2], known[3], person, record.scanned_at, False]
+            else:
+                tube = [record.pool_size or found.pool_size, 0, person, record.scanned_at, True]
+            tubes[barcode] = tube
+        size, members = tube[0], tube[1]
+        asked = record.pool_size
+        if asked is not None and asked != size:
+            out.add(i)
+            refuse(
+                i,
+                "pool_size",
+                Message(
+                    "tube {barcode} holds {size} people, not {asked}", barcode=barcode, size=size, asked=asked
+                ),
+            )
+            continue
+        if members >= size:
+            out.add(i)
+            refuse(
+                i,
+                "barcode",
+                Message(
+                    "tube {barcode} is full: it holds {size} people and has {members}",
+                    barcode=barcode,
+                    size=size,
+                    members=members,
+                ),
+            )
+            continue
+        if not members and tube[4]:
+            tube[2] = person  # the tube's place is its first accepted person's
+        tube[1] = members + 1
+        if record.scanned_at < tube[3]:
+            tube[3] = record.scanned_at
+        first_scan[person] = i
+        accepted += 1
+    del first_scan
+    new_tubes = [
+        (barcode, tube[2], tube[0], tube[3]) for barcode, tube in tubes.items() if tube[4] and tube[1]
+    ]
+    del tubes
+
+    # 5. Write: the new tubes, then the bindings and the tubes' counts by what was actually inserted.
+    out.update(to_bind)
+    if accepted:
+        inserted = _write_ingest(session, round_id, site_id, site_path, new_tubes, sorted(out), now)
+        report.recorded += inserted
+        already += accepted - inserted  # a concurrent upload of the same rows wrote them first
+
+    # 6. Bind's rows, in the order they were taken (after the rows above, which it then sees as stored).
+    if to_bind:
+        bound = bind(
+            session,
+            principal,
+            [
+                Scan(
+                    records[i].device_id, records[i].device_seq, round_id, records[i].barcode,
+                    records[i].person_code, records[i].scanned_at, records[i].pool_size, records[i].kind,
+                    site_id,
+                )
+                for i in to_bind
+            ],
+            codes=codes,
+        )  # fmt: skip
+        report.through_bind = len(to_bind)
+        for outcome in bound.outcomes:
+            i = to_bind[outcome.index]
+            if outcome.status == ScanStatus.recorded:
+                report.recorded += 1
+            elif outcome.status == ScanStatus.already_recorded:
+                already += 1
+            else:
+                refusals[i] = ScanOutcome(
+                    i, outcome.device_id, outcome.device_seq, outcome.status, outcome.message, outcome.field
+                )
+    report.already_recorded = already
+    report.refusals = [refusals[i] for i in sorted(refusals)]
+    if report.recorded:
+        audit.record(
+            session,
+            audit.Actor(principal.user_id, principal.username, "device"),
+            "testing.scan.ingest",
+            "round",
+            round_id,
+            jpath=found.jpath,
+            detail={
+                "rows": report.rows,
+                "recorded": report.recorded,
+                "already_recorded": report.already_recorded,
+                "refused": report.refused,
+                "site_id": site_id,
+            },
+        )
+    return report
+
+
+def _reused_seq_of(device: str, seq: int) -> Message:
+    return Message(
+        "sequence {seq} of device {device} was already used for another scan", seq=seq, device=device
+    )
+
+
+def _write_ingest(
+    session: Session,
+    round_id: int,
+    site_id: int | None,
+    site_path: str | None,
+    new_tubes: list[tuple[Any, ...]],
+    skipped: list[int],
+    now: dt.datetime,
+) -> int:
+    """Insert the new tubes and the staged rows not in ``skipped``; the number of bindings inserted."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    instant = Instant()
+    params = {"round": round_id, "site": site_id, "site_path": site_path, "now": now}
+    if new_tubes:
+        _stage_rows(session, _INGEST_TUBES, new_tubes)
+        made = session.execute(
+            text(
+                "INSERT INTO testing_tubes (barcode, round_id, site_id, jpath, kind, pool_size, members,"
+                " opened_at, result_version)"
+                " SELECT n.barcode, :round, :site, COALESCE(:site_path, p.jpath), 'pooled', n.pool_size, 0,"
+                " n.opened_at, 0 FROM testing_ingest_tubes n JOIN people p ON p.id = n.person_id WHERE true"
+                " ON CONFLICT DO NOTHING"
+            ),
+            {"round": round_id, "site": site_id, "site_path": site_path},
+        )
+        if cast(Any, made).rowcount != len(new_tubes):
+            raise Conflict(Message("another upload opened some of these tubes meanwhile: send again"))
+    if skipped:
+        _stage_rows(session, _INGEST_SKIP, [(i,) for i in skipped])
+        session.execute(
+            text("DELETE FROM testing_ingest_scans WHERE idx IN (SELECT idx FROM testing_ingest_skip)")
+        )
+    members = (
+        "INSERT INTO testing_tube_members (tube_id, round_id, person_id, jpath, device_id, device_seq,"
+        " scanned_at, received_at)"
+        " SELECT t.id, :round, s.person_id, p.jpath, s.device_id, s.device_seq, s.scanned_at, :now"
+        " FROM testing_ingest_scans s JOIN testing_tubes t ON t.barcode = s.barcode"
+        " JOIN people p ON p.id = s.person_id WHERE true ON CONFLICT DO NOTHING"
+    )
+    try:
+        if postgres:
+            counted = session.execute(
+                text(
+                    f"WITH inserted AS ({members} RETURNING tube_id),"
+                    " counted AS (UPDATE testing_tubes AS t SET members = t.members + c.n"
+                    " FROM (SELECT tube_id, count(*) AS n FROM inserted GROUP BY tube_id) AS c"
+                    " WHERE t.id = c.tube_id RETURNING c.n)"
+                    " SELECT COALESCE(sum(n), 0) FROM counted"
+                ).bindparams(bindparam("now", type_=instant)),
+                params,
+            ).scalar_one()
+            return int(counted)
+        inserted = cast(
+            Any, session.execute(text(members).bindparams(bindparam("now", type_=instant)), params)
+        )
+        # SQLite: the touched tubes' counts taken again from their bindings (an exact recount).
+        session.execute(
+            text(
+                "UPDATE testing_tubes SET members = c.n FROM (SELECT m.tube_id, count(*) AS n"
+                " FROM testing_tube_members m WHERE m.tube_id IN (SELECT t.id FROM testing_tubes t"
+                " WHERE t.barcode IN (SELECT barcode FROM testing_ingest_scans)) GROUP BY m.tube_id) AS c"
+                " WHERE testing_tubes.id = c.tube_id AND testing_tubes.members <> c.n"
+            )
+        )
+        return int(inserted.rowcount)
+    except IntegrityError:
+        raise Conflict(Message("another upload filled some of these tubes meanwhile: send again")) from None
