@@ -322,3 +322,29 @@ def arrivals_bus() -> EventBus:
     if arrivals.arrivals_for_designated_area not in bus.handlers_for(RiskAreaDesignated):
         bus.subscribe(RiskAreaDesignated, arrivals.arrivals_for_designated_area)
     return bus
+
+
+# --- AREAS-WEB: foreign objects for the authorization matrix -------------------------------------------
+
+
+def seed_areas_foreign(app: Any, world: World) -> dict[str, str]:
+    """An area in force, an arrival and a doorstep request of the foreign county (海曙区), by path name."""
+    from fangkong.areas import service
+    from fangkong.core.config import Settings
+
+    settings: Settings = app.state.settings
+    vault = Vault(settings.encryption_key, settings.hash_key)
+    with as_user(app, "away_command_centre") as (session, _me):
+        area_id = area_in_force(session, place_code="330203001001", name="南门社区", unit_kind="community")
+    with as_user(app, "away_community_worker") as (session, me):
+        receipt = service.arrivals.register_arrival(
+            session,
+            vault,
+            build_bus(),
+            arrival_input(origin_county_code="330106", destination_code="330203001001"),
+            channel="staff",
+            reporter=me.username,
+            ip="seed",
+        )
+        request = service.doorstep.open_request(session, me, kind="food", area_id=area_id)
+    return {"area_id": str(area_id), "arrival_id": str(receipt.arrival_id), "request_id": str(request.id)}

@@ -24,13 +24,16 @@ def routers() -> list[APIRouter]:
 
 
 # Capabilities with several pages show one entry in the top bar (this title) and their pages in a second
-# row while the user is inside them; the others show their pages directly.
+# row while the user is inside them; the others show their pages directly. The measures taken on the
+# ground (quarantine sites, testing, risk areas) share one entry, so that the widest role's top bar (an
+# administrator or the command centre, in English) still fits one line at 1366 px.
+MEASURES_TITLE = "Measures"
 GROUP_TITLES = {
     "tracing": "Tracing",
     "surveillance": "Surveillance",
-    "quarantine": "Quarantine",
-    "testing": "Testing",
-    "areas": "Risk areas",
+    "quarantine": MEASURES_TITLE,
+    "testing": MEASURES_TITLE,
+    "areas": MEASURES_TITLE,
     "modeling": "Modelling",
 }
 REGISTRY_TITLE = "Places and people"
@@ -47,6 +50,8 @@ def navigation() -> list[tuple[str | None, list[tuple[Permission, str, str]]]]:
         title = GROUP_TITLES.get(capability)
         if title is None:
             groups.extend((None, [entry]) for entry in entries)
+        elif entries and groups and groups[-1][0] == title:
+            groups[-1][1].extend(entries)
         elif entries:
             groups.append((title, entries))
     from fangkong.core.views import ADMIN_NAV

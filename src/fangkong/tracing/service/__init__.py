@@ -1,0 +1,169 @@
+"""Use cases of case investigation and tracing: one function per thing an investigator does.
+
+Every function takes the caller's session (the API, page or CLI opens the unit of work), limits every
+read of people-linked rows to the caller's subtree with ``core.scope.under`` (a row outside it is "not
+found"), audits every write, and publishes the management events the protocol capability acts on:
+``PersonPlacedUnderManagement`` when a contact is classified into a managed category,
+``PersonReleasedFromManagement`` when that stops being true, both with ``source=f"contact:{id}"``.
+
+The package holds one module per use case; this module is its public face (callers import from
+``fangkong.tracing.service`` as before):
+
+- :mod:`.cases`: registering a case, correcting and reclassifying it;
+- :mod:`.visits`: the places and time slots of a case's account;
+- :mod:`.exposures`: the line list of exposures, added and removed;
+- :mod:`.classifying`: classifying the exposed people and keeping their contact records up to date;
+- :mod:`.contacts`: an investigator's override of the classifier, a contact becoming a case;
+- :mod:`.conversion`: the contact records of a person who becomes a case, converted with chain links;
+- :mod:`.isolation`: whether a new case was managed when found, and since when isolated;
+- :mod:`.links`: transmission chain links and clusters;
+- :mod:`.lists`: the case and contact lists;
+- :mod:`.details`: a case's and a contact's detail;
+- :mod:`.reads`: the reads the others build on (a case or contact in scope, paging, place pickers) and
+  the reads other capabilities make.
+"""
+
+from __future__ import annotations
+
+from fangkong.tracing.models import (
+    Case,
+    CaseHistory,
+    Certainty,
+    ChainLink,
+    Classification,
+    Contact,
+    ContactCategory,
+    ContactStatus,
+    Exposure,
+    Outcome,
+    PlaceKind,
+    Visit,
+)
+from fangkong.tracing.service.cases import (
+    CaseInput,
+    CaseUpdate,
+    found_day,
+    reclassify_case,
+    register_case,
+    update_case,
+)
+from fangkong.tracing.service.classifying import (
+    _case_ids_by_subject as _case_ids_by_subject,
+)
+from fangkong.tracing.service.classifying import (
+    _facts as _facts,
+)
+from fangkong.tracing.service.classifying import (
+    _update_contact as _update_contact,
+)
+from fangkong.tracing.service.classifying import (
+    index_timing,
+    persons_key,
+    reclassify_contacts,
+)
+from fangkong.tracing.service.contacts import convert_contact, override_contact
+from fangkong.tracing.service.conversion import (
+    _absorb_contacts as _absorb_contacts,
+)
+from fangkong.tracing.service.details import CaseDetail, ContactDetail, case_detail, contact_detail
+from fangkong.tracing.service.exposures import ExposureInput, add_exposures, exposures_of, remove_exposure
+from fangkong.tracing.service.isolation import (
+    ISOLATING_STAGES,
+    first_isolation,
+    isolation_of,
+)
+from fangkong.tracing.service.isolation import (
+    _managing_contacts as _managing_contacts,
+)
+from fangkong.tracing.service.links import LinkView, add_link, links_of, merge_clusters, remove_link
+from fangkong.tracing.service.lists import (
+    CaseFilter,
+    CaseRow,
+    ContactFilter,
+    ContactRow,
+    case_rows,
+    contact_rows,
+    list_cases,
+    list_contacts,
+)
+from fangkong.tracing.service.reads import (
+    MAX_PAGE_SIZE,
+    Page,
+    PlaceGroup,
+    actor,
+    case_by_ref,
+    community_choices,
+    county_choices,
+    county_code_of,
+    get_case,
+    get_contact,
+    index_cases_of_sources,
+)
+from fangkong.tracing.service.visits import VisitInput, add_visits, visits_of
+
+# The public face, with the tracing tables and enums callers have always reached through it. The private
+# helpers imported ``as`` themselves above are re-exported too, for the spreadsheet import
+# (``tracing.imports``), which shares them with these use cases.
+__all__ = [
+    "ISOLATING_STAGES",
+    "MAX_PAGE_SIZE",
+    "Case",
+    "CaseDetail",
+    "CaseFilter",
+    "CaseHistory",
+    "CaseInput",
+    "CaseRow",
+    "CaseUpdate",
+    "Certainty",
+    "ChainLink",
+    "Classification",
+    "Contact",
+    "ContactCategory",
+    "ContactDetail",
+    "ContactFilter",
+    "ContactRow",
+    "ContactStatus",
+    "Exposure",
+    "ExposureInput",
+    "LinkView",
+    "Outcome",
+    "Page",
+    "PlaceGroup",
+    "PlaceKind",
+    "Visit",
+    "VisitInput",
+    "actor",
+    "add_exposures",
+    "add_link",
+    "add_visits",
+    "case_by_ref",
+    "case_detail",
+    "case_rows",
+    "community_choices",
+    "contact_detail",
+    "contact_rows",
+    "convert_contact",
+    "county_choices",
+    "county_code_of",
+    "exposures_of",
+    "first_isolation",
+    "found_day",
+    "get_case",
+    "get_contact",
+    "index_cases_of_sources",
+    "index_timing",
+    "isolation_of",
+    "links_of",
+    "list_cases",
+    "list_contacts",
+    "merge_clusters",
+    "override_contact",
+    "persons_key",
+    "reclassify_case",
+    "reclassify_contacts",
+    "register_case",
+    "remove_exposure",
+    "remove_link",
+    "update_case",
+    "visits_of",
+]
