@@ -51,4 +51,14 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
         f"scanned, {tests.tubes_reported:,} tubes reported; {tests.orders_sampled} ordered tests sampled "
         f"({time.perf_counter() - started:.1f} s)"
     )
+    from fangkong.areas import demo as areas_demo
+
+    started = time.perf_counter()
+    other = next(c for c in region.counties if c.code != demo_county(region).code)
+    with db.unit_of_work() as session:
+        areas = areas_demo.seed(session, vault, demo_county(region).code, other.code)
+    console.print(
+        f"risk areas: {areas.designated} designated; {areas.arrivals} arrivals registered; "
+        f"{areas.requests} doorstep requests ({time.perf_counter() - started:.1f} s)"
+    )
     return logins
