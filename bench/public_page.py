@@ -48,14 +48,10 @@ UNITS = (UnitKind.compound, UnitKind.building, UnitKind.village, UnitKind.unit)
 
 
 def serving_app() -> FastAPI:
-    """The app uvicorn serves: fangkong, with the public routes included if the app does not list them yet."""
+    """The app uvicorn serves: fangkong as it is deployed (the public routes are among its views)."""
     from fangkong.app import create_app
-    from fangkong.areas import public_routes
 
-    app = create_app()
-    if not any(getattr(route, "path", "") == "/public/areas.json" for route in app.routes):
-        app.include_router(public_routes.router)
-    return app
+    return create_app()
 
 
 def seed(url: str, areas: int) -> str:

@@ -167,9 +167,9 @@ def write_results(
 
 
 def seed_testing_foreign(app: object, world: World) -> dict[str, str]:
-    """A campaign and its open round over 南门社区 (foreign), a test order, a pooled tube and the recall of
-    one of its members there, so that every testing route with one of these path parameters can be tried
-    from the home county (the authorization matrix)."""
+    """A campaign, its open round and sampling site over 南门社区 (foreign), a test order, a pooled tube and
+    the recall of one of its members there, so that every testing route with one of these path parameters
+    can be tried from the home county (the authorization matrix)."""
     from conftest import FOREIGN_COUNTY
     from fangkong.core.clock import today, utcnow
     from fangkong.testing.models import Recall, TestOrder, TestPlace
@@ -182,6 +182,7 @@ def seed_testing_foreign(app: object, world: World) -> dict[str, str]:
             session, me, name="海曙区全员核酸", areas=[world.jurisdictions["330203001001"]], pool_size=10
         )
         opened = rounds.open_round(session, me, campaign.id)
+        (site, *_others) = rounds.set_up_sites(session, me, opened.id)
         jpath = jpath_of(session, person)
         order = TestOrder(
             person_id=person,
@@ -201,6 +202,7 @@ def seed_testing_foreign(app: object, world: World) -> dict[str, str]:
         return {
             "campaign_id": str(campaign.id),
             "round_id": str(opened.id),
+            "site_id": str(site.id),
             "order_id": str(order.id),
             "tube_id": str(tube.id),
             "recall_id": str(recall.id),

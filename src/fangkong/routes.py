@@ -18,8 +18,6 @@ def routers() -> list[APIRouter]:
         for room in ("api", "views"):
             module = importlib.import_module(f"fangkong.{capability}.{room}")
             found.append(module.router)
-    # The public risk-area page and feeds: no login, served from a cache without touching the database.
-    found.append(importlib.import_module("fangkong.areas.public_routes").router)
     return found
 
 

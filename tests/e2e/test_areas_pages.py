@@ -3,19 +3,17 @@ language left), the approval form, the public page and forms without login or st
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+from test_testing_pages import chinese_left, english_left
 
 from areas_support import HOME_COMMUNITY, area_in_force, arrival_input, as_user
 from conftest import PASSWORD, World
 from fangkong.areas import service, views
 from fangkong.areas.service import public
-from fangkong.core import clock
 from fangkong.core.crypto import Vault
 from fangkong.wiring import build_bus
-from test_testing_pages import chinese_left, english_left
 
 
 @pytest.fixture(autouse=True)
@@ -221,4 +219,3 @@ def test_a_district_subscribed_confirmed_and_stopped_by_its_token(client, app, w
     stopped = client.post("/public/areas/unsubscribe", data={"token": token})
     assert stopped.status_code == 200 and 'data-testid="unsubscribed"' in stopped.text
     assert client.post("/public/areas/unsubscribe", data={"token": "x" * 40}).status_code == 404
-    _ = clock.today() + dt.timedelta(days=0)

@@ -13,6 +13,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 
+from areas_support import seed_areas_foreign
 from conftest import FOREIGN_COUNTY, World, seed_modeling_foreign, seed_surveillance_foreign, token_for
 from fangkong.core.deps import Require
 from fangkong.core.models import Household, Person, Role, User
@@ -27,6 +28,17 @@ PUBLIC = {
     ("GET", "/lang/{code}"),
     ("POST", "/api/auth/token"),
     ("GET", "/healthz"),
+    # The public risk-area page, its feeds, the subscription and the arrival form (issue 14): no login.
+    ("GET", "/public/areas"),
+    ("GET", "/public/areas.json"),
+    ("GET", "/public/areas/{county_code}.json"),
+    ("GET", "/public/arrivals"),
+    ("POST", "/public/arrivals"),
+    ("POST", "/public/api/arrivals"),
+    ("GET", "/public/areas/subscribe"),
+    ("POST", "/public/areas/subscribe"),
+    ("GET", "/public/areas/unsubscribe"),
+    ("POST", "/public/areas/unsubscribe"),
 }
 # Path parameters that name things every jurisdiction shares (a language, a protocol), not scoped rows.
 SHARED_PARAMS = {"code", "protocol_id"}
@@ -61,6 +73,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **_foreign_tracing(app, world),
         **seed_modeling_foreign(app.state.db, world),
         **seed_quarantine_foreign(app, world),
+        **seed_areas_foreign(app, world),
         **seed_testing_foreign(app, world),
     }
 

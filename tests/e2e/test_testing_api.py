@@ -118,7 +118,7 @@ def test_campaigns_rounds_sites_and_laboratories(client, world: World) -> None: 
         f"{API}/laboratories",
         json={
             "name": "西湖区疾控实验室",
-            "jurisdiction_id": world.jurisdictions[HOME_COUNTY],
+            "jurisdiction_code": HOME_COUNTY,
             "tests_per_hour": 900,
         },
         headers=coordinator,
@@ -127,10 +127,10 @@ def test_campaigns_rounds_sites_and_laboratories(client, world: World) -> None: 
     assert lab.json()["turnaround_hours"] == 12
     twice = client.post(
         f"{API}/laboratories",
-        json={"name": "西湖区疾控实验室", "jurisdiction_id": world.jurisdictions[HOME_COUNTY]},
+        json={"name": "西湖区疾控实验室", "jurisdiction_code": HOME_COUNTY},
         headers=coordinator,
     )
-    assert twice.status_code == 422
+    assert twice.status_code == 409
     assert [x["name"] for x in client.get(f"{API}/laboratories", headers=viewer).json()] == [
         "西湖区疾控实验室"
     ]

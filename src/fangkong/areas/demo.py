@@ -3,9 +3,9 @@
 The command centre proposes areas from the demo outbreak's cases (their homes: high) and approves them,
 so the public page lists them and the rest of the county is low. Two residents of a designated area are
 flagged as needing care and have doorstep requests (a medical emergency answered and done, medicine
-still open); two hospitals' emergency departments are on record. Travellers who left the designated area
-for another county register on the public form, so that county's community has them on its worklist
-with the plan their category gives. Everything goes through the areas use cases.
+still open); three hospitals' emergency departments are on record (two open). Travellers who left the
+designated area for another county register on the public form, so that county's community has them
+on its worklist with the plan their category gives. Everything goes through the areas use cases.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile as StarletteUpload
 
@@ -38,7 +38,6 @@ from fangkong.core.uploads import save_upload
 from fangkong.testing import fhir_results, service
 from fangkong.testing.models import (
     Campaign,
-    Laboratory,
     RecallState,
     SamplingSite,
     TestPlace,
@@ -536,13 +535,9 @@ def create_site(body: SiteCreate, principal: Manager, session: SessionDep, reque
 @router.get("/laboratories", response_model=list[LaboratoryPublic])
 def list_laboratories(principal: Reader, session: SessionDep) -> list[LaboratoryPublic]:
     """Laboratories in your jurisdiction and those above it that serve it (a city's lab for a county)."""
-    above = [principal.jpath[: i + 1] for i, c in enumerate(principal.jpath) if c == "/" and i > 0]
-    rows = session.scalars(
-        select(Laboratory)
-        .where(or_(under(Laboratory.jpath, principal.jpath), Laboratory.jpath.in_(above or [""])))
-        .order_by(Laboratory.jpath, Laboratory.name)
-    )
-    return [LaboratoryPublic.model_validate(lab) for lab in rows]
+    return [
+        LaboratoryPublic.model_validate(lab) for lab in service.labs.list_laboratories(session, principal)
+    ]
 
 
 @router.post("/laboratories", response_model=LaboratoryPublic, status_code=201)
@@ -550,27 +545,14 @@ def create_laboratory(
     body: LaboratoryCreate, principal: Manager, session: SessionDep, request: Request
 ) -> LaboratoryPublic:
     """A laboratory of a place of yours, with its capacity and its turnaround deadline."""
-    place = _place_in_scope(session, principal, body.jurisdiction_id)
-    name = body.name.strip() or body.name
-    if session.scalar(select(Laboratory.id).where(Laboratory.name == name)) is not None:
-        raise InvalidInput([RowError(1, "name", Message("a laboratory named {name} exists", name=name))])
-    lab = Laboratory(
-        name=name,
-        jurisdiction_id=place.id,
-        jpath=place.path,
+    lab = service.labs.create_laboratory(
+        session,
+        principal,
+        name=body.name,
+        jurisdiction_code=body.jurisdiction_code,
         tests_per_hour=body.tests_per_hour,
         turnaround_hours=body.turnaround_hours,
-    )
-    session.add(lab)
-    session.flush()
-    audit.record(
-        session,
-        _actor(principal, request),
-        "testing.laboratory.create",
-        "testing_laboratory",
-        lab.id,
-        detail={"name": name, "tests_per_hour": body.tests_per_hour},
-        jpath=lab.jpath,
+        ip=client_ip(request),
     )
     return LaboratoryPublic.model_validate(lab)
 

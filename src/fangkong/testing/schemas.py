@@ -323,10 +323,11 @@ class SitePublic(BaseModel):
 
 class LaboratoryCreate(BaseModel):
     name: str = Field(min_length=1, max_length=120)
-    jurisdiction_id: Id
-    tests_per_hour: int = Field(default=0, ge=0, le=10_000_000)
+    # The place the laboratory belongs to (its code); it must lie in your jurisdiction.
+    jurisdiction_code: str = Field(min_length=1, max_length=12)
+    tests_per_hour: int = Field(default=0, ge=0, le=100_000)
     # Results due this many hours after the samples arrive (protocols.md §7 epi.lab_turnaround: 12 h).
-    turnaround_hours: int = Field(default=12, ge=1, le=240)
+    turnaround_hours: int = Field(default=12, ge=1, le=168)
 
 
 class LaboratoryPublic(BaseModel):

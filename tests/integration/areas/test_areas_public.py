@@ -318,10 +318,6 @@ def test_notices_per_subscriber_and_change(app, world: World, settings, frozen_c
 def test_public_routes_serve_cached_bytes_with_etag_and_gzip(app, world: World) -> None:  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
-    from fangkong.areas import public_routes
-
-    if not any(getattr(r, "path", "") == "/public/areas.json" for r in app.routes):
-        app.include_router(public_routes.router)
     _seed_areas(app)
     with TestClient(app) as client:
         page = client.get("/public/areas")

@@ -4,25 +4,40 @@ large results file loaded by ``results.load_results`` — exact counts, idempote
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import func, select
 
-from conftest import FOREIGN_COUNTY, World
+from conftest import FOREIGN_COUNTY, HOME_COUNTY, World
 from fangkong.core import clock
 from fangkong.core.config import Settings
 from fangkong.core.models import AuditEntry
 from fangkong.testing.models import (
+    LabResult,
     OrderState,
+    Recall,
     TestOrder,
     TestPlace,
+    TestResult,
     Tube,
     TubeKind,
     TubeMember,
 )
 from fangkong.testing.rules.codes import ScanCodes
-from fangkong.testing.service import scanning
+from fangkong.testing.service import results, scanning
 from fangkong.testing.service.scanning import IngestReport, SamplingRecord
-from testing_support import acting_as, home_people, home_round, make_scan, scan_codes
+from testing_support import (
+    acting_as,
+    bus_with_orders,
+    home_people,
+    home_round,
+    jpath_of,
+    make_scan,
+    pooled_tube,
+    scan_codes,
+    state_snapshot,
+    write_results,
+)
 
 
 def _ingest(app, round_id: int, rows: list[SamplingRecord], settings: Settings) -> IngestReport:  # type: ignore[no-untyped-def]
@@ -193,3 +208,78 @@ def test_sealed_areas_and_people_under_management_take_binds_rules(  # type: ign
         "P0001": (2, 5, TubeKind.pooled),
         "S0001": (1, 1, TubeKind.single),
     }
+
+
+def test_uploads_that_go_on_filling_a_tube_count_exactly(app, world: World, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    _, round_id = home_round(app.state.db, world, pool_size=10)
+    codes = scan_codes(settings)
+    people = home_people(world)
+    rows = [_row(codes, p, "B0300", k) for k, p in enumerate(people)]
+    assert _ingest(app, round_id, rows[:2], settings).recorded == 2
+    # The next upload goes on filling the same tube.
+    report = _ingest(app, round_id, rows[2:4], settings)
+    assert (report.recorded, report.already_recorded, report.refused) == (2, 0, 0)
+    assert _tubes(app)["B0300"] == (4, 10, TubeKind.pooled)
+    # An upload repeating some of what was sent: the stored rows are found and the rest recorded.
+    report = _ingest(app, round_id, rows[1:], settings)
+    assert (report.recorded, report.already_recorded, report.refused) == (2, 3, 0)
+    assert _tubes(app)["B0300"] == (6, 10, TubeKind.pooled)
+    assert _members(app) == 6
+
+
+# --- a large results file: the chunk's tubes and versions read by joining the staged barcodes -------------
+
+
+def test_a_large_results_file_loads_once_flags_its_positive_pool_and_reports_unknown_rows(  # type: ignore[no-untyped-def]
+    app, world: World, tmp_path: Path
+) -> None:
+    people = world.people[HOME_COUNTY]
+    sampled = dt.datetime(2026, 12, 6, 0, 30, tzinfo=dt.UTC)
+    count = results.STAGED_LOOKUP + 100
+    with acting_as(app.state.db, "home_laboratory") as (session, _lab):
+        pooled_tube(session, "P-001", people[:3], scanned_at=sampled)
+        pooled_tube(
+            session, "S-001", people[3:4], scanned_at=sampled, pool_size=1, kind=TubeKind.single, first_seq=20
+        )
+        session.add_all(
+            Tube(barcode=f"E-{k:04d}", jpath=jpath_of(session, people[0]), kind=TubeKind.pooled, pool_size=10)
+            for k in range(count)
+        )
+    rows = [(f"E-{k:04d}", "阴性", "", "", "2026-12-06 14:00") for k in range(count)]
+    rows[10:10] = [
+        ("P-001", "阳性", "31.2", "30.8", "2026-12-06 14:00"),
+        ("NOPE-1", "阴性", "", "", "2026-12-06 14:00"),
+    ]
+    rows.append(("S-001", "阳性", "28.5", "", "2026-12-06 14:05"))
+    rows.append(("NOPE-2", "阴性", "", "", "2026-12-06 14:00"))
+    path = write_results(tmp_path / "lab.csv", rows)
+    bus = bus_with_orders()
+    with acting_as(app.state.db, "home_laboratory") as (session, lab):
+        report = results.load_results(session, lab, path, bus=bus)
+    assert (report.rows, report.loaded, report.unchanged, report.tubes_resulted) == (
+        count + 4,
+        count + 2,
+        0,
+        count + 2,
+    )
+    assert [(e.row, e.field) for e in report.unknown] == [(13, "条码"), (count + 5, "条码")]
+    assert (report.positive_pools, report.recalled, report.positive_people) == (1, 3, 1)
+    with app.state.db.unit_of_work() as session:
+        resulted = dict(session.execute(select(Tube.result, func.count()).group_by(Tube.result)).all())
+        assert resulted == {TestResult.negative: count, TestResult.positive: 2}
+        assert sorted(session.scalars(select(Recall.person_id))) == sorted(people[:3])
+        assert session.scalar(select(func.count()).select_from(LabResult)) == count + 2
+        before = state_snapshot(session)
+    # The same file again changes nothing; a correction of one tube is its second version.
+    with acting_as(app.state.db, "home_laboratory") as (session, lab):
+        again = results.load_results(session, lab, path, bus=bus)
+    assert (again.loaded, again.unchanged, len(again.unknown)) == (0, count + 2, 2)
+    with app.state.db.unit_of_work() as session:
+        assert state_snapshot(session) == before
+    rows[0] = ("E-0000", "无效", "", "", "2026-12-06 15:00")
+    with acting_as(app.state.db, "home_laboratory") as (session, lab):
+        corrected = results.load_results(session, lab, write_results(tmp_path / "lab2.csv", rows), bus=bus)
+    assert (corrected.loaded, corrected.corrections, corrected.unchanged) == (1, 1, count + 1)
+    with app.state.db.unit_of_work() as session:
+        tube = session.scalar(select(Tube).where(Tube.barcode == "E-0000"))
+        assert tube is not None and (tube.result, tube.result_version) == (TestResult.invalid, 2)

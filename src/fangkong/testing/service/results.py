@@ -248,7 +248,16 @@ def _read_xlsx(path: Path) -> list[list[Cell]]:
         book.close()
 
 
-def _parse_time(value: Cell) -> dt.datetime | None:
+def _parse_time(value: Cell, cache: dict[str, dt.datetime | None] | None = None) -> dt.datetime | None:
+    """``_parse_time_of`` remembered by text: a lab's file repeats a few run times over many rows."""
+    if cache is None or not isinstance(value, str):
+        return _parse_time_of(value)
+    if value not in cache:
+        cache[value] = _parse_time_of(value)
+    return cache[value]
+
+
+def _parse_time_of(value: Cell) -> dt.datetime | None:
     """A result time: an Excel date-time or text; without a zone it is the deployment's local time."""
     if isinstance(value, dt.datetime):
         moment = value
@@ -291,6 +300,7 @@ def parse_rows(rows: Sequence[Sequence[Cell]]) -> list[ResultLine]:
     lines: list[ResultLine] = []
     # Rows already read, by barcode and version (None: no version given).
     seen: dict[str, dict[int | None, int]] = {}
+    times: dict[str, dt.datetime | None] = {}
     for number, values in enumerate(rows[1:], start=2):
         cells = dict(zip(header, values, strict=False))
         if not any(_text(v) for v in values):
@@ -331,7 +341,7 @@ def parse_rows(rows: Sequence[Sequence[Cell]]) -> list[ResultLine]:
                 continue
             ct_values[gene] = ct
         raw_time = cells.get("tested_at")
-        tested_at = _parse_time(raw_time)
+        tested_at = _parse_time(raw_time, times)
         if not _text(raw_time):
             add("tested_at", "is required")
         elif tested_at is None:
@@ -555,6 +565,41 @@ def _tubes(session: Session, barcodes: Sequence[str]) -> dict[str, _TubeRow]:
     return found
 
 
+# From this many barcodes on, a chunk's tubes and stored versions are read by joining the staged barcodes
+# (two queries) instead of IN lists (a few thousand bound values each, parsed again every time).
+STAGED_LOOKUP = 500
+_BARCODES = "testing_results_barcodes"
+
+
+def _staged_lookup(
+    session: Session, barcodes: Sequence[str]
+) -> tuple[dict[str, _TubeRow], dict[str, dict[int, str]]]:
+    """The tubes and the stored result versions of these barcodes, as ``_tubes`` and ``_versions``."""
+    stage_rows(session, _BARCODES, (("barcode", "varchar(40)"),), [(b,) for b in barcodes])
+    tubes = {
+        row[1]: _TubeRow(row[0], row[1], TubeKind(row[2]), row[3], row[4], _result(row[5]), row[6])
+        for row in session.execute(
+            text(
+                "SELECT t.id, t.barcode, t.kind, t.pool_size, t.jpath, t.result, t.result_version"
+                " FROM testing_results_barcodes b JOIN testing_tubes t ON t.barcode = b.barcode"
+            )
+        )
+    }
+    versions: dict[str, dict[int, str]] = {}
+    for barcode, version, digest in session.execute(
+        text(
+            "SELECT r.barcode, r.version, r.digest FROM testing_results_barcodes b"
+            " JOIN testing_lab_results r ON r.barcode = b.barcode"
+        )
+    ):
+        versions.setdefault(barcode, {})[version] = digest
+    return tubes, versions
+
+
+def _result(value: str | None) -> TestResult | None:
+    return None if value is None else TestResult(value)
+
+
 def _load_chunk(
     session: Session,
     bus: EventBus,
@@ -564,8 +609,11 @@ def _load_chunk(
     origin: str | None = None,
 ) -> None:
     barcodes = sorted({line.barcode for line in lines})
-    tubes = _tubes(session, barcodes)
-    versions = _versions(session, barcodes)
+    if len(barcodes) >= STAGED_LOOKUP:
+        tubes, versions = _staged_lookup(session, barcodes)
+    else:
+        tubes = _tubes(session, barcodes)
+        versions = _versions(session, barcodes)
     stamp = utcnow()
     rows: list[tuple[object, ...]] = []
     newest: dict[str, tuple[int, ResultLine]] = {}
@@ -658,7 +706,10 @@ def _apply(
     )
     report.tubes_resulted += len(changes)
     # The orders sampled into these tubes: resulted; open again for a new sample when the tube could not
-    # be read; a positive pool says nothing yet of each member (the single-tube retest will).
+    # be read. Orders are sampled into single tubes only (orders.record_sample and recall.record_retest
+    # take orders.single_tube; the scanner links no order), so only single tubes are joined with their
+    # members: a pooled tube's members are never read here (a round's million tubes would read all its
+    # ten million bindings to find none). A positive pool would say nothing yet of each member anyway.
     session.execute(
         text(
             "UPDATE testing_orders"
@@ -666,7 +717,7 @@ def _apply(
             " result = x.result, resulted_at = x.resulted_at, updated_at = :stamp"
             " FROM (SELECT m.order_id, s.result, s.resulted_at FROM testing_tube_members m"
             " JOIN testing_results_apply s ON s.tube_id = m.tube_id"
-            " WHERE m.order_id IS NOT NULL AND NOT (s.result = 'positive' AND s.pooled = 1)) AS x"
+            " WHERE s.pooled = 0 AND m.order_id IS NOT NULL) AS x"
             " WHERE testing_orders.id = x.order_id"
         ).bindparams(bindparam("stamp", type_=Instant())),
         {"stamp": stamp},

@@ -23,11 +23,9 @@ sealed area, and a person under management (a high-risk group: single tubes, rt.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hmac
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, cast
 
@@ -56,7 +54,6 @@ from fangkong.testing.models import (
     TubeKind,
     TubeMember,
 )
-from fangkong.testing.rules.codes import _CODE as SCAN_CODE
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.rules.rounds import POOL_SIZES
 
@@ -870,16 +867,27 @@ class IngestReport:
         return len(self.refusals)
 
 
+_INGEST_RAW = "testing_ingest_raw"
 _INGEST_SCANS = "testing_ingest_scans"
 _INGEST_TUBES = "testing_ingest_tubes"
+_INGEST_IDS = "testing_ingest_ids"
 _INGEST_SKIP = "testing_ingest_skip"
+_INGEST_COUNTS = "testing_ingest_counts"
+_RAW_COLUMNS = (
+    ("idx", "integer"),
+    ("device_id", "varchar(40)"),
+    ("device_seq", "integer"),
+    ("person_id", "integer"),
+    ("barcode", "varchar(40)"),
+    ("scanned_at", "timestamptz"),
+)
 _INGEST_TABLES = {
-    _INGEST_SCANS: (
-        ("idx", "integer"), ("device_id", "varchar(40)"), ("device_seq", "integer"), ("person_id", "integer"),
-        ("barcode", "varchar(40)"), ("scanned_at", "timestamptz"),
-    ),
-    _INGEST_TUBES: (("barcode", "varchar(40)"), ("person_id", "integer"), ("pool_size", "integer"),
-                    ("opened_at", "timestamptz")),
+    _INGEST_RAW: _RAW_COLUMNS,
+    _INGEST_SCANS: (*_RAW_COLUMNS, ("jpath", 'varchar(100) COLLATE "C"')),
+    _INGEST_TUBES: (("barcode", "varchar(40)"), ("first_idx", "integer"), ("pool_size", "integer"),
+                    ("opened_at", "timestamptz"), ("members", "integer")),
+    _INGEST_COUNTS: (("tube_id", "integer"), ("added", "integer")),
+    _INGEST_IDS: (("barcode", "varchar(40)"), ("tube_id", "integer")),
     _INGEST_SKIP: (("idx", "integer"),),
 }  # fmt: skip
 
@@ -931,39 +939,6 @@ def stage_rows(
 
 
 _PG_TYPES = {"integer": "int4", "timestamptz": "timestamptz"}
-_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
-
-
-def _people_of_codes(codes: ScanCodes, texts: Sequence[object]) -> list[int | None]:
-    """``codes.person_of`` for a whole upload in one pass (the same format and keyed check).
-
-    The checks of all the codes are encoded by one base32 call over their joined digests (five bytes of
-    digest are exactly eight base32 characters), instead of one call per code: on a million codes that
-    call is most of the time ``person_of`` takes.
-    """
-    keyed = codes._keyed  # the key stays inside ScanCodes; only its keyed hash state is used here
-    if keyed.digest_size != 5:
-        return [codes.person_of(t) if isinstance(t, str) else None for t in texts]
-    match = SCAN_CODE.match
-    found: list[int | None] = [None] * len(texts)
-    given: list[str] = []
-    digests: list[bytes] = []
-    at: list[tuple[int, int]] = []
-    for i, raw in enumerate(texts):
-        parsed = match(raw.strip().upper()) if isinstance(raw, str) else None
-        if parsed is None:
-            continue
-        digits, check = parsed.groups()
-        state = keyed.copy()
-        state.update(digits.encode("ascii"))
-        digests.append(state.digest())
-        given.append(check)
-        at.append((i, int(digits)))
-    expected = base64.b32encode(b"".join(digests)).decode("ascii")
-    for k, (i, person) in enumerate(at):
-        if hmac.compare_digest(expected[8 * k : 8 * k + 8], given[k]):
-            found[i] = person
-    return found
 
 
 def _record_problem(record: SamplingRecord) -> tuple[str, Message] | None:
@@ -1032,7 +1007,8 @@ def ingest_records(
     first_of: dict[tuple[str, int], int] = {}
     already = 0
     pending: list[int] = []
-    named = _people_of_codes(codes, [record[2] for record in records])
+    # The codes' keyed checks, in one pass (no database needed for a forgery).
+    named = [codes.person_of(code) if isinstance(code, str) else None for _d, _s, code, *_rest in records]
     for i, record in enumerate(records):
         problem = _record_problem(record)
         if problem is not None:
@@ -1057,35 +1033,31 @@ def ingest_records(
         pending.append(i)
     del first_of
 
-    # 2. Stage what is left; the joins below bring back only the rows at fault.
+    # 2. Stage what is left, with where each person lives (one join with the registry); the queries
+    #    below bring back only the rows at fault.
     _stage_rows(
         session,
-        _INGEST_SCANS,
+        _INGEST_RAW,
         [
             (i, records[i].device_id, records[i].device_seq, person_of[i], records[i].barcode,
              records[i].scanned_at)
             for i in pending
         ],
     )  # fmt: skip
+    _stage_rows(session, _INGEST_SCANS, [])
+    session.execute(
+        text(
+            "INSERT INTO testing_ingest_scans"
+            " (idx, device_id, device_seq, person_id, barcode, scanned_at, jpath)"
+            " SELECT r.idx, r.device_id, r.device_seq, r.person_id, r.barcode, r.scanned_at, p.jpath"
+            " FROM testing_ingest_raw r LEFT JOIN people p ON p.id = r.person_id"
+        )
+    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres and len(pending) > 10_000:
+        session.execute(text("ANALYZE testing_ingest_scans"))
     out: set[int] = set()  # decided: already recorded or refused
-    for i, person, barcode in session.execute(
-        text(
-            "SELECT s.idx, m.person_id, t.barcode FROM testing_ingest_scans s"
-            " JOIN testing_tube_members m ON m.device_id = s.device_id AND m.device_seq = s.device_seq"
-            " JOIN testing_tubes t ON t.id = m.tube_id"
-        )
-    ):
-        out.add(i)
-        if (barcode, person) == (records[i].barcode, person_of[i]):
-            already += 1
-        else:
-            refuse(i, "device_seq", _reused_seq_of(records[i].device_id, records[i].device_seq))
-    for (i,) in session.execute(
-        text(
-            "SELECT s.idx FROM testing_ingest_scans s LEFT JOIN people p ON p.id = s.person_id"
-            " WHERE p.id IS NULL"
-        )
-    ):
+    for (i,) in session.execute(text("SELECT idx FROM testing_ingest_scans WHERE jpath IS NULL")):
         out.add(i)
         refuse(i, "person_code", Message("unknown or forged person code"))
     # Where people live: the few distinct paths are matched to the round's areas here, not per row.
@@ -1100,7 +1072,7 @@ def ingest_records(
     outside: list[str] = []
     sealed_paths: list[str] = []
     for (path,) in session.execute(
-        text("SELECT DISTINCT p.jpath FROM testing_ingest_scans s JOIN people p ON p.id = s.person_id")
+        text("SELECT DISTINCT jpath FROM testing_ingest_scans WHERE jpath IS NOT NULL")
     ):
         area = _deepest_area(areas, path)
         if area is None:
@@ -1111,15 +1083,12 @@ def ingest_records(
     for paths, refused in ((outside, True), (sealed_paths, False)):
         for part in _chunks(paths):
             rows = session.execute(
-                text(
-                    "SELECT s.idx FROM testing_ingest_scans s JOIN people p ON p.id = s.person_id"
-                    " WHERE p.jpath IN :paths"
-                ).bindparams(bindparam("paths", expanding=True)),
+                text("SELECT idx FROM testing_ingest_scans WHERE jpath IN :paths").bindparams(
+                    bindparam("paths", expanding=True)
+                ),
                 {"paths": list(part)},
             )
             for (i,) in rows:
-                if i in out:
-                    continue
                 if refused:
                     out.add(i)
                     refuse(i, "person_code", Message("this person does not live in the round's area"))
@@ -1138,66 +1107,46 @@ def ingest_records(
         )
         if i not in out
     )
-    for i, barcode in session.execute(
-        text(
-            "SELECT s.idx, t.barcode FROM testing_ingest_scans s JOIN testing_tube_members m"
-            " ON m.round_id = :round AND m.person_id = s.person_id JOIN testing_tubes t ON t.id = m.tube_id"
-        ),
-        {"round": round_id},
-    ):
-        if i in out:
-            continue
-        out.add(i)
-        refuse(
-            i,
-            "person_code",
-            Message(
-                "this person was already sampled in round {number} (tube {barcode})",
-                number=found.number,
-                barcode=barcode,
-            ),
-        )
-    # 3. Tubes that exist, locked against another upload filling them meanwhile.
-    lock = " ORDER BY t.id FOR UPDATE OF t" if session.get_bind().dialect.name == "postgresql" else ""
-    stored: dict[str, tuple[int | None, str, int, int]] = {
-        barcode: (tube_round, str(kind), size, members)
-        for barcode, tube_round, kind, size, members in session.execute(
+    # Tubes that exist, locked against another upload filling them meanwhile.
+    lock = " ORDER BY t.id FOR UPDATE OF t" if postgres else ""
+    stored: dict[str, tuple[int, int | None, str, int, int]] = {
+        barcode: (tube_id, tube_round, str(kind), size, members)
+        for tube_id, barcode, tube_round, kind, size, members in session.execute(
             text(
-                "SELECT t.barcode, t.round_id, t.kind, t.pool_size, t.members FROM testing_tubes t"
-                f" WHERE t.barcode IN (SELECT barcode FROM testing_ingest_scans){lock}"
+                "SELECT t.id, t.barcode, t.round_id, t.kind, t.pool_size, t.members FROM testing_tubes t"
+                f" WHERE t.barcode IN (SELECT DISTINCT barcode FROM testing_ingest_scans){lock}"
             )
         )
     }
-    # A tube that needs bind's finer rules goes to bind with all its rows.
-    finer: set[str] = {
-        barcode
-        for barcode, (tube_round, kind, _size, _members) in stored.items()
-        if tube_round != round_id or kind != TubeKind.pooled.value
-    }
-    for i in pending:
-        if i not in out and (
-            i in complex_rows or records[i].pool_size == 1 or records[i].kind not in (None, TubeKind.pooled)
-        ):
-            finer.add(records[i].barcode)
 
-    # 4. Decide row by row in the order given, as bind does: a person's first scan stands; a tube holds
-    #    its pool size, set by its first row (or the campaign's), and no more.
-    to_bind: list[int] = []
-    tubes: dict[str, list[Any]] = {}  # barcode → [size, members, first person, opened, new]
-    first_scan: dict[int, int] = {}
-    accepted = 0
-    for i in pending:
-        if i in out:
-            continue
-        record = records[i]
-        barcode = record.barcode
-        person = person_of[i]
-        if barcode in finer:
-            to_bind.append(i)
-            first_scan.setdefault(person, i)
-            continue
-        first = first_scan.get(person)
-        if first is not None:
+    def resent() -> None:
+        """Rows recorded before (a re-sent upload) and people sampled before in the round: looked for
+        only when the insert found some (a fresh upload has none, and these are joins with every
+        binding of the round)."""
+        for i, person, barcode in session.execute(
+            text(
+                "SELECT s.idx, m.person_id, t.barcode FROM testing_ingest_scans s"
+                " JOIN testing_tube_members m ON m.device_id = s.device_id AND m.device_seq = s.device_seq"
+                " JOIN testing_tubes t ON t.id = m.tube_id"
+            )
+        ):
+            if i in out:
+                continue
+            out.add(i)
+            if (barcode, person) == (records[i].barcode, person_of[i]):
+                recorded_before.add(i)
+            else:
+                refuse(i, "device_seq", _reused_seq_of(records[i].device_id, records[i].device_seq))
+        for i, barcode in session.execute(
+            text(
+                "SELECT s.idx, t.barcode FROM testing_ingest_scans s JOIN testing_tube_members m"
+                " ON m.round_id = :round AND m.person_id = s.person_id"
+                " JOIN testing_tubes t ON t.id = m.tube_id"
+            ),
+            {"round": round_id},
+        ):
+            if i in out:
+                continue
             out.add(i)
             refuse(
                 i,
@@ -1205,62 +1154,40 @@ def ingest_records(
                 Message(
                     "this person was already sampled in round {number} (tube {barcode})",
                     number=found.number,
-                    barcode=records[first].barcode,
-                ),
-            )
-            continue
-        tube = tubes.get(barcode)
-        if tube is None:
-            known = stored.get(barcode)
-            if known is not None:
-                tube = [known[2], known[3], person, record.scanned_at, False]
-            else:
-                tube = [record.pool_size or found.pool_size, 0, person, record.scanned_at, True]
-            tubes[barcode] = tube
-        size, members = tube[0], tube[1]
-        asked = record.pool_size
-        if asked is not None and asked != size:
-            out.add(i)
-            refuse(
-                i,
-                "pool_size",
-                Message(
-                    "tube {barcode} holds {size} people, not {asked}", barcode=barcode, size=size, asked=asked
-                ),
-            )
-            continue
-        if members >= size:
-            out.add(i)
-            refuse(
-                i,
-                "barcode",
-                Message(
-                    "tube {barcode} is full: it holds {size} people and has {members}",
                     barcode=barcode,
-                    size=size,
-                    members=members,
                 ),
             )
-            continue
-        if not members and tube[4]:
-            tube[2] = person  # the tube's place is its first accepted person's
-        tube[1] = members + 1
-        if record.scanned_at < tube[3]:
-            tube[3] = record.scanned_at
-        first_scan[person] = i
-        accepted += 1
-    del first_scan
-    new_tubes = [
-        (barcode, tube[2], tube[0], tube[3]) for barcode, tube in tubes.items() if tube[4] and tube[1]
-    ]
-    del tubes
 
-    # 5. Write: the new tubes, then the bindings and the tubes' counts by what was actually inserted.
-    out.update(to_bind)
-    if accepted:
-        inserted = _write_ingest(session, round_id, site_id, site_path, new_tubes, sorted(out), now)
-        report.recorded += inserted
-        already += accepted - inserted  # a concurrent upload of the same rows wrote them first
+    recorded_before: set[int] = set()
+    before_out, before_refusals = set(out), dict(refusals)
+    decision = _decide(records, pending, person_of, out, complex_rows, stored, found, refuse)
+    inserted = 0
+    # A fresh upload (nothing of it stored yet) is written in one go. Anything stored before makes the
+    # insert come up short, and a full tube may be full of this very upload sent before: then the rows are
+    # checked against what is stored, decided again and written.
+    fresh = decision.accepted > 0 and not decision.refused
+    if fresh:
+        nested = session.begin_nested()
+        try:
+            inserted = _write_ingest(session, round_id, site_id, site_path, stored, decision, now, fresh=True)
+        except IntegrityError:
+            nested.rollback()
+            fresh = False
+        else:
+            nested.commit()
+    if not fresh:
+        out, refusals = set(before_out), dict(before_refusals)
+        resent()
+        decision = _decide(records, pending, person_of, out, complex_rows, stored, found, refuse)
+        inserted = (
+            _write_ingest(session, round_id, site_id, site_path, stored, decision, now)
+            if decision.accepted
+            else 0
+        )
+    already += len(recorded_before)
+    report.recorded += inserted
+    already += decision.accepted - inserted  # a concurrent upload of the same rows wrote them first
+    to_bind = decision.to_bind
 
     # 6. Bind's rows, in the order they were taken (after the rows above, which it then sees as stored).
     if to_bind:
@@ -1315,45 +1242,198 @@ def _reused_seq_of(device: str, seq: int) -> Message:
     )
 
 
+@dataclass
+class _Decision:
+    accepted: int = 0
+    refused: int = 0
+    # (barcode, index of its first row, pool size, opened at, members) of the tubes to make.
+    new_tubes: list[tuple[str, int, int, dt.datetime, int]] = field(default_factory=list)
+    to_bind: list[int] = field(default_factory=list)
+    # Staged rows not to insert (decided otherwise, or bind's).
+    skip: list[int] = field(default_factory=list)
+    # (tube id, bindings added) of the stored tubes the accepted rows go into.
+    added: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _decide(
+    records: Sequence[SamplingRecord],
+    pending: list[int],
+    person_of: list[int],
+    out: set[int],
+    complex_rows: set[int],
+    stored: dict[str, tuple[int, int | None, str, int, int]],
+    found: _Round,
+    refuse: Callable[[int, str, Message], None],
+) -> _Decision:
+    """Row by row in the order given, as bind does: a person's first scan stands; a tube holds its pool
+    size, set by its first row (or the campaign's), and no more; a tube of bind's finer rules goes to
+    bind with all its rows. Rows refused here are added to ``out``."""
+    decision = _Decision()
+    finer: set[str] = {
+        barcode
+        for barcode, (_id, tube_round, kind, _size, _members) in stored.items()
+        if tube_round != found.id or kind != TubeKind.pooled.value
+    }
+    for i in pending:
+        if i not in out and (
+            i in complex_rows or records[i].pool_size == 1 or records[i].kind not in (None, TubeKind.pooled)
+        ):
+            finer.add(records[i].barcode)
+    tubes: dict[str, list[Any]] = {}  # barcode → [size, members, first index, opened, new]
+    first_scan: dict[int, int] = {}
+
+    def no(i: int, where: str, message: Message) -> None:
+        out.add(i)
+        decision.refused += 1
+        refuse(i, where, message)
+
+    for i in pending:
+        if i in out:
+            continue
+        record = records[i]
+        barcode = record.barcode
+        person = person_of[i]
+        if barcode in finer:
+            decision.to_bind.append(i)
+            first_scan.setdefault(person, i)
+            continue
+        first = first_scan.get(person)
+        if first is not None:
+            no(
+                i,
+                "person_code",
+                Message(
+                    "this person was already sampled in round {number} (tube {barcode})",
+                    number=found.number,
+                    barcode=records[first].barcode,
+                ),
+            )
+            continue
+        tube = tubes.get(barcode)
+        if tube is None:
+            known = stored.get(barcode)
+            if known is not None:
+                tube = [known[3], known[4], i, record.scanned_at, False]
+            else:
+                tube = [record.pool_size or found.pool_size, 0, i, record.scanned_at, True]
+            tubes[barcode] = tube
+        size, members = tube[0], tube[1]
+        asked = record.pool_size
+        if asked is not None and asked != size:
+            no(
+                i,
+                "pool_size",
+                Message(
+                    "tube {barcode} holds {size} people, not {asked}", barcode=barcode, size=size, asked=asked
+                ),
+            )
+            continue
+        if members >= size:
+            no(
+                i,
+                "barcode",
+                Message(
+                    "tube {barcode} is full: it holds {size} people and has {members}",
+                    barcode=barcode,
+                    size=size,
+                    members=members,
+                ),
+            )
+            continue
+        if not members and tube[4]:
+            tube[2] = i  # a new tube's place is its first accepted person's
+        tube[1] = members + 1
+        if record.scanned_at < tube[3]:
+            tube[3] = record.scanned_at
+        first_scan[person] = i
+        decision.accepted += 1
+    decision.new_tubes = [
+        (barcode, tube[2], tube[0], tube[3], tube[1])
+        for barcode, tube in tubes.items()
+        if tube[4] and tube[1]
+    ]
+    decision.added = [
+        (stored[barcode][0], tube[1] - stored[barcode][4])
+        for barcode, tube in tubes.items()
+        if not tube[4] and tube[1] > stored[barcode][4]
+    ]
+    decision.skip = sorted(out.union(decision.to_bind).intersection(pending))
+    return decision
+
+
 def _write_ingest(
     session: Session,
     round_id: int,
     site_id: int | None,
     site_path: str | None,
-    new_tubes: list[tuple[Any, ...]],
-    skipped: list[int],
+    stored: dict[str, tuple[int, int | None, str, int, int]],
+    decision: _Decision,
     now: dt.datetime,
+    *,
+    fresh: bool = False,
 ) -> int:
-    """Insert the new tubes and the staged rows not in ``skipped``; the number of bindings inserted."""
+    """Insert the decided tubes and bindings; the number of bindings inserted.
+
+    ``fresh``: nothing of the upload is stored yet, so the bindings go in by a plain INSERT (a unique
+    key already taken raises ``IntegrityError``: the caller then checks and writes again) and the tubes
+    are made with their final counts; otherwise ON CONFLICT DO NOTHING, the counts moved by what was
+    inserted.
+    """
     postgres = session.get_bind().dialect.name == "postgresql"
-    instant = Instant()
-    params = {"round": round_id, "site": site_id, "site_path": site_path, "now": now}
-    if new_tubes:
-        _stage_rows(session, _INGEST_TUBES, new_tubes)
+    ids = {barcode: known[0] for barcode, known in stored.items()}
+    if decision.new_tubes:
+        _stage_rows(session, _INGEST_TUBES, decision.new_tubes)
         made = session.execute(
             text(
                 "INSERT INTO testing_tubes (barcode, round_id, site_id, jpath, kind, pool_size, members,"
                 " opened_at, result_version)"
-                " SELECT n.barcode, :round, :site, COALESCE(:site_path, p.jpath), 'pooled', n.pool_size, 0,"
-                " n.opened_at, 0 FROM testing_ingest_tubes n JOIN people p ON p.id = n.person_id WHERE true"
-                " ON CONFLICT DO NOTHING"
+                " SELECT n.barcode, :round, :site, COALESCE(:site_path, s.jpath), 'pooled', n.pool_size,"
+                f" {'n.members' if fresh else '0'},"
+                " n.opened_at, 0 FROM testing_ingest_tubes n"
+                " JOIN testing_ingest_scans s ON s.idx = n.first_idx"
+                " WHERE true ON CONFLICT DO NOTHING RETURNING barcode, id"
             ),
             {"round": round_id, "site": site_id, "site_path": site_path},
-        )
-        if cast(Any, made).rowcount != len(new_tubes):
+        ).all()
+        if len(made) != len(decision.new_tubes):
             raise Conflict(Message("another upload opened some of these tubes meanwhile: send again"))
-    if skipped:
-        _stage_rows(session, _INGEST_SKIP, [(i,) for i in skipped])
-        session.execute(
-            text("DELETE FROM testing_ingest_scans WHERE idx IN (SELECT idx FROM testing_ingest_skip)")
+        ids.update((barcode, tube_id) for barcode, tube_id in made)
+    _stage_rows(session, _INGEST_IDS, list(ids.items()))
+    _stage_rows(session, _INGEST_SKIP, [(i,) for i in decision.skip])
+    instant = Instant()
+    if fresh:
+        inserted = cast(
+            Any,
+            session.execute(
+                text(
+                    "INSERT INTO testing_tube_members (tube_id, round_id, person_id, jpath, device_id,"
+                    " device_seq, scanned_at, received_at)"
+                    " SELECT t.tube_id, :round, s.person_id, s.jpath, s.device_id, s.device_seq,"
+                    " s.scanned_at, :now FROM testing_ingest_scans s"
+                    " JOIN testing_ingest_ids t ON t.barcode = s.barcode"
+                    " WHERE NOT EXISTS (SELECT 1 FROM testing_ingest_skip k WHERE k.idx = s.idx)"
+                ).bindparams(bindparam("now", type_=instant)),
+                {"round": round_id, "now": now},
+            ),
         )
+        if decision.added:
+            _stage_rows(session, _INGEST_COUNTS, decision.added)
+            session.execute(
+                text(
+                    "UPDATE testing_tubes SET members = testing_tubes.members + c.added"
+                    " FROM testing_ingest_counts c WHERE testing_tubes.id = c.tube_id"
+                )
+            )
+        return int(inserted.rowcount)
     members = (
         "INSERT INTO testing_tube_members (tube_id, round_id, person_id, jpath, device_id, device_seq,"
         " scanned_at, received_at)"
-        " SELECT t.id, :round, s.person_id, p.jpath, s.device_id, s.device_seq, s.scanned_at, :now"
-        " FROM testing_ingest_scans s JOIN testing_tubes t ON t.barcode = s.barcode"
-        " JOIN people p ON p.id = s.person_id WHERE true ON CONFLICT DO NOTHING"
+        " SELECT t.tube_id, :round, s.person_id, s.jpath, s.device_id, s.device_seq, s.scanned_at, :now"
+        " FROM testing_ingest_scans s JOIN testing_ingest_ids t ON t.barcode = s.barcode"
+        " WHERE NOT EXISTS (SELECT 1 FROM testing_ingest_skip k WHERE k.idx = s.idx)"
+        " ON CONFLICT DO NOTHING"
     )
+    params = {"round": round_id, "now": now}
     try:
         if postgres:
             counted = session.execute(
@@ -1374,8 +1454,8 @@ def _write_ingest(
         session.execute(
             text(
                 "UPDATE testing_tubes SET members = c.n FROM (SELECT m.tube_id, count(*) AS n"
-                " FROM testing_tube_members m WHERE m.tube_id IN (SELECT t.id FROM testing_tubes t"
-                " WHERE t.barcode IN (SELECT barcode FROM testing_ingest_scans)) GROUP BY m.tube_id) AS c"
+                " FROM testing_tube_members m WHERE m.tube_id IN (SELECT tube_id FROM testing_ingest_ids)"
+                " GROUP BY m.tube_id) AS c"
                 " WHERE testing_tubes.id = c.tube_id AND testing_tubes.members <> c.n"
             )
         )
