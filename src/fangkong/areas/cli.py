@@ -19,6 +19,7 @@ from rich.table import Table
 
 from fangkong.core.errors import DomainError, Forbidden, InvalidInput
 from fangkong.core.permissions import Permission
+from fangkong.core.tables import print_table
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -120,7 +121,7 @@ def _areas_table(title: str, areas: list[Any]) -> None:
             str(a.level_since or ""),
             a.approved_by or "",
         )
-    console.print(table)
+    print_table(console, table)
 
 
 def _day(value: str, option: str) -> dt.date:
@@ -271,7 +272,7 @@ def due_command(
             r["due_on"],
             "; ".join(r["blockers"]) or "ready",
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("apply")
@@ -356,7 +357,7 @@ def arrivals_command(
             r["category"],
             r["state"],
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command("lookup")
@@ -434,7 +435,7 @@ def doorstep_command(user: User, as_json: AsJson = False) -> None:
             str(r.emergencies_open),
             str(r.done),
         )
-    console.print(table)
+    print_table(console, table)
     for q in open_rows:
         late = " LATE" if q["late"] else ""
         console.print(f"  {q['id']} {q['kind']} {q['area_name'] or ''} due {q['deadline_at']}{late}")

@@ -39,6 +39,7 @@ from fangkong.core.errors import DomainError, Forbidden, InvalidInput, NotFound,
 from fangkong.core.i18n import LANGUAGES, Message, pick_language, render_text, translations
 from fangkong.core.models import Jurisdiction, Level
 from fangkong.core.permissions import Permission
+from fangkong.web.errors import is_htmx
 from fangkong.web.templating import local_time, render, templates
 
 router = APIRouter(include_in_schema=False)
@@ -333,10 +334,10 @@ def checkpoint_lookup(
     answer = service.checkpoints.lookup(
         session, vault, principal, id_number, checkpoint=checkpoint, ip=client_ip(request)
     )
-    # The ID number is not written back into the page: the next traveller's is typed fresh.
-    return render(
-        request, "areas/checkpoint.html", {"answer": answer, "checkpoint": checkpoint}, principal=principal
-    )
+    # The ID number is not written back into the page: the next traveller's is typed fresh. htmx gets the
+    # form and the answer only (they replace the ones on screen); a plain form, the whole page.
+    template = "areas/_checkpoint.html" if is_htmx(request) else "areas/checkpoint.html"
+    return render(request, template, {"answer": answer, "checkpoint": checkpoint}, principal=principal)
 
 
 # ------------------------------------------------------------------------------------------ doorstep

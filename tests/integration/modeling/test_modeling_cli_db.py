@@ -70,6 +70,8 @@ def test_a_drill_from_the_command_line(run, world: World) -> None:  # type: igno
     measures = {m["key"]: m for m in data["measures"]}
     assert measures["investigation"]["status"] == "ok" and data["score"] is not None
     table = run("drill", "score", str(drill_id))
-    assert "Hours from report to investigation" in table.output and "not available" in table.output
+    # Every capability the score reads is built: no measure says "not available" any more.
+    assert all(m["status"] != "not_available" for m in data["measures"]), data["measures"]
+    assert "Hours from report to investigation" in table.output and "not available" not in table.output
     missing = run("drill", "status", "9999")
     assert missing.exit_code == 2 and "9999" in missing.output

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, World
@@ -104,9 +105,9 @@ def test_an_upload_records_exact_counts_and_a_resend_changes_nothing(  # type: i
     assert _members(app) == 6
 
 
-def test_a_partly_recorded_upload_records_the_rest_into_the_same_tube(
+def test_a_partly_recorded_upload_records_the_rest_into_the_same_tube(  # type: ignore[no-untyped-def]
     app, world: World, settings: Settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     _, round_id = home_round(app.state.db, world, pool_size=5)
     codes = scan_codes(settings)
     people = home_people(world)
@@ -283,3 +284,25 @@ def test_a_large_results_file_loads_once_flags_its_positive_pool_and_reports_unk
     with app.state.db.unit_of_work() as session:
         tube = session.scalar(select(Tube).where(Tube.barcode == "E-0000"))
         assert tube is not None and (tube.result, tube.result_version) == (TestResult.invalid, 2)
+
+
+def test_an_upload_rolled_back_leaves_nothing_and_the_next_one_records(  # type: ignore[no-untyped-def]
+    app, world: World, settings: Settings
+) -> None:
+    _, round_id = home_round(app.state.db, world, pool_size=5)
+    codes = scan_codes(settings)
+    rows = [_row(codes, p, "B0400", k) for k, p in enumerate(home_people(world)[:5])]
+
+    def upload_then_fail() -> None:
+        with acting_as(app.state.db, "home_community_worker") as (session, me):
+            assert scanning.ingest_records(session, me, round_id, rows, codes=codes).recorded == 5
+            raise RuntimeError("the request failed after the upload")
+
+    with pytest.raises(RuntimeError):
+        upload_then_fail()
+    assert _members(app) == 0 and _tubes(app) == {}
+    # Its staging tables went with it; the next upload (on whichever connection) makes them again.
+    for _attempt in range(3):
+        report = _ingest(app, round_id, rows, settings)
+    assert (report.recorded, report.already_recorded) == (0, 5)
+    assert _tubes(app) == {"B0400": (5, 5, TubeKind.pooled)}

@@ -920,14 +920,15 @@ def _rounds_covering(session: Session, jpath: str, first: dt.date, last: dt.date
     return rounds_covering(session, jpath, first, last)
 
 
-def _residents(session: Session, area: RiskArea) -> set[int]:
+def _residents(session: Session, area: RiskArea) -> set[int] | None:
     """The area's residents a screening round must reach: its households' people, less those who are
-    cases (isolated or in hospital, they are not screened with their neighbours)."""
+    cases (isolated or in hospital, they are not screened with their neighbours). None when the area
+    names no household (then no round can be shown to have reached everyone)."""
     from fangkong.tracing.persons import people_who_are_cases
 
     households = households_of(session, [area.id]).get(area.id, [])
     if not households:
-        return set()
+        return None
     people = set(session.scalars(select(Person.id).where(Person.household_id.in_(households))))
     return people - people_who_are_cases(session, people)
 
@@ -941,6 +942,7 @@ def negative_round_found(
     from fangkong.testing.service import coverage
 
     residents: set[int] | None = None
+    looked = False
     for round_id in _rounds_covering(session, area.jpath, first, last):
         try:
             found, _scope = coverage.visible_round(session, principal, round_id)
@@ -960,9 +962,9 @@ def negative_round_found(
             if all(c.not_sampled == 0 for c in inside):
                 return True
             continue
+        if not looked:
+            residents, looked = _residents(session, area), True
         if residents is None:
-            residents = _residents(session, area)
-        if not residents:
             continue
         community = (
             area.jurisdiction_id if any(c.jurisdiction_id == area.jurisdiction_id for c in inside) else None

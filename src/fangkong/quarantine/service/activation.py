@@ -293,20 +293,21 @@ def _move(
     )
     session.add(change)
     session.flush()
-    audit.record(
-        session,
-        actor(principal, ip),
-        f"quarantine.site.{target.value}",
-        "quarantine_site",
-        site.id,
-        detail={
-            "from": current.value,
-            "to": target.value,
-            "reason": str(reason),
-            "occupancy": change.occupancy,
-        },
-        jpath=site.jpath,
-    )
+    who, kind, jpath = actor(principal, ip), "quarantine_site", site.jpath
+    detail = {"from": current.value, "to": target.value, "reason": str(reason), "occupancy": change.occupancy}
+    # One literal action per status rather than one built from it: the audit page's labels are checked
+    # against every action the code can record, which a computed name would hide.
+    match target:
+        case SiteStatus.preparing:
+            audit.record(session, who, "quarantine.site.preparing", kind, site.id, detail=detail, jpath=jpath)
+        case SiteStatus.open:
+            audit.record(session, who, "quarantine.site.open", kind, site.id, detail=detail, jpath=jpath)
+        case SiteStatus.closing:
+            audit.record(session, who, "quarantine.site.closing", kind, site.id, detail=detail, jpath=jpath)
+        case SiteStatus.reserve:
+            audit.record(session, who, "quarantine.site.reserve", kind, site.id, detail=detail, jpath=jpath)
+        case SiteStatus.closed:
+            audit.record(session, who, "quarantine.site.closed", kind, site.id, detail=detail, jpath=jpath)
     return change
 
 

@@ -513,7 +513,8 @@ def set_room_service(
         audit.record(
             session,
             actor(principal, ip),
-            f"quarantine.room.{action}",
+            # Literal actions (not built from ``action``): the audit page's labels are checked against each.
+            "quarantine.room.in_service" if in_service else "quarantine.room.out_of_service",
             "quarantine_room",
             room.id,
             detail={"site": site.id, "number": room.number, "note": note.strip()},

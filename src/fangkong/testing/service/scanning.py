@@ -782,12 +782,11 @@ _STAGING = {
 def _staged(session: Session, staging: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> Any:
     """Copy ``rows`` into the staging table; the raw cursor to go on with."""
     connection = session.connection()
-    info = connection.connection.info
-    if staging not in info:
-        connection.exec_driver_sql(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({_STAGING[staging]}) ON COMMIT DELETE ROWS"
-        )
-        info[staging] = True
+    # Made in every transaction that needs it (IF NOT EXISTS): a table made by a transaction that rolled
+    # back is gone, so "made once per connection" cannot be remembered.
+    connection.exec_driver_sql(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({_STAGING[staging]}) ON COMMIT DELETE ROWS"
+    )
     raw = connection.connection.driver_connection
     assert raw is not None
     cursor = raw.cursor()
@@ -904,18 +903,15 @@ def stage_rows(
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
     names = ", ".join(name for name, _ in columns)
-    info = connection.connection.info
-    if table not in info:
-        if postgres:
-            kinds = ", ".join(f"{name} {kind}" for name, kind in columns)
-            connection.exec_driver_sql(
-                f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds}) ON COMMIT DELETE ROWS"
-            )
-        else:
-            kinds = ", ".join(f"{name} {'TEXT' if kind.startswith(('var', 'time')) else 'INTEGER'}"
-                              for name, kind in columns)  # fmt: skip
-            connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds})")
-        info[table] = True
+    # Made in every transaction that needs it (IF NOT EXISTS): a table made by a transaction that rolled
+    # back is gone, so "made once per connection" cannot be remembered.
+    if postgres:
+        kinds = ", ".join(f"{name} {kind}" for name, kind in columns)
+        connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds}) ON COMMIT DELETE ROWS")
+    else:
+        kinds = ", ".join(f"{name} {'TEXT' if kind.startswith(('var', 'time')) else 'INTEGER'}"
+                          for name, kind in columns)  # fmt: skip
+        connection.exec_driver_sql(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({kinds})")
     raw = connection.connection.driver_connection
     assert raw is not None
     if postgres:
