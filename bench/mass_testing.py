@@ -26,7 +26,8 @@ is steps 2–4 and its ratio is the round time ÷ the summed floors (the issue's
 
 Last, the scanner's throughput in handheld-sized calls (``--handheld-batch`` scans each, each its own
 unit of work, as a request would be) on a second round: ``bindings_per_s_service``, measured on the
-service function in-process (the HTTP route is measured once it exists).
+service function in-process, and over HTTP against a served fangkong (``http_bindings``: JSON metric
+``bindings_per_s``).
 
     python bench/mass_testing.py [--people 10000000] [--pool 10] [--communities 0 (people/5000)]
                                  [--positive-pools 1000] [--ingest-batch 100000] [--ingest-via-bind]

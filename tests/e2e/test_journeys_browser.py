@@ -409,6 +409,10 @@ def _day(days: int) -> str:
 # journeys meet that is not here fails the journey: a new form needs its bad value.
 BAD: dict[str, Callable[[], Bad]] = {
     "GET /tracing": lambda: Bad({"since": _day(0), "until": _day(-10)}, filter=True),
+    "GET /areas": lambda: Bad({"q": "不存在的风险区"}, filter=True),
+    "POST /areas/doorstep/requests": lambda: Bad({"detail": "买药"}, "area_id"),
+    "POST /areas/doorstep/departments": lambda: Bad({"name": " ", "phone": "0571"}, "name"),
+    "POST /areas/checkpoint": lambda: Bad({"checkpoint": "杭州东站", "id_number": "123"}, "id_number"),
     "GET /tracing/cases": lambda: Bad({"q": "不存在的编号"}, filter=True),
     "GET /tracing/clusters": lambda: Bad({"min_size": "0"}, filter=True, novalidate=True),
     "GET /people": lambda: Bad({"q": "110101199003077777"}, filter=True),

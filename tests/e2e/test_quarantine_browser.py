@@ -65,10 +65,11 @@ def test_the_quarantine_manager_places_everyone_and_reads_the_census(  # type: i
     checker = Checker(page)
     try:
         login(page, live_server, "home_quarantine_manager")
-        # The top bar's quarantine group leads to the reserve list, its second row to the other pages.
-        page.click("header.top nav a:has-text('隔离管理')")
+        # The top bar's measures group leads to the reserve list, its second row to the other pages (and to
+        # the testing pages the manager may read).
+        page.click("header.top nav a:has-text('管控措施')")
         page.wait_for_url(f"{live_server}/quarantine")
-        assert page.locator("nav.subnav a").all_inner_texts() == ["隔离点", "待安置", "入住统计"]
+        assert page.locator("nav.subnav a").all_inner_texts()[:3] == ["隔离点", "待安置", "入住统计"]
         standard = page.locator("[data-testid=reserve-standard]")
         assert "每万人口房间数" in standard.inner_text() and "西湖区" in standard.inner_text()
         assert page.locator("[data-testid=sites-table] tbody tr").count() == 2
@@ -108,7 +109,7 @@ def test_the_quarantine_manager_places_everyone_and_reads_the_census(  # type: i
         page.wait_for_url(f"{live_server}/quarantine")
         checker.language = "en"
         assert page.locator("html").get_attribute("lang") == "en"
-        assert page.locator("header.top nav a.active").inner_text() == "Quarantine"
+        assert page.locator("header.top nav a.active").inner_text() == "Measures"
         for path in _pages(ids.open_site):
             page.goto(f"{live_server}{path}")
             if path == "/quarantine/census":

@@ -84,8 +84,8 @@ def test_the_coordinator_watches_a_round_and_the_lab_loads_its_results(  # type:
     checker = Checker(page)
     try:
         login(page, live_server, "home_testing_coordinator")
-        # The top bar's testing group leads to the campaigns, its second row to the worklists.
-        page.click("header.top nav a:has-text('核酸检测')")
+        # The top bar's measures group leads to the campaigns, its second row to the worklists.
+        page.click("header.top nav a:has-text('管控措施')")
         page.wait_for_url(f"{live_server}/testing")
         assert page.locator("nav.subnav a").all_inner_texts() == ["区域检测", "采样清单"]
         assert page.locator("[data-testid=campaign-row]").count() == 1

@@ -1,1 +1,2 @@
-"""Risk areas and arrivals: designation and lifting by rule, the public page, arrivals, checkpoints, doorstep services."""
+"""Risk areas and arrivals: designation and lifting by rule, the public page, arrival registration,
+checkpoints and doorstep services."""

@@ -8,7 +8,6 @@ takes ``--json``; a refused input prints what is wrong (each field named) and ex
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fangkong.core.errors import DomainError, Forbidden, InvalidInput
+from fangkong.core.cli import acting_user, echo_json
 from fangkong.core.permissions import Permission
 from fangkong.core.tables import print_table
 
@@ -34,47 +33,17 @@ User = Annotated[str, typer.Option("--user", "-u", help="act as this user (their
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 
 
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
-
-
 @contextmanager
 def _as_user(
     username: str, needs: Permission, *, as_json: bool = False
 ) -> Iterator[tuple[Session, Principal, Settings]]:
-    """A unit of work as ``username``, whose role must have ``needs`` (as the API's routes ask); a
-    use-case error is printed (as JSON with ``as_json``) and the command exits with 2."""
-    from sqlalchemy import select
-
-    from fangkong.core.auth import principal_for
-    from fangkong.core.cli import fail, open_database
+    """:func:`fangkong.core.cli.acting_user` with the settings beside (the vault and the public cache
+    need them)."""
     from fangkong.core.config import get_settings
-    from fangkong.core.models import User as UserRow
 
     settings = get_settings()
-    db = open_database(settings)
-    try:
-        with db.unit_of_work() as session:
-            user = session.scalar(select(UserRow).where(UserRow.username == username))
-            if user is None or not user.is_active:
-                console.print(f"[bold red]error:[/] no active user {username!r}")
-                raise typer.Exit(2)
-            principal = principal_for(session, user, "token")
-            if not principal.can(needs):
-                raise Forbidden(f"your role lacks the permission {needs.value}")
-            yield session, principal, settings
-    except DomainError as exc:
-        if as_json:
-            errors = (
-                [{"row": e.row, "field": e.field, "message": e.message} for e in exc.errors]
-                if isinstance(exc, InvalidInput)
-                else []
-            )
-            _echo_json({"ok": False, "error": exc.message, "errors": errors})
-            raise typer.Exit(2) from None
-        fail(exc)
-    finally:
-        db.dispose()
+    with acting_user(username, needs, as_json=as_json, settings=settings) as (session, principal):
+        yield session, principal, settings
 
 
 def _bus() -> Any:
@@ -156,7 +125,7 @@ def propose_command(
         notice = service.designation.proposal_notice(session, me)
         rows = [_area_json(a) for a in created]
     if as_json:
-        _echo_json({"created": rows, "notice": _english(notice) if notice is not None else None})
+        echo_json({"created": rows, "notice": _english(notice) if notice is not None else None})
         return
     if notice is not None:
         console.print(_english(notice))
@@ -193,7 +162,7 @@ def approve_command(
         )
         row = _area_json(area)
     if as_json:
-        _echo_json(row)
+        echo_json(row)
         return
     console.print(f"designated {row['id']} {row['name']}: {row['level']}")
 
@@ -228,7 +197,7 @@ def list_command(
         if not as_json:
             _areas_table(f"{len(areas)} risk areas", areas)
     if as_json:
-        _echo_json({"areas": rows})
+        echo_json({"areas": rows})
 
 
 @app.command("due")
@@ -259,7 +228,7 @@ def due_command(
         for d in due
     ]
     if as_json:
-        _echo_json({"on": day.isoformat(), "due": rows})
+        echo_json({"on": day.isoformat(), "due": rows})
         return
     table = Table(title=f"changes due by {day}")
     for name in ("area", "name", "change", "due on", "blocked by"):
@@ -291,7 +260,7 @@ def apply_command(
         area = service.designation.apply_change(session, _bus(), me, area_id, level, ip="cli")
         row = _area_json(area)
     if as_json:
-        _echo_json(row)
+        echo_json(row)
         return
     console.print(f"{row['id']} {row['name']}: now {row['level']} ({row['state']})")
 
@@ -340,7 +309,7 @@ def arrivals_command(
         for a in items
     ]
     if as_json:
-        _echo_json({"arrivals": rows})
+        echo_json({"arrivals": rows})
         return
     table = Table(title=f"{len(rows)} arrivals")
     for name in ("id", "name", "ID number", "from", "departed", "arrived", "staying in", "category", "state"):
@@ -382,7 +351,7 @@ def lookup_command(
         "valid_until": answer.valid_until.isoformat() if answer.valid_until else None,
     }
     if as_json:
-        _echo_json(row)
+        echo_json(row)
         return
     if not answer.found:
         console.print("no registered arrival with this ID number in your jurisdiction")
@@ -422,7 +391,7 @@ def doorstep_command(user: User, as_json: AsJson = False) -> None:
     rows = [vars(r) for r in board]
     open_rows = [_request_json(r) for r in requests]
     if as_json:
-        _echo_json({"board": rows, "open": open_rows})
+        echo_json({"board": rows, "open": open_rows})
         return
     table = Table(title="doorstep services per area")
     for name in ("area", "open", "late", "emergencies open", "done"):
@@ -452,7 +421,7 @@ def escalate_command(user: User, as_json: AsJson = False) -> None:
         mine = {r.id for r in service.doorstep.list_requests(session, me)}
         rows = [_request_json(r) for r in escalated if r.id in mine]
     if as_json:
-        _echo_json({"escalated": rows})
+        echo_json({"escalated": rows})
         return
     console.print(f"{len(rows)} requests escalated")
     for q in rows:

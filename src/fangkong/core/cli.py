@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,7 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from fangkong.core.config import Settings, get_settings
 from fangkong.core.db import Database
-from fangkong.core.errors import DomainError, InvalidInput
+from fangkong.core.errors import DomainError, Forbidden, InvalidInput
+from fangkong.core.permissions import Permission
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from fangkong.core.auth import Principal
 
 console = Console()
 err = Console(stderr=True)
@@ -45,6 +53,48 @@ def fail(exc: DomainError) -> None:
         if len(exc.errors) > 50:
             err.print(f"  ... and {len(exc.errors) - 50} more")
     raise typer.Exit(2)
+
+
+def echo_json(data: Any) -> None:
+    """One JSON document on stdout (``--json``): non-ASCII kept, dates and decimals as text."""
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def acting_user(
+    username: str, needs: Permission, *, as_json: bool = False, settings: Settings | None = None
+) -> Iterator[tuple[Session, Principal]]:
+    """A unit of work as ``username``, whose role must have ``needs`` (as the API's routes ask), for
+    a capability's commands; a use-case error is printed (as JSON with ``as_json``) and the command
+    exits with 2."""
+    from sqlalchemy import select
+
+    from fangkong.core.auth import principal_for
+    from fangkong.core.models import User
+
+    db = open_database(settings)
+    try:
+        with db.unit_of_work() as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or not user.is_active:
+                err.print(f"[bold red]error:[/] no active user {username!r}")
+                raise typer.Exit(2)
+            principal = principal_for(session, user, "token")
+            if not principal.can(needs):
+                raise Forbidden(f"your role lacks the permission {needs.value}")
+            yield session, principal
+    except DomainError as exc:
+        if as_json:
+            errors = (
+                [{"row": e.row, "field": e.field, "message": e.message} for e in exc.errors]
+                if isinstance(exc, InvalidInput)
+                else []
+            )
+            echo_json({"ok": False, "error": exc.message, "errors": errors})
+            raise typer.Exit(2) from None
+        fail(exc)
+    finally:
+        db.dispose()
 
 
 @db_app.command("upgrade")

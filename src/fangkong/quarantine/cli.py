@@ -8,67 +8,25 @@ takes ``--json``; a bad input prints what is wrong (each bad row of a file named
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fangkong.core.errors import DomainError, Forbidden, InvalidInput
+from fangkong.core.cli import acting_user, echo_json
 from fangkong.core.permissions import Permission
 from fangkong.core.tables import print_table
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from fangkong.core.auth import Principal
+    pass
 
 app = typer.Typer(help="Quarantine sites: reserve list, rooms, placement, census.", no_args_is_help=True)
 console = Console()
 
 User = Annotated[str, typer.Option("--user", "-u", help="act as this user (their jurisdiction and role)")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
-
-
-@contextmanager
-def _as_user(
-    username: str, needs: Permission, *, as_json: bool = False
-) -> Iterator[tuple[Session, Principal]]:
-    """A unit of work as ``username``, whose role must have ``needs`` (as the API's routes ask); a
-    use-case error is printed (as JSON with ``as_json``) and the command exits with 2."""
-    from sqlalchemy import select
-
-    from fangkong.core.auth import principal_for
-    from fangkong.core.cli import fail, open_database
-    from fangkong.core.models import User as UserRow
-
-    db = open_database()
-    try:
-        with db.unit_of_work() as session:
-            user = session.scalar(select(UserRow).where(UserRow.username == username))
-            if user is None or not user.is_active:
-                console.print(f"[bold red]error:[/] no active user {username!r}")
-                raise typer.Exit(2)
-            principal = principal_for(session, user, "token")
-            if not principal.can(needs):
-                raise Forbidden(f"your role lacks the permission {needs.value}")
-            yield session, principal
-    except DomainError as exc:
-        if as_json:
-            errors = [vars(e) for e in exc.errors] if isinstance(exc, InvalidInput) else []
-            _echo_json({"ok": False, "error": exc.message, "errors": errors})
-            raise typer.Exit(2) from None
-        fail(exc)
-    finally:
-        db.dispose()
 
 
 def _share(value: float | None) -> str:
@@ -91,7 +49,7 @@ def sites_command(
         raise typer.BadParameter(
             f"one of {', '.join(s.value for s in SiteStatus)}", param_hint="--status"
         ) from None
-    with _as_user(user, Permission.quarantine_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.quarantine_read, as_json=as_json) as (session, me):
         rows: list[service.sites.SiteRow] = []
         page = 1
         while True:
@@ -104,7 +62,7 @@ def sites_command(
             page += 1
         reserve = service.sites.reserve_standard(session, me)
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "sites": [
                     {
@@ -174,7 +132,7 @@ def import_rooms_command(
     """Add a site's rooms from a file; every bad row is named and nothing is written."""
     from fangkong.quarantine import service
 
-    with _as_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
         report = service.rooms_import.import_rooms(session, me, site, file, dry_run=dry_run, ip="cli")
     data = {
         "ok": True,
@@ -189,7 +147,7 @@ def import_rooms_command(
         "dry_run": report.dry_run,
     }
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     verb = "checked (dry run: nothing written)" if dry_run else "added"
     console.print(f"{report.site_name}: {report.rows:,} rooms {verb}, {report.beds:,} beds")
@@ -206,14 +164,14 @@ def place_command(
     """Place everyone on your to-place list (or the people given) in rooms, in one action."""
     from fangkong.quarantine import service
 
-    with _as_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
         report = service.placement.place_people(session, me, person or None, ip="cli")
     unplaced = [
         {"person_id": u.person_id, "name": u.name, "reason": u.reason, "message": str(u.text)}
         for u in report.unplaced
     ]
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "placed": report.placed,
                 "by_site": [{"site_id": s, "site": n, "placed": c} for s, n, c in report.by_site],
@@ -249,10 +207,10 @@ def census_command(
     """Occupancy by site and tier now, and the forecast of arrivals, releases and rooms occupied."""
     from fangkong.quarantine import service
 
-    with _as_user(user, Permission.quarantine_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.quarantine_read, as_json=as_json) as (session, me):
         c = service.census.census(session, me, days_ahead=days)
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "today": c.today,
                 "occupied": c.occupied,
@@ -317,9 +275,9 @@ def release_due_command(
         day = dt.date.fromisoformat(on) if on else None
     except ValueError:
         raise typer.BadParameter(f"{on!r} is not a date (YYYY-MM-DD)", param_hint="--on") from None
-    with _as_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
         released = service.stays.release_due(session, me, on=day, ip="cli")
     if as_json:
-        _echo_json({"released": released})
+        echo_json({"released": released})
     else:
         console.print(f"{released:,} stay(s) ended")

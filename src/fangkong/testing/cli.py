@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from fangkong.analytics.pooling import PoolingInputError
-from fangkong.core.errors import DomainError, Forbidden, InvalidInput
+from fangkong.core.cli import acting_user, echo_json
 from fangkong.core.permissions import Permission
 from fangkong.testing.rules import pool_planner as planner
 
@@ -31,7 +29,6 @@ if TYPE_CHECKING:
     from rich.console import Console
     from sqlalchemy.orm import Session
 
-    from fangkong.core.auth import Principal
     from fangkong.testing.service.orders import OrderView
 
 app = typer.Typer(help="Testing: pooled rounds, lab results.", no_args_is_help=True, add_completion=False)
@@ -186,43 +183,6 @@ def _console() -> Console:
     return Console(highlight=False)
 
 
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, default=str))
-
-
-@contextmanager
-def _as_user(
-    username: str, needs: Permission, *, as_json: bool = False
-) -> Iterator[tuple[Session, Principal]]:
-    """A unit of work as ``username``, whose role must have ``needs`` (as the API's routes ask); a
-    use-case error is printed (as JSON with ``as_json``) and the command exits with 2."""
-    from sqlalchemy import select
-
-    from fangkong.core.auth import principal_for
-    from fangkong.core.cli import fail, open_database
-    from fangkong.core.models import User as UserRow
-
-    db = open_database()
-    try:
-        with db.unit_of_work() as session:
-            user = session.scalar(select(UserRow).where(UserRow.username == username))
-            if user is None or not user.is_active:
-                typer.echo(f"error: no active user {username!r}", err=True)
-                raise typer.Exit(2)
-            principal = principal_for(session, user, "token")
-            if not principal.can(needs):
-                raise Forbidden(f"your role lacks the permission {needs.value}")
-            yield session, principal
-    except DomainError as exc:
-        if as_json:
-            errors = [vars(e) for e in exc.errors] if isinstance(exc, InvalidInput) else []
-            _echo_json({"ok": False, "error": exc.message, "errors": errors})
-            raise typer.Exit(2) from None
-        fail(exc)
-    finally:
-        db.dispose()
-
-
 def _day(value: str, option: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -264,7 +224,7 @@ def _order_json(o: OrderView) -> dict[str, Any]:
 
 def _print_orders(title: str, orders: list[OrderView], as_json: bool) -> None:
     if as_json:
-        _echo_json({"total": len(orders), "orders": [_order_json(o) for o in orders]})
+        echo_json({"total": len(orders), "orders": [_order_json(o) for o in orders]})
         return
     _table(
         f"{title}: {len(orders):,}",
@@ -304,7 +264,7 @@ def orders_sync(user: User, as_json: AsJson = False) -> None:
     from fangkong.core import audit
     from fangkong.testing.service import orders
 
-    with _as_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
         report = orders.sync_orders(session, me.jpath)
         audit.record(
             session,
@@ -316,7 +276,7 @@ def orders_sync(user: User, as_json: AsJson = False) -> None:
             jpath=me.jpath,
         )
     if as_json:
-        _echo_json(vars(report))
+        echo_json(vars(report))
         return
     _console().print(
         f"orders: {report.created:,} made, {report.moved:,} moved, {report.cancelled:,} cancelled, "
@@ -344,7 +304,7 @@ def orders_worklist(
             f"one of {', '.join(p.value for p in TestPlace)}", param_hint="--place"
         ) from None
     wanted = _day(day, "--day") or today()
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         found = _all_pages(
             lambda page, size: orders.worklist(
                 session, me, wanted, place=where, community_id=community, page=page, size=size
@@ -364,7 +324,7 @@ def orders_overdue(
     from fangkong.testing.service import orders
 
     wanted = _day(on, "--on")
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         found = _all_pages(
             lambda page, size: orders.overdue(
                 session, me, on=wanted, community_id=community, page=page, size=size
@@ -429,7 +389,7 @@ def campaign_create(
     """A regional testing campaign over jurisdictions of yours."""
     from fangkong.testing.service import rounds
 
-    with _as_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
         campaign = rounds.create_campaign(
             session,
             me,
@@ -442,7 +402,7 @@ def campaign_create(
         )
         data = {"ok": True, "id": campaign.id, "name": campaign.name, "pool_size": campaign.pool_size}
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         _console().print(f"campaign {data['id']} {data['name']} created (pool size {data['pool_size']})")
 
@@ -455,7 +415,7 @@ def campaign_list(user: User, as_json: AsJson = False) -> None:
     from fangkong.core.scope import under
     from fangkong.testing.models import Campaign, CampaignRound
 
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         rounds = dict(
             session.execute(
                 select(CampaignRound.campaign_id, func.count()).group_by(CampaignRound.campaign_id)
@@ -476,7 +436,7 @@ def campaign_list(user: User, as_json: AsJson = False) -> None:
             )
         ]
     if as_json:
-        _echo_json({"campaigns": rows})
+        echo_json({"campaigns": rows})
         return
     _table(
         f"{len(rows)} campaigns",
@@ -497,11 +457,11 @@ def campaign_advice(
     from fangkong.testing.service import rounds
 
     last = _day(last_case, "--last-case")
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         advice = rounds.advice(session, me, campaign_id, source_unknown=source_unknown, last_case_on=last)
     data = _advice_json(advice)
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     console = _console()
     if advice.stop.stop:
@@ -550,10 +510,10 @@ def round_open(
         start = from_local(dt.datetime.fromisoformat(starts_at)) if starts_at else None
     except ValueError:
         raise typer.BadParameter(f"{starts_at!r} is not a time", param_hint="--starts-at") from None
-    with _as_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
         data = _round_json(rounds.open_round(session, me, campaign_id, starts_at=start))
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         _console().print(f"round {data['number']} (id {data['id']}) open until {data['deadline_at']}")
 
@@ -570,10 +530,10 @@ def round_close(
     """Close a round with the community infections it found."""
     from fangkong.testing.service import rounds
 
-    with _as_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
         data = _round_json(rounds.close_round(session, me, round_id, community_positives=positives))
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         _console().print(
             f"round {data['number']} closed: {data['community_positives']} community infection(s)"
@@ -589,12 +549,12 @@ def round_coverage(
     """应检未检: per community, expected, sampled, not sampled, without result; and the turnaround."""
     from fangkong.testing.service import coverage
 
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         found = coverage.coverage(session, me, round_id)
         times = coverage.turnaround(session, me, round_id)
     communities = [{**vars(c), "share": c.share} for c in found.communities]
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "round_id": found.round_id,
                 "number": found.number,
@@ -648,7 +608,7 @@ def results_load(
     from fangkong.testing.service import results
     from fangkong.wiring import build_bus
 
-    with _as_user(user, Permission.lab_results, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.lab_results, as_json=as_json) as (session, me):
         if fhir:
             report = results.load_fhir(
                 session, me, file.read_bytes(), laboratory_id=lab, origin=file.name, bus=build_bus()
@@ -658,7 +618,7 @@ def results_load(
     unknown = [{"row": e.row, "field": e.field, "message": e.message} for e in report.unknown]
     data = {**vars(report), "ok": True, "unknown": unknown, "seconds": round(report.seconds, 3)}
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     console = _console()
     console.print(
@@ -693,7 +653,7 @@ def recalls_command(
         raise typer.BadParameter(
             f"one of {', '.join(s.value for s in RecallState)}", param_hint="--state"
         ) from None
-    with _as_user(user, Permission.testing_read, as_json=as_json) as (session, me):
+    with acting_user(user, Permission.testing_read, as_json=as_json) as (session, me):
         views = recall.recall_list(session, me, tube_id=tube, state=wanted)
     rows = [
         {
@@ -712,7 +672,7 @@ def recalls_command(
         for v in views
     ]
     if as_json:
-        _echo_json({"recalls": rows})
+        echo_json({"recalls": rows})
         return
     _table(
         f"{len(rows)} members of positive pools",

@@ -41,6 +41,10 @@ Collection = Literal["lab", "swab"]
 
 COLLECTIONS: Final[tuple[str, ...]] = get_args(Collection)
 
+
+# Smallest prevalence planned for (share): below one in a billion Dorfman's optimum runs past any real
+# pool and its search past any memory; the API refuses the same bound.
+MIN_PREVALENCE: Final[float] = 1e-9
 # Pool sizes always shown beside the optimum, people per tube (single tubes, and the 5-in-1 and 10-in-1
 # of cn-rt-1/2, reference protocols.md rt.pool; 20-in-1 for comparison, no national source: rt.pool.20).
 DEFAULT_POOL_SIZES: Final[tuple[int, ...]] = (1, 5, 10, 20)
@@ -264,6 +268,11 @@ def _check(
     # Dorfman's optimum is undefined at 0 (every size ties) and pooling is pointless at 1.
     if not (math.isfinite(prevalence) and 0.0 < prevalence < 1.0):
         raise PoolingInputError(f"prevalence must lie strictly between 0 and 1, got {prevalence:g}")
+    if prevalence < MIN_PREVALENCE:
+        raise PoolingInputError(
+            f"prevalence {prevalence:g} is below {MIN_PREVALENCE:g}: at one positive in a billion the "
+            "optimal pool is larger than any lab can mix"
+        )
     if population < 1:
         raise PoolingInputError(f"population must be at least 1 person, got {population}")
     if not (math.isfinite(lab_tests_per_hour) and lab_tests_per_hour > 0):
