@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 
 from fangkong.areas.service import arrivals, designation, doorstep
 from fangkong.core import clock
-from fangkong.core.auth import Principal, principal_for
 from fangkong.core.crypto import Vault
+from fangkong.core.demo_loader import demo_principal
 from fangkong.core.events import EventBus
 from fangkong.core.idnumber import check_digit
-from fangkong.core.models import Jurisdiction, Level, Person, User
+from fangkong.core.models import Jurisdiction, Level, Person
 from fangkong.core.scope import under
 from fangkong.wiring import build_bus
 
@@ -39,12 +39,6 @@ class DemoAreas:
     requests: int
 
 
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None, f"demo user {username} missing"
-    return principal_for(session, user, "demo")
-
-
 def _id_number(county: str, birth: str, serial: int) -> str:
     first17 = f"{county}{birth}{serial:03d}"
     return first17 + check_digit(first17)
@@ -52,8 +46,8 @@ def _id_number(county: str, birth: str, serial: int) -> str:
 
 def seed(session: Session, vault: Vault, county_code: str, other_county_code: str) -> DemoAreas:
     bus = build_bus()
-    command = _principal(session, "command")
-    community_worker = _principal(session, "community")
+    command = demo_principal(session, "command")
+    community_worker = demo_principal(session, "community")
     county = session.scalar(select(Jurisdiction).where(Jurisdiction.code == county_code))
     other = session.scalar(select(Jurisdiction).where(Jurisdiction.code == other_county_code))
     assert county is not None

@@ -28,6 +28,9 @@ from fangkong.core.people_rules import Keys
 from fangkong.core.tables import print_table
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from fangkong.core.auth import Principal
     from fangkong.core.demo.region import DemoRegion
     from fangkong.core.divisions import Division
 
@@ -54,6 +57,15 @@ def _logins(province: str, city: str, county: str) -> list[tuple[str, Role, str]
         ("community", Role.community_worker, county),
         ("viewer", Role.viewer, province),
     ]
+
+
+def demo_principal(session: Session, username: str) -> Principal:
+    """A demo account acting, for the capabilities' parts of the demo (which go through use cases)."""
+    from fangkong.core.auth import principal_for
+
+    user = session.scalar(select(User).where(User.username == username))
+    assert user is not None, f"demo user {username} missing"
+    return principal_for(session, user, "demo")
 
 
 def demo_county(region: DemoRegion) -> Division:

@@ -20,6 +20,15 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 # Marker in front of every sandbox path (see the module docstring).
 SANDBOX_ROOT = "/~"
+
+
+def ancestor_paths(path: str) -> list[str]:
+    """``/a/b/c/`` → ``['/a/', '/a/b/', '/a/b/c/']``: the path and every path above it, top first (for
+    rows that apply to a subtree, such as a protocol assignment, a rule or a site serving the area)."""
+    codes = [c for c in path.split("/") if c]
+    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
+
+
 # Prefix of the numbers a drill's records take where real ones carry a county code ("drill").
 DRILL_CASE_PREFIX = "演练-"
 

@@ -30,7 +30,7 @@ from fangkong.core.events import (
 )
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.scope import ancestor_paths, path_in_scope, under
 from fangkong.protocol.change_words import count_described
 from fangkong.protocol.loader import (
     DEFAULT_PROTOCOL_ID,
@@ -79,11 +79,6 @@ def available_protocols(session: Session) -> list[Protocol]:
     ]
 
 
-def _ancestor_paths(path: str) -> list[str]:
-    codes = [c for c in path.split("/") if c]
-    return ["/" + "/".join(codes[: i + 1]) + "/" for i in range(len(codes))]
-
-
 def protocol_id_in_force(session: Session, jpath: str) -> str:
     """The id of the protocol in force at ``jpath``: the deepest assignment above it, else the default."""
     return protocol_ids_in_force(session, [jpath])[jpath]
@@ -92,7 +87,7 @@ def protocol_id_in_force(session: Session, jpath: str) -> str:
 def protocol_ids_in_force(session: Session, jpaths: Iterable[str]) -> dict[str, str]:
     """:func:`protocol_id_in_force` for many paths at once (one query per 1,000 ancestors, not per path)."""
     paths = set(jpaths)
-    ancestors = sorted({a for path in paths for a in _ancestor_paths(path)})
+    ancestors = sorted({a for path in paths for a in ancestor_paths(path)})
     assigned: dict[str, str] = {}
     for start in range(0, len(ancestors), 1000):
         assigned.update(
@@ -104,7 +99,7 @@ def protocol_ids_in_force(session: Session, jpaths: Iterable[str]) -> dict[str, 
         )
     found = {}
     for path in paths:
-        deepest = [a for a in _ancestor_paths(path) if a in assigned]
+        deepest = [a for a in ancestor_paths(path) if a in assigned]
         found[path] = assigned[deepest[-1]] if deepest else DEFAULT_PROTOCOL_ID
     return found
 

@@ -21,9 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.auth import Principal, principal_for
+from fangkong.core.auth import Principal
 from fangkong.core.crypto import Vault
-from fangkong.core.models import Jurisdiction, Person, Role, User
+from fangkong.core.demo_loader import demo_principal
+from fangkong.core.models import Jurisdiction, Person, Role
 from fangkong.core.scope import under
 from fangkong.quarantine import service
 from fangkong.quarantine.models import QuarantineSite, RoomKind
@@ -54,12 +55,6 @@ class DemoQuarantine:
     rooms: int
     placed: int
     checked_in: int
-
-
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None, f"demo user {username} missing"
-    return principal_for(session, user, "demo")
 
 
 def _approver(session: Session, county: Jurisdiction) -> Principal:
@@ -99,7 +94,7 @@ def seed_sites(
     session: Session, counties: Sequence[Jurisdiction], short_county: str | None
 ) -> tuple[int, int]:
     """Three tiers of sites per county at the reserve standard; tier 1 opened. Returns (sites, rooms)."""
-    admin = _principal(session, "admin")
+    admin = demo_principal(session, "admin")
     bus = build_bus()
     sites = rooms = 0
     for county in counties:
@@ -177,8 +172,8 @@ def seed_outbreak(session: Session, vault: Vault, county: Jurisdiction, cases: i
     from fangkong.tracing.persons import PersonInput
 
     bus = build_bus()
-    investigator = _principal(session, "investigator")
-    manager = _principal(session, "quarantine")
+    investigator = demo_principal(session, "investigator")
+    manager = demo_principal(session, "quarantine")
     today = clock.today()
     exposed = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(18, 0))
     for index, contacts in _people_for_cases(session, county, cases):

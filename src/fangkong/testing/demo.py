@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.auth import Principal, principal_for
-from fangkong.core.models import Jurisdiction, Level, Person, User
+from fangkong.core.auth import Principal
+from fangkong.core.demo_loader import demo_principal
+from fangkong.core.models import Jurisdiction, Level, Person
 from fangkong.core.scope import under
 from fangkong.testing.models import TestResult
 from fangkong.testing.rules.codes import ScanCodes
@@ -42,16 +43,10 @@ class DemoTesting:
     orders_sampled: int
 
 
-def _principal(session: Session, username: str) -> Principal:
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None, f"demo user {username} missing"
-    return principal_for(session, user, "demo")
-
-
 def seed(session: Session, hash_key: str, county_code: str) -> DemoTesting:
     county = session.scalar(select(Jurisdiction).where(Jurisdiction.code == county_code))
     assert county is not None
-    coordinator = _principal(session, "testing")
+    coordinator = demo_principal(session, "testing")
     labs.create_laboratory(
         session,
         coordinator,

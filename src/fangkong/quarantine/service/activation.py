@@ -25,7 +25,7 @@ from fangkong.core.events import EventBus
 from fangkong.core.i18n import Message, stored
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.scope import ancestor_paths, path_in_scope, under
 from fangkong.quarantine.events import QuarantineSiteActivated
 from fangkong.quarantine.models import (
     ACTIVE_STAYS,
@@ -66,23 +66,18 @@ class ActivationRuleView:
     updated_at: dt.datetime | None = None
 
 
-def _ancestors(path: str) -> list[str]:
-    """``/a/b/c/`` → ``['/a/', '/a/b/', '/a/b/c/']``."""
-    parts = [p for p in path.split("/") if p]
-    prefix = path[: path.index(parts[0])] if parts else path
-    return [prefix + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
-
-
 def rule_for_path(session: Session, jpath: str) -> ActivationRuleView:
     """The rule in force at ``jpath``: its own, else the nearest ancestor's, else the defaults."""
     node = session.scalar(select(Jurisdiction).where(Jurisdiction.path == jpath))
     rules = {
         r.jpath: r
-        for r in session.scalars(select(ActivationRule).where(ActivationRule.jpath.in_(_ancestors(jpath))))
+        for r in session.scalars(
+            select(ActivationRule).where(ActivationRule.jpath.in_(ancestor_paths(jpath)))
+        )
     }
     own_id = node.id if node is not None else 0
     own_name = node.name if node is not None else ""
-    for path in reversed(_ancestors(jpath)):
+    for path in reversed(ancestor_paths(jpath)):
         rule = rules.get(path)
         if rule is None:
             continue

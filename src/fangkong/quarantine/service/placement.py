@@ -30,7 +30,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
-from fangkong.core.scope import path_in_scope, real_place_of, under
+from fangkong.core.scope import ancestor_paths, path_in_scope, real_place_of, under
 from fangkong.protocol.service import CentralizedStage, centralized_stages
 from fangkong.quarantine.models import (
     ACTIVE_STAYS,
@@ -81,20 +81,15 @@ def county_of(jpath: str) -> str:
     return codes[min(2, len(codes) - 1)] if codes else ""
 
 
-def _ancestors(jpath: str) -> list[str]:
-    codes = [c for c in jpath.split("/") if c]
-    return ["/" + "/".join(codes[:n]) + "/" for n in range(1, len(codes))]
-
-
 def sites_visible(principal: Principal) -> ColumnElement[bool]:
     """Sites a coordinator places into: their own subtree's, and those of the jurisdictions above them
     (a city's site serves its counties); another county's sites are not theirs to fill."""
-    above = _ancestors(principal.jpath)
+    above = ancestor_paths(principal.jpath)[:-1]
     return or_(under(QuarantineSite.jpath, principal.jpath), QuarantineSite.jpath.in_(above))
 
 
 def site_is_visible(site: QuarantineSite, principal: Principal) -> bool:
-    return path_in_scope(site.jpath, principal.jpath) or site.jpath in _ancestors(principal.jpath)
+    return path_in_scope(site.jpath, principal.jpath) or site.jpath in ancestor_paths(principal.jpath)[:-1]
 
 
 def get_room(session: Session, principal: Principal, room_id: int) -> tuple[QuarantineRoom, QuarantineSite]:

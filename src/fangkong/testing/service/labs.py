@@ -12,7 +12,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.scope import ancestor_paths, path_in_scope, under
 from fangkong.testing.models import Laboratory
 
 # A lab's results are due within this many hours of receiving the samples (rural "乡采样、县检测",
@@ -74,8 +74,7 @@ def create_laboratory(
 
 def list_laboratories(session: Session, principal: Principal) -> Sequence[Laboratory]:
     """Laboratories in the caller's area and above it (a county's tubes often go to the city's lab)."""
-    codes = [c for c in principal.jpath.split("/") if c]
-    ancestors = ["/" + "".join(f"{c}/" for c in codes[: i + 1]) for i in range(len(codes))]
+    ancestors = ancestor_paths(principal.jpath)
     return list(
         session.scalars(
             select(Laboratory)

@@ -23,7 +23,7 @@ from fangkong.core.clock import local_day, today, utcnow
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
-from fangkong.core.scope import path_in_scope, under
+from fangkong.core.scope import ancestor_paths, path_in_scope, under
 from fangkong.testing.models import (
     Campaign,
     CampaignArea,
@@ -491,10 +491,7 @@ def rounds_covering(session: Session, jpath: str, first: dt.date, last: dt.date)
     """Ids of the closed rounds held between ``first`` and ``last`` of campaigns whose area covers
     ``jpath`` (a jurisdiction of the campaign at or above it, or inside it). Risk areas read it: lifting
     needs a negative round of everyone on the final day."""
-    codes = [c for c in jpath.split("/") if c]
-    prefix = "/~/" if jpath.startswith("/~/") else "/"
-    codes = [c for c in codes if c != "~"]
-    ancestors = [prefix + "".join(f"{c}/" for c in codes[: i + 1]) for i in range(len(codes))]
+    ancestors = ancestor_paths(jpath)
     return list(
         session.scalars(
             select(CampaignRound.id)
