@@ -11,6 +11,7 @@ from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
 from fangkong.protocol import cli as protocol_cli
 from fangkong.quarantine import cli as quarantine_cli
+from fangkong.response import cli as response_cli
 from fangkong.surveillance import cli as surveillance_cli
 from fangkong.surveillance import cli_ops as surveillance_ops
 from fangkong.testing import cli as testing_cli
@@ -30,6 +31,9 @@ app.add_typer(
 )
 app.add_typer(areas_cli.app, name="areas", help="Risk areas, arrivals, checkpoints, doorstep services.")
 app.add_typer(testing_cli.app, name="testing", help="Testing: pool sizes, orders, rounds, lab results.")
+app.add_typer(
+    response_cli.app, name="response", help="Rapid response: tasks with deadlines, daily closure, dashboard."
+)
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect
 )

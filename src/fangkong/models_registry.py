@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "fangkong.quarantine.models",
     "fangkong.testing.models",
     "fangkong.areas.models",
+    "fangkong.response.models",
 )
 
 

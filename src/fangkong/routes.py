@@ -8,7 +8,17 @@ from fastapi import APIRouter, FastAPI
 
 from fangkong.core.permissions import Permission
 
-CAPABILITIES = ("core", "protocol", "tracing", "surveillance", "quarantine", "testing", "areas", "modeling")
+CAPABILITIES = (
+    "core",
+    "response",
+    "protocol",
+    "tracing",
+    "surveillance",
+    "quarantine",
+    "testing",
+    "areas",
+    "modeling",
+)
 
 
 def routers() -> list[APIRouter]:
@@ -26,7 +36,9 @@ def routers() -> list[APIRouter]:
 # ground (quarantine sites, testing, risk areas) share one entry, so that the widest role's top bar (an
 # administrator or the command centre, in English) still fits one line at 1366 px.
 MEASURES_TITLE = "Measures"
+COMMAND_TITLE = "Command"
 GROUP_TITLES = {
+    "response": COMMAND_TITLE,
     "tracing": "Tracing",
     "surveillance": "Surveillance",
     "quarantine": MEASURES_TITLE,

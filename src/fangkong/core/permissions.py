@@ -50,6 +50,12 @@ class Permission(enum.StrEnum):
     arrivals_manage = "arrivals.manage"
     checkpoint_lookup = "checkpoint.lookup"
     doorstep_manage = "doorstep.manage"
+    # Rapid response: tasks with deadline clocks, the daily closure (日清日结), dashboard and report.
+    response_read = "response.read"
+    tasks_work = "tasks.work"
+    tasks_manage = "tasks.manage"
+    templates_manage = "templates.manage"
+    closure_publish = "closure.publish"
 
 
 _P = Permission
@@ -57,7 +63,9 @@ _EVERYONE = {_P.jurisdictions_read, _P.protocol_read}
 _FIELD = _EVERYONE | {_P.people_read}
 
 _CASES = {_P.cases_read, _P.cases_write, _P.assist_manage}
-_WATCH = {_P.surveillance_read, _P.modeling_read}
+_WATCH = {_P.surveillance_read, _P.modeling_read, _P.response_read}
+# Everyone who owns a line of work sees and works the tasks given to their role.
+_TASKS = {_P.response_read, _P.tasks_work}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.administrator: frozenset(
@@ -77,6 +85,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.quarantine_manage,
             _P.testing_read,
             _P.areas_read,
+            _P.templates_manage,
         }
     ),
     Role.command_centre: frozenset(
@@ -97,6 +106,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.areas_propose,
             _P.areas_approve,
             _P.doorstep_manage,
+            _P.tasks_work,
+            _P.tasks_manage,
+            _P.templates_manage,
+            _P.closure_publish,
         }
     ),
     Role.surveillance_analyst: frozenset(
@@ -107,6 +120,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.surveillance_write,
             _P.surveillance_configure,
             _P.alerts_respond,
+            _P.tasks_work,
             _P.modeling_run,
             _P.areas_read,
         }
@@ -114,6 +128,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.investigator: frozenset(
         _FIELD
         | _CASES
+        | _TASKS
         | {
             _P.people_write,
             _P.people_reveal,
@@ -131,6 +146,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Quarantine sites receive the people other areas refer (协查) and report back on them.
     Role.quarantine_manager: frozenset(
         _FIELD
+        | _TASKS
         | {
             _P.people_reveal,
             _P.cases_read,
@@ -141,11 +157,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.testing_coordinator: frozenset(
-        _FIELD | {_P.cases_read, _P.testing_read, _P.testing_manage, _P.testing_sample}
+        _FIELD | _TASKS | {_P.cases_read, _P.testing_read, _P.testing_manage, _P.testing_sample}
     ),
     Role.laboratory: frozenset(_FIELD | {_P.surveillance_write, _P.testing_read, _P.lab_results}),
     Role.community_worker: frozenset(
         _FIELD
+        | _TASKS
         | {
             _P.people_write,
             _P.people_import,

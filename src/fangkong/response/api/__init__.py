@@ -1,0 +1,12 @@
+"""JSON routes of the response capability (/api/response/...): tasks and templates, daily closures,
+the dashboard and accountability, the daily report; one module per use case, one router here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from fangkong.response.api import closures, dashboard, reports, tasks
+
+router = APIRouter()
+for _module in (tasks, closures, dashboard, reports):
+    router.include_router(_module.router)

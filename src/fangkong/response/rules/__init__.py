@@ -1,0 +1,1 @@
+"""Pure decisions of the response capability: deadlines, closure diffs, metrics, timeliness."""

@@ -1,0 +1,7 @@
+"""Web pages of the response capability: closures."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
