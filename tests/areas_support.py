@@ -105,6 +105,7 @@ def add_visits(
     with acting_as(db, username) as (session, me):
         service.add_visits(
             session,
+            build_bus(),
             me,
             case_id,
             [
@@ -346,5 +347,5 @@ def seed_areas_foreign(app: Any, world: World) -> dict[str, str]:
             reporter=me.username,
             ip="seed",
         )
-        request = service.doorstep.open_request(session, me, kind="food", area_id=area_id)
+        request = service.doorstep.open_request(session, app.state.bus, me, kind="food", area_id=area_id)
     return {"area_id": str(area_id), "arrival_id": str(receipt.arrival_id), "request_id": str(request.id)}

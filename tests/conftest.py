@@ -120,6 +120,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         secret_key=secrets.token_urlsafe(32),
         encryption_key=_key(),
         hash_key=_key(),
+        # Tests move the frozen clock themselves and sweep when they mean to.
+        sweep_seconds=0,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator
@@ -212,7 +213,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The worker threads that run every plain-def route and dependency; the database's turns and
         # pool are sized against this number (Settings, DatabaseGate, PoolSize).
         anyio.to_thread.current_default_thread_limiter().total_tokens = worker_threads
+        sweeping: asyncio.Task[None] | None = None
+        if settings.sweep_seconds > 0:
+            from fangkong.response.background import sweep_forever
+
+            sweeping = asyncio.create_task(sweep_forever(app.state.db, settings.sweep_seconds))
         yield
+        if sweeping is not None:
+            sweeping.cancel()
 
     app = FastAPI(
         title="fangkong",

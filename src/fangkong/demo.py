@@ -1,7 +1,8 @@
 """``fangkong demo``: the demo region (``core.demo_loader``), then each capability's part of it.
 
 The registry comes first (places, residents, one account per role); then each capability seeds what
-makes its pages alive on first run, through its own use cases. A database that already has people is
+makes its pages alive on first run, through its own use cases; last, the response part plays a recent
+outbreak in the demo county, so the command centre logs in to a county in the middle of one. A database that already has people is
 left alone with ``--if-empty``.
 """
 
@@ -32,6 +33,11 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
     settings = get_settings()
     vault = Vault(settings.encryption_key, settings.hash_key)
     region = demo_region_spec()
+    from fangkong.response.service import templates as response_templates
+
+    with db.unit_of_work() as session:
+        # Before anything happens: the task templates every event below opens its work from.
+        response_templates.seed_templates(session)
     started = time.perf_counter()
     with db.unit_of_work() as session:
         part = quarantine_demo.seed(
@@ -60,5 +66,16 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
     console.print(
         f"risk areas: {areas.designated} designated; {areas.arrivals} arrivals registered; "
         f"{areas.requests} doorstep requests ({time.perf_counter() - started:.1f} s)"
+    )
+    from fangkong.response import demo as response_demo
+    from fangkong.wiring import build_bus
+
+    started = time.perf_counter()
+    with db.unit_of_work() as session:
+        outbreak = response_demo.seed(session, vault, build_bus(), demo_county(region).code)
+    console.print(
+        f"response: an outbreak of {outbreak.cases} cases over nine days in the demo county; "
+        f"{outbreak.tasks} tasks open ({outbreak.late} late), {outbreak.alerts} alerts, "
+        f"{outbreak.closures} daily closures ({time.perf_counter() - started:.1f} s)"
     )
     return logins

@@ -91,12 +91,51 @@ def _areas() -> list[Subscription]:
     ]
 
 
+def _response() -> list[Subscription]:
+    from fangkong.areas.events import DoorstepRequested, RiskAreaDesignated
+    from fangkong.quarantine.events import PersonCheckedIntoQuarantine, QuarantineSiteActivated
+    from fangkong.response.service import counters, handlers
+    from fangkong.surveillance.events import AlertAnswered, AlertRaised
+    from fangkong.testing.events import PersonTestedPositive, PoolFoundPositive, PoolRecalled
+    from fangkong.tracing.events import AssistRequested, CaseInvestigated, CaseReclassified, CaseReported
+
+    return [
+        # Each event opens, in parallel, the lines of work its templates list (2+4+24 for a case).
+        (CaseReported, handlers.case_reported),
+        (CaseReclassified, handlers.case_reclassified),
+        (AlertRaised, handlers.alert_raised),
+        (AssistRequested, handlers.assist_requested),
+        (PoolFoundPositive, handlers.pool_found_positive),
+        (QuarantineSiteActivated, handlers.site_activated),
+        (DoorstepRequested, handlers.doorstep_requested),
+        # The record that fulfils a task closes it: nobody ticks a box the platform can see is done.
+        (CaseInvestigated, handlers.case_investigated),
+        (PersonCheckedIntoQuarantine, handlers.person_checked_into_quarantine),
+        (RiskAreaDesignated, handlers.risk_area_designated),
+        (AlertAnswered, handlers.alert_answered),
+        (PoolRecalled, handlers.pool_recalled),
+        # The dashboard's counters move in the same transaction as the change they count.
+        (CaseReported, counters.case_reported),
+        (CaseReclassified, counters.case_reclassified),
+        (PersonPlacedUnderManagement, counters.person_placed),
+        (PeoplePlacedUnderManagement, counters.people_placed),
+        (PersonReleasedFromManagement, counters.person_released),
+        (PersonCheckedIntoQuarantine, counters.checked_into_quarantine),
+        (PersonTestedPositive, counters.tested_positive),
+        (AlertRaised, counters.alert_raised),
+    ]
+
+
 def _modeling() -> list[Subscription]:
     return []
 
 
 def subscriptions() -> list[Subscription]:
-    return [*_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_modeling()]
+    # The response rows come last: a task closes on what the other capabilities have just recorded.
+    return [
+        *_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_modeling(),
+        *_response(),
+    ]  # fmt: skip
 
 
 def build_bus() -> EventBus:

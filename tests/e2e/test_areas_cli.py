@@ -66,7 +66,7 @@ def test_arrivals_lookup_doorstep_and_escalate(cli_env, app, settings, world: Wo
             session, vault, build_bus(), report, channel="staff", reporter=me.username, ip="t"
         )
         service.doorstep.open_request(
-            session, me, kind="medical_emergency", person_id=world.people["330106"][0]
+            session, app.state.bus, me, kind="medical_emergency", person_id=world.people["330106"][0]
         )
     rows = json.loads(runner.invoke(cli, ["arrivals", *WORKER, "--json"]).output)["arrivals"]
     assert len(rows) == 1 and rows[0]["id_number"] != report.id_number

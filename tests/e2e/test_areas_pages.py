@@ -58,7 +58,9 @@ def seed(app, settings) -> dict[str, int]:  # type: ignore[no-untyped-def]
             session, place_code=HOME_COMMUNITY, name="文三路5号", state="proposed", change_kind="proposed"
         )
     with as_user(app, "home_community_worker") as (session, me):
-        service.doorstep.open_request(session, me, kind="medical_emergency", area_id=whole, detail="透析")
+        service.doorstep.open_request(
+            session, app.state.bus, me, kind="medical_emergency", area_id=whole, detail="透析"
+        )
         vault = Vault(settings.encryption_key, settings.hash_key)
         service.arrivals.register_arrival(
             session, vault, build_bus(), arrival_input(), channel="staff", reporter=me.username, ip="t"

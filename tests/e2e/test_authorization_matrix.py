@@ -20,6 +20,7 @@ from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
 from quarantine_support import seed_quarantine_foreign
+from response_tasks_support import seed_response_foreign
 from testing_support import seed_testing_foreign
 
 PUBLIC = {
@@ -75,6 +76,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **seed_quarantine_foreign(app, world),
         **seed_areas_foreign(app, world),
         **seed_testing_foreign(app, world),
+        **seed_response_foreign(app, world),
     }
 
 
@@ -120,7 +122,7 @@ def _foreign_tracing(app, world: World) -> dict[str, str]:  # type: ignore[no-un
             [service.ExposureInput("household", dt.datetime(2022, 7, 4, 20), person=stranger)],
         )
         exposure = service.exposures_of(session, me, first.id)[0]
-        request = assist.send(session, vault, me, contact.id, "330102")
+        request = assist.send(session, vault, bus, me, contact.id, "330102")
         return {
             "case_id": str(first.id),
             "cluster_id": str(first.cluster_id),

@@ -331,11 +331,12 @@ def doorstep_requests(
 
 @router.post("/doorstep/requests", response_model=RequestPublic, status_code=201)
 def open_request(
-    body: RequestCreate, principal: Doorstep, session: SessionDep, request: Request
+    body: RequestCreate, principal: Doorstep, session: SessionDep, bus: BusDep, request: Request
 ) -> RequestPublic:
     """Log a request from a sealed area; its deadline follows from its kind (an emergency: 30 minutes)."""
     view = service.doorstep.open_request(
         session,
+        bus,
         principal,
         kind=body.kind.value,
         detail=body.detail,

@@ -80,6 +80,7 @@ def seed(session: Session, vault: Vault, county_code: str, other_county_code: st
         if people:
             emergency = doorstep.open_request(
                 session,
+                bus,
                 community_worker,
                 kind="medical_emergency",
                 detail="胸闷气短，需送急诊",
@@ -93,6 +94,7 @@ def seed(session: Session, vault: Vault, county_code: str, other_county_code: st
             )
             doorstep.open_request(
                 session,
+                bus,
                 community_worker,
                 kind="medicine",
                 detail="降压药 一周用量",

@@ -6,6 +6,7 @@ arrival's origin, source ``arrival:<id>``).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from fangkong.core.events import DomainEvent
@@ -28,3 +29,15 @@ class RiskAreaLifted(DomainEvent):
     jpath: str
     from_level: str
     to_level: str
+
+
+@dataclass(frozen=True)
+class DoorstepRequested(DomainEvent):
+    """A resident of a sealed area asked for help at the door (food, medicine, a medical emergency):
+    published by ``areas.service.doorstep.open_request`` when the request is logged. ``kind`` is the
+    request kind's value."""
+
+    request_id: int
+    jpath: str
+    kind: str
+    requested_at: dt.datetime

@@ -384,6 +384,7 @@ def open_request(
     request: Request,
     principal: Doorstep,
     session: SessionDep,
+    bus: BusDep,
     kind: Annotated[str, Form(max_length=30)] = "",
     area_id: Annotated[str, Form(max_length=12)] = "",
     detail: Annotated[str, Form(max_length=300)] = "",
@@ -393,6 +394,7 @@ def open_request(
         raise InvalidInput([RowError(1, "area_id", Message("not a risk area"))])
     service.doorstep.open_request(
         session,
+        bus,
         principal,
         kind=kind,
         detail=detail,

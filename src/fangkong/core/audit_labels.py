@@ -128,6 +128,17 @@ ACTION_LABELS: Final[dict[str, str]] = {
     "arrivals.mark": "Updated the follow-up of an arrival",
     "arrivals.look_back": "Re-assessed arrivals after a risk area was designated",
     "checkpoint.lookup": "Looked a traveller up at a checkpoint",
+    "response.task.assign": "Assigned a task",
+    "response.task.start": "Started a task",
+    "response.task.complete": "Completed a task",
+    "response.task.cancel": "Cancelled a task",
+    "response.task.reopen": "Reopened a task",
+    "response.template.update": "Changed a task template",
+    "response.sweep": "Fired the task deadline clocks",
+    "response.closure.publish": "Published a daily closure",
+    "response.closure.correct": "Published a correction of a daily closure",
+    "response.closure.sign_off": "Signed off a daily closure",
+    "response.recount": "Recounted the dashboard's figures",
 }
 """audit action key -> English message id of what was done."""
 
@@ -173,6 +184,11 @@ OBJECT_LABELS: Final[dict[str, str]] = {
     "doorstep_request": "Doorstep service request",
     "emergency_department": "Emergency department",
     "public_subscription": "Public subscription",
+    "task": "Task",
+    "task_template": "Task template",
+    "task_sweep": "Task deadline sweep",
+    "daily_closure": "Daily closure",
+    "dashboard_counts": "Dashboard figures",
 }
 """audit object type -> English message id of the kind of object."""
 

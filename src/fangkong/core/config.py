@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     default_language: Literal["zh", "en"] = "zh"
     # Whether cookies carry the Secure flag; on by default in production (HTTPS behind a proxy).
     secure_cookies: bool = False
+    # Seconds between two runs of the deadline sweeper inside each app process (task warnings,
+    # escalations, the daily closure at the cut-off); 0 turns it off, for a deployment that runs
+    # `fangkong response sweep` from cron instead. Runs never fire anything twice (see response.sweeper).
+    sweep_seconds: int = Field(default=60, ge=0)
     # The zone "today" is counted in: pages, exports, KPI windows, daily closure (IANA name).
     time_zone: str = clock.DEFAULT_TIME_ZONE
 

@@ -174,6 +174,9 @@ def choose_focus(
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, principal: Reader, session: SessionDep) -> Response:
+    # The command dashboard replaces the overview for those who may read it (issue 15).
+    if principal.can(Permission.response_read):
+        return RedirectResponse("/dashboard", status_code=303)
     node = jurisdictions.get_in_scope(session, focus_of(request, principal), principal.jpath)
     counts = jurisdictions.count_by_level(session, node.path)
     population = people.count_in_scope(session, node.path) if principal.can(Permission.people_read) else None

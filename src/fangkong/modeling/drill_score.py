@@ -11,7 +11,9 @@ of the measures that could be judged, so it grows as capabilities land.
 * ``contacts_24h``: share of each case's close contacts (the answer key) identified as contacts of
   that case within 24 drill hours of its report.
 * ``alert_response``: hours from an alert about the sandbox to the first response; points = share
-  answered within the alert's own response time.
+  answered within the alert's own response time. Where the response capability runs, read from the
+  alert's verification task clock instead (see :mod:`drill_response`).
+* ``response_2_4_24``: share of "2+4+24" promises kept by the case tasks (see :mod:`drill_response`).
 * ``quarantine_placement``: hours from a person's identification (their plan asking for a centralized
   stage) to their check-in at a quarantine site; points = share checked in within the protocol's
   transfer deadline (cn-9: close contacts 8 h, contacts of contacts 12 h). People not checked in count
@@ -110,9 +112,10 @@ def score(
         if tracing
         else _missing("investigation"),
         _contacts(session, reader, drill, marks, reports, hours) if tracing else _missing("contacts_24h"),
-        _alerts(session, drill, marks, hours)
-        if capability_available("fangkong.surveillance.alerts")
-        else _missing("alert_response"),
+        _alert_measure(session, reader, drill, marks, hours),
+        _response(session, reader, drill, marks, hours)
+        if capability_available("fangkong.response.service.compliance")
+        else _missing("response_2_4_24"),
         _turnaround(session, drill, marks, hours)
         if capability_available("fangkong.testing.service")
         else _missing("test_turnaround"),
@@ -136,6 +139,7 @@ LABELS: Final[dict[str, str]] = {
     "quarantine_placement": "Close contacts placed within the transfer deadline",
     "area_designation": "Days from a case to its risk area",
     "area_lifting": "Risk areas lifted when due",
+    "response_2_4_24": "Case tasks within 2+4+24 h",
 }
 _CAPABILITY: Final[dict[str, str]] = {
     "investigation": "tracing",
@@ -145,6 +149,7 @@ _CAPABILITY: Final[dict[str, str]] = {
     "quarantine_placement": "quarantine",
     "area_designation": "areas",
     "area_lifting": "areas",
+    "response_2_4_24": "response",
 }
 
 
@@ -295,6 +300,36 @@ def _contacts(
         ),
         judged=expected,
     )
+
+
+def _alert_measure(
+    session: Session, reader: Principal, drill: Drill, marks: list[Mark], hours: float
+) -> Measure:
+    if capability_available("fangkong.response.service.compliance"):
+        from fangkong.modeling.drill_response import alert_verification
+
+        status, value, points, detail, judged = alert_verification(session, reader, drill, marks, hours)
+        if status == "ok":
+            return Measure(
+                "alert_response", LABELS["alert_response"], "ok", value=value, unit="h", points=points,
+                target="within each verification task's deadline", detail=detail, judged=judged,
+            )  # fmt: skip
+    if capability_available("fangkong.surveillance.alerts"):
+        return _alerts(session, drill, marks, hours)
+    return _missing("alert_response")
+
+
+def _response(session: Session, reader: Principal, drill: Drill, marks: list[Mark], hours: float) -> Measure:
+    from fangkong.modeling.drill_response import two_four_twenty_four
+
+    label = LABELS["response_2_4_24"]
+    status, target, value, points, detail, judged = two_four_twenty_four(session, reader, drill, marks, hours)
+    if status != "ok":
+        return Measure("response_2_4_24", label, "no_data", unit="%", target=target, detail=detail)
+    return Measure(
+        "response_2_4_24", label, "ok", value=value, unit="%", points=points, target=target,
+        detail=detail, judged=judged,
+    )  # fmt: skip
 
 
 def _alerts(session: Session, drill: Drill, marks: list[Mark], hours: float) -> Measure:

@@ -533,21 +533,21 @@ CountRows = Iterable[tuple[str, dt.date, int, int]]
 
 
 def _tracing_counts(session: Session, principal: Principal, path: str, basis: CountBasis) -> CountRows | None:
-    """Daily counts from the tracing capability, when its service offers them.
+    """Daily counts from the tracing capability's cases, when it has any under ``path``.
 
-    Looked up by name so that this capability does not depend on tracing: ``daily_case_counts(session,
-    principal, jurisdiction_path, basis)`` returning (jpath, date, local, imported) rows. Until it exists,
-    the Rt page reads the counts uploaded to it.
+    Looked up by name so that this capability does not depend on tracing: ``case_count_rows(session,
+    principal, jurisdiction_path, basis)`` returning (jpath, date, local, imported) rows. Where tracing
+    has no cases (a region that only uploads its counts), the Rt page reads the counts uploaded to it.
     """
     try:
         module = importlib.import_module("fangkong.tracing.service")
     except ImportError:
         return None
-    reader: Any = getattr(module, "daily_case_counts", None)
+    reader: Any = getattr(module, "case_count_rows", None)
     if not callable(reader):
         return None
-    rows: CountRows = reader(session, principal, path, basis.value)
-    return rows
+    rows: CountRows = list(reader(session, principal, path, basis.value))
+    return rows or None
 
 
 def count_source(

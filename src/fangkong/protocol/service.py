@@ -32,6 +32,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import ancestor_paths, path_in_scope, under
 from fangkong.protocol.change_words import count_described
+from fangkong.protocol.daily import people_under_measure as people_under_measure
 from fangkong.protocol.loader import (
     DEFAULT_PROTOCOL_ID,
     ProtocolError,

@@ -23,7 +23,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, User
 from fangkong.core.permissions import ROLE_PERMISSIONS, Permission
 from fangkong.core.scope import path_in_scope, under
-from fangkong.surveillance.events import AlertConfirmedAsEvent
+from fangkong.surveillance.events import AlertAnswered, AlertConfirmedAsEvent
 from fangkong.surveillance.models import (
     Alert,
     AlertAction,
@@ -253,7 +253,10 @@ def act(
     note: str,
     now: dt.datetime,
 ) -> Alert:
-    """Start verification, confirm as an event, or dismiss with a reason; the first stops the clock."""
+    """Start verification, confirm as an event, or dismiss with a reason; the first stops the clock.
+
+    Confirming or dismissing publishes ``AlertAnswered`` (and confirming ``AlertConfirmedAsEvent``).
+    """
     alert = get_alert(session, path, alert_id)
     note = note.strip()
     if len(note) > MAX_NOTE_LENGTH:
@@ -288,6 +291,10 @@ def act(
         jpath=alert.jpath,
         detail={"from": before.value, "to": target.value, "note": note},
     )
+    if target in (AlertStatus.confirmed, AlertStatus.dismissed):
+        bus.publish(
+            session, AlertAnswered(alert_id=alert.id, jpath=alert.jpath, status=target.value, answered_at=now)
+        )
     if target is AlertStatus.confirmed:
         evidence = json.loads(alert.evidence or "{}")
         channels = tuple(str(c.get("code")) for c in evidence.get("channels", []))

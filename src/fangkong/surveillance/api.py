@@ -278,6 +278,7 @@ def run_detectors(
     body: RunRequest,
     principal: Configurer,
     session: SessionDep,
+    bus: BusDep,
     request: Request,
     background: BackgroundTasks,
 ) -> RunPublic:
@@ -285,6 +286,7 @@ def run_detectors(
     now = clock.utcnow()
     report = runner.run_detection(
         session,
+        bus,
         actor_of(principal, request),
         principal.jpath,
         body.as_of or clock.local_day(now),

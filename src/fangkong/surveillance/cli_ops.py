@@ -124,6 +124,7 @@ def run(
     """Run every configured detector, fuse signals into alerts and send the notifier outbox."""
     from fangkong.core import audit, clock
     from fangkong.surveillance import alerts, runner
+    from fangkong.wiring import build_bus
 
     db = _database()
     path = _scope(db, jurisdiction)
@@ -132,7 +133,13 @@ def run(
     try:
         with _native_output_to_stderr(), db.unit_of_work() as session:
             report = runner.run_detection(
-                session, audit.SYSTEM, path, day, now, first_date=_date(first_date, "--first-date")
+                session,
+                build_bus(),
+                audit.SYSTEM,
+                path,
+                day,
+                now,
+                first_date=_date(first_date, "--first-date"),
             )
             summary = {
                 "run_id": report.run.id,

@@ -26,3 +26,28 @@ class AlertConfirmedAsEvent(DomainEvent):
     last_date: dt.date
     confirmed_by: str
     note: str
+
+
+@dataclass(frozen=True)
+class AlertRaised(DomainEvent):
+    """The detector raised a new alert (published by the detector run when it creates the alert)."""
+
+    alert_id: int
+    jurisdiction_id: int
+    jpath: str
+    level: str
+    title: str
+    raised_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class AlertAnswered(DomainEvent):
+    """Responders closed an alert: confirmed it as an event or dismissed it (``status`` says which).
+
+    Published by ``surveillance.alerts.act`` in the same unit of work as the status change.
+    """
+
+    alert_id: int
+    jpath: str
+    status: str
+    answered_at: dt.datetime

@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.events import EventBus
 from fangkong.core.i18n import Message
 from fangkong.core.jurisdictions import same_world_as
 from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import alerts as alert_service
 from fangkong.surveillance import service
+from fangkong.surveillance.events import AlertRaised
 from fangkong.surveillance.fusion import Area, Candidate, Rule, SignalFact, fuse, neighbour_map, prefixes
 from fangkong.surveillance.models import (
     Adjacency,
@@ -115,6 +117,7 @@ def _none(value: float) -> float | None:
 
 def run_detection(
     session: Session,
+    bus: EventBus,
     actor: audit.Actor,
     path: str,
     as_of: dt.date,
@@ -123,7 +126,10 @@ def run_detection(
     first_date: dt.date | None = None,
     scan_replicates: int = SCAN_REPLICATES,
 ) -> RunReport:
-    """Judge ``first_date``..``as_of`` (default: ``as_of`` only) in the caller's subtree and raise alerts."""
+    """Judge ``first_date``..``as_of`` (default: ``as_of`` only) in the caller's subtree and raise alerts.
+
+    Each alert raised is published as ``AlertRaised`` on ``bus``, in the caller's unit of work.
+    """
     service.ensure_defaults(session)
     first = first_date or as_of
     errors = []
@@ -158,7 +164,7 @@ def run_detection(
     ).all()
     for config, channel in configs:
         _run_config(session, run, config, channel, path, first, as_of, report, evidence)
-    _fuse_days(session, actor, path, first, as_of, now, report, evidence, scan_replicates)
+    _fuse_days(session, bus, actor, path, first, as_of, now, report, evidence, scan_replicates)
     run.finished_at = now
     run.alerts = len(report.created)
     run.notes = json.dumps(report.notes, ensure_ascii=False)
@@ -361,6 +367,7 @@ class _SignalInfo:
 
 def _fuse_days(
     session: Session,
+    bus: EventBus,
     actor: audit.Actor,
     path: str,
     first: dt.date,
@@ -430,7 +437,7 @@ def _fuse_days(
         for candidate in fuse(known, rules, areas, neighbours, day, used, closed=closed, places=places):
             alert = open_alerts.get(candidate.key)
             if alert is None:
-                alert = _create(session, actor, candidate, info, evidence, day, now, scan_replicates)
+                alert = _create(session, bus, actor, candidate, info, evidence, day, now, scan_replicates)
                 open_alerts[candidate.key] = alert
                 report.created.append(alert.id)
             else:
@@ -603,6 +610,7 @@ def _title(candidate: Candidate, info: Mapping[int, _SignalInfo]) -> str:
 
 def _create(
     session: Session,
+    bus: EventBus,
     actor: audit.Actor,
     candidate: Candidate,
     info: Mapping[int, _SignalInfo],
@@ -662,6 +670,17 @@ def _create(
         )
     session.flush()
     alert_service.route(session, alert, "created", now)
+    bus.publish(
+        session,
+        AlertRaised(
+            alert_id=alert.id,
+            jurisdiction_id=alert.jurisdiction_id,
+            jpath=alert.jpath,
+            level=alert.level.value,
+            title=alert.title,
+            raised_at=now,
+        ),
+    )
     return alert
 
 

@@ -32,6 +32,7 @@ from fangkong.core.models import LEVEL_ORDER, Jurisdiction, Level
 from fangkong.core.scope import path_in_scope, under
 from fangkong.surveillance import channels as catalogue
 from fangkong.surveillance.channels import ChannelSpec, RuleSpec
+from fangkong.surveillance.daily import alert_figures as alert_figures
 from fangkong.surveillance.fusion import Area, prefixes
 from fangkong.surveillance.models import (
     Adjacency,

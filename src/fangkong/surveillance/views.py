@@ -166,6 +166,7 @@ def run_page(
     request: Request,
     principal: Configurer,
     session: SessionDep,
+    bus: BusDep,
     as_of: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     now = clock.utcnow()
@@ -175,7 +176,7 @@ def run_page(
         raise InvalidInput(
             [RowError(1, "as_of", Message("“{value}” is not a date (write it as 2022-07-01)", value=as_of))]
         ) from None
-    report = runner.run_detection(session, actor_of(principal, request), principal.jpath, day, now)
+    report = runner.run_detection(session, bus, actor_of(principal, request), principal.jpath, day, now)
     session.commit()
     alerts.deliver_pending(request.app.state.db, now, principal.jpath)
     return RedirectResponse(f"/surveillance?as_of={day.isoformat()}&run={report.run.id}", status_code=303)

@@ -770,10 +770,10 @@ def recalls(
 
 @router.post("/recalls/{recall_id}/located", response_model=RecallPublic)
 def mark_located(
-    recall_id: ItemId, body: LocatedCreate, principal: Sampler, session: SessionDep
+    recall_id: ItemId, body: LocatedCreate, principal: Sampler, session: SessionDep, bus: BusDep
 ) -> RecallPublic:
     """A community worker found the member and isolated them (marking it again changes nothing)."""
-    view = service.recall.mark_located(session, principal, recall_id, at=instant(body.at, "at"))
+    view = service.recall.mark_located(session, bus, principal, recall_id, at=instant(body.at, "at"))
     return _recall(view)
 
 

@@ -38,3 +38,14 @@ class PoolFoundPositive(DomainEvent):
     jpath: str
     members: int
     resulted_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PoolRecalled(DomainEvent):
+    """Every member of a positive pool has been located: published by the recall service when the last
+    member is marked located (by hand or by their retest being sampled). ``located_at`` is the latest
+    member's locating time."""
+
+    tube_id: int
+    jpath: str
+    located_at: dt.datetime

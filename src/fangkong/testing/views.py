@@ -793,8 +793,8 @@ def recalls_page(
 
 
 @router.post("/testing/recalls/{recall_id}/located")
-def mark_located(recall_id: RowId, principal: Sampler, session: SessionDep) -> Response:
-    recall.mark_located(session, principal, recall_id)
+def mark_located(recall_id: RowId, principal: Sampler, session: SessionDep, bus: BusDep) -> Response:
+    recall.mark_located(session, bus, principal, recall_id)
     return RedirectResponse(f"/testing/recalls#recall-{recall_id}", status_code=303)
 
 

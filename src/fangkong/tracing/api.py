@@ -246,7 +246,7 @@ def reclassify(
 
 @router.post("/cases/{case_id}/visits", response_model=list[VisitPublic], status_code=201)
 def add_visits(
-    case_id: ItemId, body: VisitsIn, principal: Writer, session: SessionDep, request: Request
+    case_id: ItemId, body: VisitsIn, principal: Writer, session: SessionDep, bus: BusDep, request: Request
 ) -> list[VisitPublic]:
     visits = [
         service.VisitInput(
@@ -262,7 +262,8 @@ def add_visits(
         )
         for v in body.visits
     ]
-    return [_visit(v) for v in service.add_visits(session, principal, case_id, visits, ip=client_ip(request))]
+    added = service.add_visits(session, bus, principal, case_id, visits, ip=client_ip(request))
+    return [_visit(v) for v in added]
 
 
 @router.post("/cases/{case_id}/exposures", response_model=list[ContactPublic], status_code=201)
@@ -450,11 +451,12 @@ def send_assist(
     principal: Assistant,
     session: SessionDep,
     vault: VaultDep,
+    bus: BusDep,
     request: Request,
 ) -> AssistPublic:
     """Refer the contact to the jurisdiction where they live (协查)."""
     sent = assist.send(
-        session, vault, principal, contact_id, body.receiver_code, body.message, ip=client_ip(request)
+        session, vault, bus, principal, contact_id, body.receiver_code, body.message, ip=client_ip(request)
     )
     return AssistPublic.model_validate(assist.get(session, principal, sent.id))
 

@@ -29,6 +29,7 @@ from fangkong.core.permissions import Permission
 from fangkong.core.phone import mask_phone
 from fangkong.core.scope import path_in_scope, under
 from fangkong.protocol.plan import ManagementPlan
+from fangkong.tracing.events import AssistRequested
 from fangkong.tracing.models import AssistRequest, AssistStatus, Contact, ContactStatus, UnidentifiedPerson
 from fangkong.tracing.protocols import plan_for, protocol_for
 from fangkong.tracing.rules import MANAGED_CATEGORIES, assist_deadlines
@@ -42,6 +43,7 @@ Box = Literal["sent", "received"]
 def send(
     session: Session,
     vault: Vault,
+    bus: EventBus,
     principal: Principal,
     contact_id: int,
     receiver_code: str,
@@ -49,7 +51,7 @@ def send(
     *,
     ip: str = "",
 ) -> AssistRequest:
-    """Refer a contact to the jurisdiction where they live."""
+    """Refer a contact to the jurisdiction where they live; publishes ``AssistRequested``."""
     contact = get_contact(session, principal, contact_id)
     if contact.status is not ContactStatus.active or contact.category not in MANAGED_CATEGORIES:
         raise DomainError(Message("this is not an active contact to be managed"))
@@ -120,6 +122,16 @@ def send(
         request.id,
         jpath=principal.jpath,
         detail={"contact_id": contact.id, "receiver": receiver.code},
+    )
+    bus.publish(
+        session,
+        AssistRequested(
+            request_id=request.id,
+            receiver_jurisdiction_id=receiver.id,
+            receiver_jpath=receiver.path,
+            sent_at=now,
+            due_at=request.plan_due,
+        ),
     )
     return request
 

@@ -383,6 +383,7 @@ def case_add_visit(
     case_id: ItemId,
     principal: Writer,
     session: SessionDep,
+    bus: BusDep,
     kind: Annotated[PlaceKind, Form()],
     start: Annotated[str, Form(max_length=20)],
     place_name: Annotated[str, Form(max_length=200)] = "",
@@ -405,7 +406,7 @@ def case_add_visit(
         carriage=carriage,
         seat=seat,
     )
-    service.add_visits(session, principal, case_id, [visit], ip=client_ip(request))
+    service.add_visits(session, bus, principal, case_id, [visit], ip=client_ip(request))
     return RedirectResponse(f"/tracing/cases/{case_id}#visits", status_code=303)
 
 
@@ -599,10 +600,13 @@ def contact_assist(
     principal: Assistant,
     session: SessionDep,
     vault: VaultDep,
+    bus: BusDep,
     receiver_code: Annotated[str, Form(max_length=12)] = "",
     message: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    sent = assist.send(session, vault, principal, contact_id, receiver_code, message, ip=client_ip(request))
+    sent = assist.send(
+        session, vault, bus, principal, contact_id, receiver_code, message, ip=client_ip(request)
+    )
     return RedirectResponse(f"/tracing/assist/{sent.id}", status_code=303)
 
 

@@ -102,29 +102,38 @@ def test_deadlines_by_kind_and_no_test_result_can_hold_an_emergency(app, world: 
         now = clock.utcnow()
         emergency = doorstep.open_request(
             session,
+            app.state.bus,
             principal,
             kind="medical_emergency",
             detail="孕8个月，腹痛出血",
             area_id=area_id,
             person_id=person.id,
         )
-        food = doorstep.open_request(session, principal, kind=RequestKind.food, area_id=area_id)
+        food = doorstep.open_request(
+            session, app.state.bus, principal, kind=RequestKind.food, area_id=area_id
+        )
         assert abs(emergency.deadline_at - now - dt.timedelta(minutes=30)) < dt.timedelta(seconds=1)
         assert abs(food.deadline_at - now - dt.timedelta(hours=12)) < dt.timedelta(seconds=1)
         assert emergency.state == RequestState.open and not emergency.late
         with pytest.raises(InvalidInput) as bad:
-            doorstep.open_request(session, principal, kind="haircut", detail=["x"], area_id=area_id)
+            doorstep.open_request(
+                session, app.state.bus, principal, kind="haircut", detail=["x"], area_id=area_id
+            )
         assert {e.field for e in bad.value.errors} == {"kind", "detail"}
         with pytest.raises(InvalidInput):
-            doorstep.open_request(session, principal, kind="food")
+            doorstep.open_request(session, app.state.bus, principal, kind="food")
 
 
 def test_a_late_emergency_escalates_at_once(app, world: World, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     with as_user(app, WORKER) as (session, principal):
         area_id = area_in_force(session, place_code=COMMUNITY, name="翠苑小区")
-        emergency = doorstep.open_request(session, principal, kind="medical_emergency", area_id=area_id)
-        medicine = doorstep.open_request(session, principal, kind="medicine", area_id=area_id)
-        answered = doorstep.open_request(session, principal, kind="medical_emergency", area_id=area_id)
+        emergency = doorstep.open_request(
+            session, app.state.bus, principal, kind="medical_emergency", area_id=area_id
+        )
+        medicine = doorstep.open_request(session, app.state.bus, principal, kind="medicine", area_id=area_id)
+        answered = doorstep.open_request(
+            session, app.state.bus, principal, kind="medical_emergency", area_id=area_id
+        )
         doorstep.take(session, principal, answered.id)
         doorstep.complete(session, principal, answered.id, outcome="120送省妇保急诊")
     frozen_clock.advance(dt.timedelta(minutes=29))
@@ -161,8 +170,10 @@ def test_take_complete_cancel_and_the_board(app, world: World) -> None:  # type:
     with as_user(app, WORKER) as (session, principal):
         high = area_in_force(session, place_code=COMMUNITY, name="翠苑小区")
         medium = area_in_force(session, place_code="330106001002", name="宝石小区", level="medium")
-        first = doorstep.open_request(session, principal, kind="food", area_id=high)
-        second = doorstep.open_request(session, principal, kind="other", area_id=high, detail="换煤气")
+        first = doorstep.open_request(session, app.state.bus, principal, kind="food", area_id=high)
+        second = doorstep.open_request(
+            session, app.state.bus, principal, kind="other", area_id=high, detail="换煤气"
+        )
         taken = doorstep.take(session, principal, first.id)
         assert taken.taken_by == WORKER and taken.taken_at is not None
         done = doorstep.complete(session, principal, first.id, outcome="已送到")

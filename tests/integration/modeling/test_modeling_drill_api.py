@@ -169,7 +169,7 @@ def test_without_teams_the_score_says_nothing_was_investigated_then_credits_an_i
         visit = tracing.VisitInput(
             kind=tracing.PlaceKind.address, place_name="home", start=dt.datetime(2024, 1, 1, 8)
         )
-        tracing.add_visits(session, investigator, case_id, [visit])
+        tracing.add_visits(session, app.state.bus, investigator, case_id, [visit])
     _advance(client, headers, drill["id"], DRILL["days"] * 24 + 1)
     _total, measures = _measures(client, headers, drill["id"])
     investigation = measures["investigation"]

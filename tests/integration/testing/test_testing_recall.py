@@ -78,7 +78,7 @@ def test_a_positive_pool_recalls_exactly_its_members_under_the_temporary_measure
     with acting_as(app, "away_testing_coordinator") as (session, other):
         assert recall.recall_list(session, other) == []
         with pytest.raises(NotFound):
-            recall.mark_located(session, other, flagged[0].id)
+            recall.mark_located(session, app.state.bus, other, flagged[0].id)
 
 
 def test_the_time_from_pool_result_to_every_member_located_is_measured(
@@ -93,8 +93,8 @@ def test_the_time_from_pool_result_to_every_member_located_is_measured(
         # The pool resulted at 14:00 Shanghai (06:00 UTC); the members are found at 08:00, 09:30, 10:00 UTC.
         for r, hour in zip(flagged, (8.0, 9.5, 10.0), strict=True):
             at = dt.datetime(2026, 12, 6, tzinfo=dt.UTC) + dt.timedelta(hours=hour)
-            recall.mark_located(session, me, r.id, at=at)
-        recall.mark_located(session, me, flagged[0].id, at=SAMPLED)  # again: nothing changes
+            recall.mark_located(session, app.state.bus, me, r.id, at=at)
+        recall.mark_located(session, app.state.bus, me, flagged[0].id, at=SAMPLED)  # again: nothing changes
         timing = recall.recall_timing(session, me, tube_id)
         assert (timing.members, timing.located) == (3, 3)
         assert timing.pool_resulted_at == dt.datetime(2026, 12, 6, 6, 0, tzinfo=dt.UTC)

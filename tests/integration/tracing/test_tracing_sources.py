@@ -64,6 +64,7 @@ def test_candidates_are_ranked_by_timing_and_kind_of_evidence(tracing: Tracing, 
         ):
             service.add_visits(
                 session,
+                tracing.bus,
                 me,
                 case_id,
                 [

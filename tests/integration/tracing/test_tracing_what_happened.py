@@ -305,11 +305,11 @@ def test_a_mistyped_receiver_is_refused_not_replaced(tracing: Tracing, world: Wo
         )
         contact_id = contact.id
     with tracing.as_user("home_investigator") as (session, me), pytest.raises(InvalidInput) as typo:
-        assist.send(session, tracing.vault, me, contact_id, "330299", "请协查")
+        assist.send(session, tracing.vault, tracing.bus, me, contact_id, "330299", "请协查")
     assert _fields(typo) == {"receiver_code"}
     with tracing.as_user("home_investigator") as (session, me):
         assert session.scalar(select(AssistRequest.id)) is None
-        sent = assist.send(session, tracing.vault, me, contact_id, "", "请协查")
+        sent = assist.send(session, tracing.vault, tracing.bus, me, contact_id, "", "请协查")
         shown = assist.get(session, me, sent.id)
         assert (shown.box, shown.message, shown.person_label) == ("sent", "请协查", "张*")
 

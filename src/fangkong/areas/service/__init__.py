@@ -9,6 +9,6 @@
 
 from __future__ import annotations
 
-from fangkong.areas.service import arrivals, checkpoints, designation, doorstep, public
+from fangkong.areas.service import arrivals, checkpoints, daily, designation, doorstep, public
 
-__all__ = ["arrivals", "checkpoints", "designation", "doorstep", "public"]
+__all__ = ["arrivals", "checkpoints", "daily", "designation", "doorstep", "public"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from fangkong.areas.events import DoorstepRequested
 from fangkong.areas.models import (
     AreaState,
     EmergencyDepartment,
@@ -32,6 +33,7 @@ from fangkong.areas.models import (
 from fangkong.core import audit, clock, people
 from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RowError
+from fangkong.core.events import EventBus
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.permissions import Permission
@@ -315,6 +317,7 @@ def _kind(value: object, errors: list[RowError]) -> RequestKind | None:
 
 def open_request(
     session: Session,
+    bus: EventBus,
     principal: Principal,
     *,
     kind: object,
@@ -326,7 +329,7 @@ def open_request(
     """Log a request from a sealed area; its deadline follows from its kind and nothing else.
 
     There is deliberately no test-result field, and nothing about the person's tests or plan is read:
-    a medical emergency is never held for a test result.
+    a medical emergency is never held for a test result. Publishes ``DoorstepRequested``.
     """
     _require(principal, Permission.doorstep_manage)
     errors: list[RowError] = []
@@ -366,6 +369,9 @@ def open_request(
         row.id,
         jpath=jpath,
         detail={"kind": request_kind.value},
+    )
+    bus.publish(
+        session, DoorstepRequested(request_id=row.id, jpath=jpath, kind=request_kind.value, requested_at=now)
     )
     return _view(row, area.name if area is not None else None, now)
 

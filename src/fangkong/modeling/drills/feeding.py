@@ -47,7 +47,7 @@ def _feed(
     if kind == "investigation":
         return _feed_investigation(session, vault, bus, principal, drill, payload, due_hours)
     if kind == "signal":
-        return _feed_signal(session, principal, drill, payload, due_hours, now)
+        return _feed_signal(session, bus, principal, drill, payload, due_hours, now)
     if kind == "alert_response":
         return f"answered:{_answer_alerts(session, bus, principal, drill, due_hours, now)}"
     if kind in ("sampling", "lab"):
@@ -190,6 +190,10 @@ def _feed_investigation(
                     note="drill autopilot",
                 )
             )
+    if capability_available("fangkong.response.service.compliance"):
+        from fangkong.modeling.drill_response import team_reached_scene
+
+        team_reached_scene(session, principal, case_id)
     if lines:
         tracing.add_exposures(session, vault, bus, principal, case_id, lines, ip="drill")
         if capability_available("fangkong.quarantine.service"):
@@ -209,6 +213,7 @@ def _feed_investigation(
 
 def _feed_signal(
     session: Session,
+    bus: EventBus,
     principal: Principal,
     drill: Drill,
     payload: dict[str, Any],
@@ -233,7 +238,7 @@ def _feed_signal(
         [RawRecord(1, FEVER_CHANNEL, township.code, day.isoformat(), int(payload["value"]))],
         f"drill {drill.id}", now,
     )  # fmt: skip
-    run = runner.run_detection(session, actor, township.path, day, now)
+    run = runner.run_detection(session, bus, actor, township.path, day, now)
     if drill.autopilot:
         _rows, open_alerts = alerts.list_alerts(
             session, drill.sandbox_path, statuses=[AlertStatus.signal], size=1

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fangkong.quarantine.service import (
     activation,
     census,
+    daily,
     placement,
     rooms_import,
     sites,
@@ -23,4 +24,14 @@ from fangkong.quarantine.service import (
     transfers,
 )
 
-__all__ = ["activation", "census", "placement", "rooms_import", "sites", "stays", "timeliness", "transfers"]
+__all__ = [
+    "activation",
+    "census",
+    "daily",
+    "placement",
+    "rooms_import",
+    "sites",
+    "stays",
+    "timeliness",
+    "transfers",
+]

@@ -12,6 +12,6 @@
 
 from __future__ import annotations
 
-from fangkong.testing.service import coverage, labs, orders, recall, results, rounds, scanning
+from fangkong.testing.service import coverage, daily, labs, orders, recall, results, rounds, scanning
 
-__all__ = ["coverage", "labs", "orders", "recall", "results", "rounds", "scanning"]
+__all__ = ["coverage", "daily", "labs", "orders", "recall", "results", "rounds", "scanning"]

@@ -355,6 +355,21 @@ def overdue(
     return _page(session, query, page, size)
 
 
+def overdue_by_community(session: Session, on: dt.date) -> list[tuple[str, int]]:
+    """(community path, open orders due before ``on``) for every community with any, path order.
+
+    A system read (no principal: the response sweeper opens a task per community), over the whole tree
+    drills' sandboxes included; an order's ``jpath`` is its person's community.
+    """
+    rows = session.execute(
+        select(TestOrder.jpath, func.count(TestOrder.id))
+        .where(TestOrder.due_date < on, TestOrder.state == OrderState.open)
+        .group_by(TestOrder.jpath)
+        .order_by(TestOrder.jpath)
+    ).all()
+    return [(str(path), int(count)) for path, count in rows]
+
+
 # ------------------------------------------------------------------------------------------ sampling
 
 

@@ -17,10 +17,11 @@ from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.clock import as_utc, utcnow
 from fangkong.core.errors import Conflict, NotFound
-from fangkong.core.events import EventBus
+from fangkong.core.events import EventBus, bus_of
 from fangkong.core.i18n import Message
 from fangkong.core.models import Person
 from fangkong.core.scope import path_in_scope, under
+from fangkong.testing.events import PoolRecalled
 from fangkong.testing.models import OrderState, Recall, RecallState, TestOrder, TestResult, Tube, TubeMember
 from fangkong.testing.service import orders, results
 
@@ -103,10 +104,31 @@ def _one(session: Session, recall_id: int) -> RecallView:
     return _views(session, select(Recall.id).where(Recall.id == recall_id))[0]
 
 
+def _publish_if_recalled(session: Session, bus: EventBus, tube_id: int) -> None:
+    """Publish ``PoolRecalled`` when every member of the pool is now located.
+
+    Called only right after a member's locating time was first set, so the pool's last member fires it
+    exactly once.
+    """
+    members, located, last = session.execute(
+        select(func.count(Recall.id), func.count(Recall.located_at), func.max(Recall.located_at)).where(
+            Recall.tube_id == tube_id
+        )
+    ).one()
+    if not members or located < members or last is None:
+        return
+    tube = session.get(Tube, tube_id)
+    assert tube is not None
+    bus.publish(session, PoolRecalled(tube_id=tube_id, jpath=tube.jpath, located_at=as_utc(last)))
+
+
 def mark_located(
-    session: Session, principal: Principal, recall_id: int, *, at: dt.datetime | None = None
+    session: Session, bus: EventBus, principal: Principal, recall_id: int, *, at: dt.datetime | None = None
 ) -> RecallView:
-    """A community worker found the member and isolated them; marking it again changes nothing."""
+    """A community worker found the member and isolated them; marking it again changes nothing.
+
+    Locating the pool's last member publishes ``PoolRecalled``.
+    """
     recall = _recall(session, principal, recall_id)
     if recall.located_at is None:
         recall.located_at = at or utcnow()
@@ -121,6 +143,7 @@ def mark_located(
             recall.id,
             jpath=recall.jpath,
         )
+        _publish_if_recalled(session, bus, recall.tube_id)
     return _one(session, recall.id)
 
 
@@ -139,7 +162,8 @@ def record_retest(
     """The member's single-tube retest was sampled (a member being sampled has been located).
 
     Its result comes with the lab's file like any other tube's; ``result`` records one read on the spot
-    through the same path (a positive is ``PersonTestedPositive``: tracing opens a case).
+    through the same path (a positive is ``PersonTestedPositive``: tracing opens a case). A sample that
+    locates the pool's last member publishes ``PoolRecalled``.
     """
     recall = _recall(session, principal, recall_id)
     code = orders.barcode_of(barcode)
@@ -181,7 +205,8 @@ def record_retest(
             order.tube_barcode = code
             order.sampled_at = when
         recall.retest_barcode = code
-        if recall.located_at is None:
+        newly_located = recall.located_at is None
+        if newly_located:
             recall.located_at = when
         if recall.state is RecallState.flagged:
             recall.state = RecallState.located
@@ -195,6 +220,8 @@ def record_retest(
             detail={"barcode": code},
             jpath=recall.jpath,
         )
+        if newly_located:
+            _publish_if_recalled(session, bus or bus_of(session), recall.tube_id)
     if result is not None:
         line = results.ResultLine(
             row=1,

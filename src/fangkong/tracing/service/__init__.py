@@ -19,6 +19,9 @@ The package holds one module per use case; this module is its public face (calle
 - :mod:`.links`: transmission chain links and clusters;
 - :mod:`.lists`: the case and contact lists;
 - :mod:`.details`: a case's and a contact's detail;
+- :mod:`.daily`: daily case counts by report or onset day (the epidemic curve, the Rt page);
+- :mod:`.progress`: how far an investigation has come (system reads for response) and
+  ``CaseInvestigated``;
 - :mod:`.reads`: the reads the others build on (a case or contact in scope, paging, place pickers) and
   the reads other capabilities make.
 """
@@ -65,6 +68,8 @@ from fangkong.tracing.service.contacts import convert_contact, override_contact
 from fangkong.tracing.service.conversion import (
     _absorb_contacts as _absorb_contacts,
 )
+from fangkong.tracing.service.daily import case_count_rows, cases_by_place, daily_case_counts, report_facts
+from fangkong.tracing.service.daily_figures import case_figures, contacts_identified
 from fangkong.tracing.service.details import CaseDetail, ContactDetail, case_detail, contact_detail
 from fangkong.tracing.service.exposures import ExposureInput, add_exposures, exposures_of, remove_exposure
 from fangkong.tracing.service.isolation import (
@@ -86,6 +91,7 @@ from fangkong.tracing.service.lists import (
     list_cases,
     list_contacts,
 )
+from fangkong.tracing.service.progress import close_contacts_isolated, contacts_count
 from fangkong.tracing.service.reads import (
     MAX_PAGE_SIZE,
     Page,
@@ -137,14 +143,21 @@ __all__ = [
     "add_link",
     "add_visits",
     "case_by_ref",
+    "case_count_rows",
     "case_detail",
+    "case_figures",
     "case_rows",
+    "cases_by_place",
+    "close_contacts_isolated",
     "community_choices",
     "contact_detail",
     "contact_rows",
+    "contacts_count",
+    "contacts_identified",
     "convert_contact",
     "county_choices",
     "county_code_of",
+    "daily_case_counts",
     "exposures_of",
     "first_isolation",
     "found_day",
@@ -164,6 +177,7 @@ __all__ = [
     "register_case",
     "remove_exposure",
     "remove_link",
+    "report_facts",
     "update_case",
     "visits_of",
 ]

@@ -35,6 +35,7 @@ from fangkong.tracing.rules import (
 )
 from fangkong.tracing.service.classifying import _subject_from_row, reclassify_contacts
 from fangkong.tracing.service.links import add_link
+from fangkong.tracing.service.progress import publish_investigated
 from fangkong.tracing.service.reads import actor, get_case, get_contact
 
 
@@ -67,7 +68,10 @@ def add_exposures(
     *,
     ip: str = "",
 ) -> list[Contact]:
-    """Record exposures found by the investigation and classify every person they concern."""
+    """Record exposures found by the investigation and classify every person they concern.
+
+    Publishes ``CaseInvestigated`` when at least one line was recorded.
+    """
     from fangkong.tracing.rules import SETTINGS
 
     case = get_case(session, principal, case_id)
@@ -171,6 +175,8 @@ def add_exposures(
         jpath=case.jpath,
         detail={"added": len(written), "people": len(subjects)},
     )
+    if written:
+        publish_investigated(session, bus, case)
     return contacts
 
 

@@ -13,6 +13,7 @@ from fangkong.core import audit
 from fangkong.core.auth import Principal
 from fangkong.core.clock import from_local
 from fangkong.core.errors import InvalidInput, RowError
+from fangkong.core.events import EventBus
 from fangkong.tracing.models import (
     PlaceKind,
     Visit,
@@ -21,6 +22,7 @@ from fangkong.tracing.rules import (
     place_key,
     time_problem,
 )
+from fangkong.tracing.service.progress import publish_investigated
 from fangkong.tracing.service.reads import actor, get_case
 
 
@@ -38,9 +40,15 @@ class VisitInput:
 
 
 def add_visits(
-    session: Session, principal: Principal, case_id: int, visits: Sequence[VisitInput], *, ip: str = ""
+    session: Session,
+    bus: EventBus,
+    principal: Principal,
+    case_id: int,
+    visits: Sequence[VisitInput],
+    *,
+    ip: str = "",
 ) -> list[Visit]:
-    """Record places and time slots of a case's account."""
+    """Record places and time slots of a case's account; publishes ``CaseInvestigated`` when any."""
     case = get_case(session, principal, case_id)
     errors: list[RowError] = []
     for row, visit in enumerate(visits, start=1):
@@ -82,6 +90,8 @@ def add_visits(
         jpath=case.jpath,
         detail={"added": len(rows)},
     )
+    if rows:
+        publish_investigated(session, bus, case)
     return rows
 
 

@@ -1,0 +1,39 @@
+"""The deadline sweeper inside the app: every ``sweep_seconds`` it warns, notifies, escalates and closes
+the days whose cut-off has passed, in a worker thread so the event loop never touches the database.
+
+Every process of a deployment runs one; the sweep itself makes sure nothing fires twice (conditional
+updates, and on PostgreSQL an advisory lock so only one sweep runs at a time). ``fangkong response
+sweep`` does the same from cron when the in-app sweeper is turned off (``sweep_seconds = 0``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import anyio.to_thread
+
+from fangkong.core.db import Database
+
+log = logging.getLogger("fangkong.response")
+
+
+def sweep_once(db: Database) -> None:
+    """One sweep in its own unit of work: task clocks first, then the daily closures now due."""
+    from fangkong.core.clock import utcnow
+    from fangkong.response.service import closure, sweeper
+
+    with db.unit_of_work() as session:
+        sweeper.sweep(session)
+    with db.unit_of_work() as session:
+        closure.close_due_days(session, utcnow())
+
+
+async def sweep_forever(db: Database, seconds: int) -> None:
+    """Sweep every ``seconds`` until cancelled; a failed sweep is logged and the next one tries again."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await anyio.to_thread.run_sync(sweep_once, db)
+        except Exception:  # a sweep must never take the app down: log it and try at the next tick
+            log.exception("deadline sweep failed")
