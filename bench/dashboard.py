@@ -10,10 +10,10 @@ Builds its own PostgreSQL database (dropped at the end) holding a province of ``
 - ``tracing_cases``: ``--cases`` confirmed cases reported over the last 28 days with their onset dates;
 - ``response_tasks``: three timeliness tasks per case (team on site, core facts, contacts transferred),
   most done, some late, some still open past their deadline;
-- the counters as the event handlers would have kept them: ``response_daily_counts`` (cases reported,
-  found under management, placements and releases per community and day) and
-  ``response_gauges`` (people under each measure per community), then checked against the source with
-  one ``recount`` of today for one county (timed too).
+- the counters as the event handlers would have kept them, each row a jurisdiction's subtree:
+  ``response_daily_counts`` (cases reported, found under management, placements and releases per
+  jurisdiction and day) and ``response_gauges`` (people under each measure per jurisdiction), then
+  checked against the source with one ``recount`` of today for one county (timed too).
 
 Then it times ``response.service.dashboard.dashboard`` for the province and for one county, ``--reps``
 times each after one warm-up, and (unless ``--no-http``) ``GET /api/response/dashboard`` in process.
@@ -38,12 +38,24 @@ import numpy as np
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mass_testing import analyze, copy_rows, drop_database, fresh_database, log
+from mass_testing import PG_ADMIN, _admin, analyze, copy_rows, drop_database, log
 
 TARGET_MS = 1000.0  # the issue: the province's dashboard renders with p95 under 1 s
 PASSWORD = "bench-password-42"
 CATEGORIES = (("close_contact", 0.6), ("contact_of_contact", 0.3), ("general_contact", 0.1))
 DAYS = 28
+
+
+def fresh_database() -> tuple[str, str]:
+    """A new PostgreSQL database of this bench's own (dropped at the end unless ``--keep``)."""
+    import uuid
+
+    name = f"fangkong_bench_dashboard_{uuid.uuid4().hex[:8]}"
+    admin = _admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", name
 
 
 def build_province(db: Any, cities: int) -> tuple[list[int], list[str], list[str]]:
@@ -207,27 +219,35 @@ def seed(db: Any, args: argparse.Namespace, ids: list[int], paths: list[str]) ->
         cell[1] += int(managed[i])
     per_community = np.bincount(np.arange(n) % k, minlength=k)
 
-    def daily() -> Iterable[tuple[object, ...]]:
-        for c in range(k):
-            for d in range(DAYS):
-                day = first_day + dt.timedelta(days=d)
-                cell = reported.get((c, d))
-                if cell:
-                    yield (paths[c], m.CASES_REPORTED, day, cell[0])
-                    yield (paths[c], m.CASES_FOUND_UNDER_MANAGEMENT, day, cell[1])
-                yield (paths[c], m.PEOPLE_PLACED, day, int(per_community[c]) // 10 + 1)
-                yield (paths[c], m.PEOPLE_RELEASED, day, int(per_community[c]) // 12)
+    # Each row holds a jurisdiction's whole subtree, as the handlers keep them: community rows rolled up.
+    from collections import Counter
 
-    copy_rows(db, "response_daily_counts", ("jpath", "metric", "day", "value"), daily())
+    from fangkong.core.scope import ancestor_paths
+
+    flows: Counter[tuple[str, str, dt.date]] = Counter()
+    for c in range(k):
+        above = ancestor_paths(paths[c])
+        for d in range(DAYS):
+            day = first_day + dt.timedelta(days=d)
+            found = reported.get((c, d))
+            values = [(m.PEOPLE_PLACED, int(per_community[c]) // 10 + 1),
+                      (m.PEOPLE_RELEASED, int(per_community[c]) // 12)]  # fmt: skip
+            if found:
+                values += [(m.CASES_REPORTED, found[0]), (m.CASES_FOUND_UNDER_MANAGEMENT, found[1])]
+            for metric, value in values:
+                for path in above:
+                    flows[(path, metric, day)] += value
+    copy_rows(db, "response_daily_counts", ("jpath", "metric", "day", "value"),
+              ((p, k_, d, v) for (p, k_, d), v in flows.items()))  # fmt: skip
     under = np.zeros((k, len(CATEGORIES)), dtype=np.int64)
     np.add.at(under, (np.arange(n) % k, category_index), 1)
-
-    def gauges() -> Iterable[tuple[object, ...]]:
-        for c in range(k):
+    levels: Counter[tuple[str, str]] = Counter()
+    for c in range(k):
+        for path in ancestor_paths(paths[c]):
             for j, (category, _) in enumerate(CATEGORIES):
-                yield (paths[c], m.under_measure(category), int(under[c, j]), now)
-
-    copy_rows(db, "response_gauges", ("jpath", "metric", "value", "updated_at"), gauges())
+                levels[(path, m.under_measure(category))] += int(under[c, j])
+    copy_rows(db, "response_gauges", ("jpath", "metric", "value", "updated_at"),
+              ((p, k_, v, now) for (p, k_), v in levels.items()))  # fmt: skip
     seconds["counters"] = time.perf_counter() - started
     with db.engine.begin() as conn:
         for table in ("people", "tracing_cases"):

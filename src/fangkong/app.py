@@ -217,7 +217,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.sweep_seconds > 0:
             from fangkong.response.background import sweep_forever
 
-            sweeping = asyncio.create_task(sweep_forever(app.state.db, settings.sweep_seconds))
+            sweeping = asyncio.create_task(
+                sweep_forever(app.state.db, settings.sweep_seconds, settings.closure_cutoff_hour)
+            )
         yield
         if sweeping is not None:
             sweeping.cancel()

@@ -20,6 +20,7 @@ from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
 from quarantine_support import seed_quarantine_foreign
+from closure_support import seed_closure_foreign
 from response_tasks_support import seed_response_foreign
 from testing_support import seed_testing_foreign
 
@@ -77,6 +78,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **seed_areas_foreign(app, world),
         **seed_testing_foreign(app, world),
         **seed_response_foreign(app, world),
+        **seed_closure_foreign(app),
     }
 
 

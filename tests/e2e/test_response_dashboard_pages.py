@@ -9,11 +9,12 @@ import json
 import re
 from typing import Any
 
+import pytest
 from test_response_report_pages import login
 from test_testing_pages import chinese_left, english_left
 from typer.testing import CliRunner
 
-from conftest import HOME_COUNTY, World, token_for
+from conftest import HOME_COUNTY, PASSWORD, World, token_for
 from fangkong.core import clock
 
 
@@ -66,7 +67,9 @@ def test_the_chinese_dashboard_and_its_drill_down(client, app, world: World) -> 
     assert "指挥看板" in html and "西湖区" in html and "密切接触者" in html
     assert 'data-testid="curve-chart"' in html and "/static/js/response_dashboard.js" in html
     data = json.loads(
-        re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S).group(1)
+        re.search(
+            r'<script type="application/json" id="dashboard-data"[^>]*>(.*?)</script>', html, re.S
+        ).group(1)
     )  # type: ignore[union-attr]
     assert sum(data["report"]) == 1 and len(data["days"]) == 28
     assert re.search(r'data-testid="tile-overdue">1<', html)
@@ -143,3 +146,22 @@ def test_the_cli(app, world: World, settings) -> None:  # type: ignore[no-untype
     )
     assert recounted.exit_code == 0, recounted.output
     assert json.loads(recounted.output) == {"ok": True, "day": clock.today().isoformat(), "changes": []}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_charts_draw_in_a_browser(live_server: str, page, app, world: World) -> None:  # type: ignore[no-untyped-def]
+    _example(app, world)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{live_server}/login?next=/dashboard")
+    page.fill("#username", "home_command_centre")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/dashboard")
+    page.wait_for_selector("#db-curve canvas")
+    assert page.locator("#hist-on_site canvas").count() == 1
+    page.click("[data-testid=drill-330106001]")
+    page.wait_for_url(f"{live_server}/dashboard?jurisdiction=330106001")
+    assert page.inner_text("[data-testid=dashboard-place]") == "北山街道"
+    assert errors == []

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # escalations, the daily closure at the cut-off); 0 turns it off, for a deployment that runs
     # `fangkong response sweep` from cron instead. Runs never fire anything twice (see response.sweeper).
     sweep_seconds: int = Field(default=60, ge=0)
+    # The daily closure's cut-off: a day is frozen this many hours after its local midnight (0: at
+    # midnight; 8: the next morning at 08:00, for counties whose last reports come in overnight).
+    closure_cutoff_hour: int = Field(default=0, ge=0, le=23)
     # The zone "today" is counted in: pages, exports, KPI windows, daily closure (IANA name).
     time_zone: str = clock.DEFAULT_TIME_ZONE
 

@@ -18,7 +18,7 @@ from fangkong.core.db import Database
 log = logging.getLogger("fangkong.response")
 
 
-def sweep_once(db: Database) -> None:
+def sweep_once(db: Database, cutoff_hour: int = 0) -> None:
     """One sweep in its own unit of work: task clocks first, then the daily closures now due."""
     from fangkong.core.clock import utcnow
     from fangkong.response.service import closure, sweeper
@@ -26,14 +26,14 @@ def sweep_once(db: Database) -> None:
     with db.unit_of_work() as session:
         sweeper.sweep(session)
     with db.unit_of_work() as session:
-        closure.close_due_days(session, utcnow())
+        closure.close_due_days(session, utcnow(), cutoff_hour=cutoff_hour)
 
 
-async def sweep_forever(db: Database, seconds: int) -> None:
+async def sweep_forever(db: Database, seconds: int, cutoff_hour: int = 0) -> None:
     """Sweep every ``seconds`` until cancelled; a failed sweep is logged and the next one tries again."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            await anyio.to_thread.run_sync(sweep_once, db)
+            await anyio.to_thread.run_sync(sweep_once, db, cutoff_hour)
         except Exception:  # a sweep must never take the app down: log it and try at the next tick
             log.exception("deadline sweep failed")

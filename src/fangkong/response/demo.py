@@ -195,8 +195,8 @@ def seed(session: Session, vault: Vault, bus: EventBus, county_code: str) -> Dem
             if days_ago >= 2:
                 # The older cases' other lines of work are reported done by their owners, mostly in time.
                 for task_id, _code, due in compliance.open_tasks_of(session, "case", case_id):
-                    late = (cases + task_id) % 6 == 0
-                    with clock.freeze(due + dt.timedelta(hours=2 if late else -1)):
+                    behind = (cases + task_id) % 6 == 0
+                    with clock.freeze(due + dt.timedelta(hours=2 if behind else -1)):
                         tasks.complete(
                             session, command, task_id, "demo: reported done by the team", ip="demo"
                         )
@@ -225,5 +225,5 @@ def seed(session: Session, vault: Vault, bus: EventBus, county_code: str) -> Dem
         latest = closure.get_closure(session, command, county.id, yesterday)
         closure.sign_off(session, command, latest.id, DEMO_OBJECTIVES, ip="demo")
     sweeper.sweep(session)
-    open_tasks, late = compliance.open_and_late(session, county.path)
-    return DemoResponse(cases, open_tasks, late, alerts, closures)
+    still_open, overdue = compliance.open_and_late(session, county.path)
+    return DemoResponse(cases, still_open, overdue, alerts, closures)

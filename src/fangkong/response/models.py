@@ -81,7 +81,8 @@ class TaskTemplate(Base):
     # How long before the deadline the owner is warned.
     warn_minutes: Mapped[int] = mapped_column(Integer, default=30)
     owner_role: Mapped[str] = mapped_column(String(32))
-    # Which level owns it: 0 = the jurisdiction of the event, 1 = its parent, ...
+    # Which level owns it, counted up from the community: 0 = community, 1 = township, 2 = county, ...
+    # An event recorded higher up climbs only what is left (a county's case stays with the county).
     levels_up: Mapped[int] = mapped_column(Integer, default=0)
     fulfilment: Mapped[Fulfilment] = mapped_column(Enum(Fulfilment, **_enum), default=Fulfilment.manual)
     # Another template of the same trigger that must be done first (its code), if any.

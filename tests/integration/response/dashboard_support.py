@@ -25,7 +25,6 @@ from fangkong.response.service import counters
 from fangkong.surveillance.events import AlertRaised
 from fangkong.testing.events import PersonTestedPositive
 from fangkong.tracing.events import CaseReclassified, CaseReported
-from fangkong.wiring import build_bus
 
 COUNTER_ROWS = [
     (CaseReported, counters.case_reported),
@@ -47,8 +46,14 @@ TITLES = {
 
 
 def counting_bus() -> EventBus:
-    """The wired bus, with the counter handlers last (after the protocol's plans are written)."""
-    bus = build_bus()
+    """The wired bus with the counter handlers last (after the protocol's plans are written), but
+    without the task engine's handlers: the examples place their own tasks with known clocks."""
+    from fangkong.wiring import subscriptions
+
+    bus = EventBus()
+    for kind, handler in subscriptions():
+        if getattr(handler, "__module__", "") != "fangkong.response.service.handlers":
+            bus.subscribe(kind, handler)
     for kind, handler in COUNTER_ROWS:
         if handler not in bus.handlers_for(kind):
             bus.subscribe(kind, handler)

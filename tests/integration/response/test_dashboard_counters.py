@@ -19,6 +19,7 @@ from fangkong.response.service import counters
 from fangkong.surveillance.events import AlertRaised
 
 COMMUNITY = "/330000/330100/330106/330106001/330106001001/"
+COUNTY = "/330000/330100/330106/"
 
 
 def _daily(db: Database) -> dict[tuple[str, str, dt.date], int]:
@@ -42,10 +43,12 @@ def test_counters_follow_the_events(db: Database, app: Any, world: World) -> Non
     report_case(db, vault, world, bus, 2, reported=dt.datetime.combine(today, dt.time(2, 0)),
                 classification="suspected")  # fmt: skip
     daily = _daily(db)
+    # Each row holds its subtree: the case's community, and every jurisdiction above it.
+    for path in (COUNTY, "/330000/330100/", "/330000/"):
+        assert daily[(path, m.CASES_REPORTED, today)] == 1
+        assert daily[(path, m.CASES_REPORTED, yesterday)] == 1
     reported = {(p, d): v for (p, k, d), v in daily.items() if k == m.CASES_REPORTED}
-    assert sum(v for (_, d), v in reported.items() if d == today) == 1
-    assert sum(v for (_, d), v in reported.items() if d == yesterday) == 1
-    assert all(p.startswith("/330000/330100/330106/") for p, _ in reported)
+    assert all(p.startswith(COUNTY) or COUNTY.startswith(p) for p, _ in reported)
 
     person = world.people[HOME_COUNTY][3]
     # Plans start the day after their clock date: placed with a past exposure, they cover today.
@@ -54,6 +57,7 @@ def test_counters_follow_the_events(db: Database, app: Any, world: World) -> Non
     place(db, bus, person, "close_contact", "test:1", yesterday)
     gauges = _gauges(db)
     assert gauges[(jpath, m.under_measure("close_contact"))] == 1
+    assert gauges[("/330000/", m.under_measure("close_contact"))] == 1
     assert _daily(db)[(jpath, m.PEOPLE_PLACED, today)] == 2  # placements made, each counted
 
     with db.unit_of_work() as session:
@@ -62,6 +66,7 @@ def test_counters_follow_the_events(db: Database, app: Any, world: World) -> Non
                              jpath=COMMUNITY, level="red", title="t", raised_at=clock.utcnow())  # fmt: skip
         bus.publish(session, raised)
     assert _gauges(db)[(jpath, m.under_measure("close_contact"))] == 0
+    assert _gauges(db)[(COUNTY, m.under_measure("close_contact"))] == 0
     daily = _daily(db)
     assert daily[(jpath, m.PEOPLE_RELEASED, today)] == 1
     assert daily[(COMMUNITY, m.ALERTS_RAISED, today)] == 1
@@ -106,9 +111,28 @@ def test_recount_repairs_drift(db: Database, app: Any, world: World) -> None:
     }
     after = _daily(db)
     assert after[("/330000/330200/", m.ALERTS_RAISED, today)] == 0
-    del after[("/330000/330200/", m.ALERTS_RAISED, today)]
-    assert after == before_daily
+    assert after[("/330000/", m.ALERTS_RAISED, today)] == 0
+    assert {k: v for k, v in after.items() if v} == before_daily
     assert _gauges(db) == before_gauges
     assert before_gauges[(jpath, m.under_measure("close_contact"))] == 1
     with db.unit_of_work() as session:
         assert counters.recount(session, today) == []
+
+
+def test_recount_of_a_county_carries_its_correction_up(db: Database, app: Any, world: World) -> None:
+    bus = counting_bus()
+    today = clock.today()
+    report_case(db, app.state.vault, world, bus, 0, reported=dt.datetime.combine(today, dt.time(1, 0)))
+    with db.unit_of_work() as session:
+        # Drift in the community's row and, as it would be, in every row above it.
+        counters.add_daily(session, [(COMMUNITY, m.CASES_REPORTED, today, 2)])
+    with db.unit_of_work() as session:
+        changes = counters.recount(session, today, COUNTY)
+    assert {(c.jpath, c.before, c.after) for c in changes} == {
+        (COMMUNITY, 3, 1),
+        ("/330000/330100/330106/330106001/", 3, 1),
+        (COUNTY, 3, 1),
+    }
+    daily = _daily(db)
+    assert daily[("/330000/", m.CASES_REPORTED, today)] == 1  # corrected by the county's difference
+    assert daily[("/330000/330100/", m.CASES_REPORTED, today)] == 1

@@ -81,18 +81,22 @@ def _print(view: Any) -> None:
 @app.command("close")
 def close_command(
     day: Annotated[str, typer.Option(help="close this local day instead of the last ended one")] = "",
-    cutoff_hour: Annotated[int, typer.Option(min=0, max=23, help="hours after local midnight")] = 0,
+    cutoff_hour: Annotated[
+        int | None, typer.Option(min=0, max=23, help="hours after local midnight (default: the setting)")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """The cut-off: publish version 1 of the day for every county and above that has none (idempotent)."""
     from fangkong.core import clock
+    from fangkong.core.config import get_settings
     from fangkong.response.service import closure
 
     chosen = _day(day, "--day") if day else None
     db = open_database()
     try:
         with db.unit_of_work() as session:
-            views = closure.close_due_days(session, clock.utcnow(), day=chosen, cutoff_hour=cutoff_hour)
+            hour = get_settings().closure_cutoff_hour if cutoff_hour is None else cutoff_hour
+            views = closure.close_due_days(session, clock.utcnow(), day=chosen, cutoff_hour=hour)
             rows = [
                 {"code": v.code, "name": v.name, "day": v.day.isoformat(), "version": v.version}
                 for v in views

@@ -1,9 +1,9 @@
 """Names of the dashboard's pre-aggregated figures: the flows counted per local day (``DailyCount``)
 and the levels kept per jurisdiction (``Gauge``).
 
-Each counter row is kept at the jurisdiction the change happened in (usually a community); the dashboard
-sums a subtree. The names are stored in the database: renaming one orphans its rows until the next
-recount.
+Each counter row holds a jurisdiction's whole subtree (a change is added where it happened and at every
+jurisdiction above it), so the dashboard reads a node and its children as a few rows. The names are
+stored in the database: renaming one orphans its rows until the next recount.
 """
 
 from __future__ import annotations

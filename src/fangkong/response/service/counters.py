@@ -1,26 +1,30 @@
 """The dashboard's pre-aggregated figures, kept in the same transaction as each change they count.
 
 Event handlers (``(session, event) -> None``, registered in ``wiring.py``) add to a flow counted per
-local day (``DailyCount``) or refresh a level (``Gauge``) at the jurisdiction the change happened in.
-Both are upserts (``INSERT ... ON CONFLICT DO UPDATE``), so two transactions counting the same cell
-never lose an increment and a first count needs no row beforehand. The dashboard then sums a subtree
-instead of counting a province's people.
+local day (``DailyCount``) or refresh a level (``Gauge``). Every row holds the figure of a jurisdiction's
+whole subtree: a change is added at the jurisdiction it happened in and at each jurisdiction above it
+(five rows from a community to its province), so the dashboard reads a province's figures from a few
+rows instead of summing thousands of communities. Both are upserts (``INSERT ... ON CONFLICT DO
+UPDATE``), so two transactions counting the same cell never lose an increment and a first count needs no
+row beforehand.
 
-Flows are incremented from the event; levels (people under each measure) are recomputed for the one
-jurisdiction that changed from the protocol capability's read, which is exact whatever the event did
-(a re-placement from the same source replaces a plan rather than adding one). Those handlers must run
-after the protocol's own (its rows come first in ``wiring.py``).
+Flows are incremented from the event; levels (people under each measure) are recomputed for the place
+that changed from the protocol capability's read, which is exact whatever the event did (a re-placement
+from the same source replaces a plan rather than adding one), and the difference is carried up. Those
+handlers must run after the protocol's own (its rows come first in ``wiring.py``). A level counts the
+people whose plan covers today, as the daily closure does; plans that start or end when the day changes
+move it at the nightly recount.
 
-:func:`recount` repairs drift nightly: it recomputes one day's flows and the levels from the source
-capabilities' service reads and returns what it changed. The reads count a subtree; a jurisdiction's
-own figure is its subtree's minus its children's subtrees.
+:func:`recount` repairs drift nightly: it recomputes one day's flows and today's levels of every
+jurisdiction from the source capabilities' service reads (which count a subtree, as the rows do) and
+returns what it changed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -34,7 +38,7 @@ from fangkong.core.events import (
     PersonReleasedFromManagement,
 )
 from fangkong.core.models import Jurisdiction, Person
-from fangkong.core.scope import under
+from fangkong.core.scope import ancestor_paths, under
 from fangkong.response.models import DailyCount, Gauge
 from fangkong.response.rules import metrics as m
 
@@ -52,14 +56,49 @@ def _insert(session: Session, table: type[DailyCount] | type[Gauge]):  # type: i
     return sqlite_insert(table)
 
 
-def add_daily(session: Session, rows: Iterable[tuple[str, str, dt.date, int]]) -> None:
-    """Add ``delta`` to each (jpath, metric, day, delta) cell, creating it when missing."""
-    values = [{"jpath": p, "metric": k, "day": d, "value": n} for p, k, d, n in rows if n]
+def rollup_paths(session: Session, jpath: str) -> list[str]:
+    """``jpath`` and the paths of the jurisdictions above it (kept per session: a bulk event asks for
+    the same few again and again)."""
+    cache: dict[str, list[str]] = session.info.setdefault("response_rollup_paths", {})
+    found = cache.get(jpath)
+    if found is None:
+        wanted = ancestor_paths(jpath)
+        known = set(session.scalars(select(Jurisdiction.path).where(Jurisdiction.path.in_(wanted))))
+        # A path that is no jurisdiction (a test's or an import's odd row) still counts where it is.
+        found = [p for p in wanted if p in known or p == jpath]
+        cache[jpath] = found
+    return found
+
+
+def add_daily(
+    session: Session, rows: Iterable[tuple[str, str, dt.date, int]], *, rollup: bool = True
+) -> None:
+    """Add ``delta`` to each (jpath, metric, day, delta) cell and (``rollup``) to the cells of every
+    jurisdiction above it, creating them when missing."""
+    deltas: Counter[tuple[str, str, dt.date]] = Counter()
+    for p, k, d, n in rows:
+        for path in rollup_paths(session, p) if rollup else [p]:
+            deltas[(path, k, d)] += n
+    values = [{"jpath": p, "metric": k, "day": d, "value": n} for (p, k, d), n in sorted(deltas.items()) if n]
     if not values:
         return
     stmt = _insert(session, DailyCount)
     stmt = stmt.on_conflict_do_update(
         index_elements=["jpath", "metric", "day"], set_={"value": DailyCount.value + stmt.excluded.value}
+    )
+    session.execute(stmt, values)
+
+
+def add_gauges(session: Session, rows: Iterable[tuple[str, str, int]]) -> None:
+    """Add ``delta`` to each (jpath, metric) level, creating it when missing."""
+    now = clock.utcnow()
+    values = [{"jpath": p, "metric": k, "value": n, "updated_at": now} for p, k, n in rows if n]
+    if not values:
+        return
+    stmt = _insert(session, Gauge)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["jpath", "metric"],
+        set_={"value": Gauge.value + stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
     )
     session.execute(stmt, values)
 
@@ -90,37 +129,25 @@ def set_gauges(session: Session, rows: Iterable[tuple[str, str, int]]) -> None:
     session.execute(stmt, values)
 
 
-def _child_paths(session: Session, jpath: str) -> list[str]:
-    """The paths of the direct children of the jurisdiction at ``jpath``."""
-    parent = session.scalar(select(Jurisdiction.id).where(Jurisdiction.path == jpath))
-    if parent is None:
-        return []
-    return list(session.scalars(select(Jurisdiction.path).where(Jurisdiction.parent_id == parent)))
-
-
-def _own(
-    session: Session, jpath: str, read: Callable[[str], Mapping[str, int]], children: list[str] | None = None
-) -> dict[str, int]:
-    """A jurisdiction's own figures: its subtree's minus each child's subtree's."""
-    own = Counter(read(jpath))
-    for child in _child_paths(session, jpath) if children is None else children:
-        own.subtract(read(child))
-    return {k: max(0, v) for k, v in own.items()}
-
-
 def refresh_measures(session: Session, jpaths: Iterable[str]) -> None:
-    """Recompute the people-under-measure gauges of these jurisdictions from the protocol's read."""
+    """Recompute the people-under-measure gauges of these places from the protocol's read and carry the
+    difference to the jurisdictions above them."""
     from fangkong.protocol.daily import people_under_measure
 
     day = clock.today()
     for jpath in sorted(set(jpaths)):
-        own = _own(session, jpath, lambda p: people_under_measure(session, p, day))
-        existing = session.scalars(
-            select(Gauge.metric).where(Gauge.jpath == jpath, Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX))
-        ).all()
-        levels = dict.fromkeys(existing, 0)
-        levels.update({m.under_measure(c): n for c, n in own.items()})
-        set_gauges(session, ((jpath, metric, n) for metric, n in sorted(levels.items())))
+        now = {m.under_measure(c): n for c, n in people_under_measure(session, jpath, day).items()}
+        stored = {
+            str(k): int(v)
+            for k, v in session.execute(
+                select(Gauge.metric, Gauge.value).where(
+                    Gauge.jpath == jpath, Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)
+                )
+            )
+        }
+        changed = {k: now.get(k, 0) - stored.get(k, 0) for k in set(now) | set(stored)}
+        above = rollup_paths(session, jpath)[:-1]
+        add_gauges(session, [(p, k, d) for k, d in sorted(changed.items()) for p in [*above, jpath]])
 
 
 def _person_paths(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
@@ -261,43 +288,34 @@ def _day_reads(session: Session, day: dt.date) -> Callable[[str], dict[str, int]
 
 
 def recount(session: Session, day: dt.date, jpath: str = "/") -> list[Change]:
-    """Recompute ``day``'s recounted flows and today's levels of every jurisdiction under ``jpath``;
-    write the cells that differ and return them (an empty list: no drift)."""
+    """Recompute ``day``'s recounted flows and today's levels of every jurisdiction under ``jpath`` (and
+    carry the root's corrections to the jurisdictions above it); write the cells that differ and return
+    them (an empty list: no drift)."""
     from fangkong.protocol.daily import people_under_measure
     from fangkong.tracing.service import cases_by_place
 
-    nodes = session.execute(select(Jurisdiction.id, Jurisdiction.parent_id, Jurisdiction.path)).all()
     # The scope filter's own test (a sandbox stays out of the real tree's recount and vice versa).
-    paths = {i: p for i, _, p in nodes if jpath <= p < jpath + "~"}
-    children: dict[str, list[str]] = {}
-    for i, parent, p in nodes:
-        if parent in paths and i in paths:
-            children.setdefault(paths[parent], []).append(p)
-
+    paths = [p for p in session.scalars(select(Jurisdiction.path)) if jpath <= p < jpath + "~"]
+    inside = set(paths)
     wanted: dict[tuple[str, str], int] = {}
     for place, (reported, managed) in cases_by_place(session, jpath, day).items():
-        wanted[(place, m.CASES_REPORTED)] = reported
-        wanted[(place, m.CASES_FOUND_UNDER_MANAGEMENT)] = managed
+        for p in rollup_paths(session, place):
+            if p in inside:
+                for metric, n in ((m.CASES_REPORTED, reported), (m.CASES_FOUND_UNDER_MANAGEMENT, managed)):
+                    wanted[(p, metric)] = wanted.get((p, metric), 0) + n
     day_read = _day_reads(session, day)
-    subtree = {p: day_read(p) for p in paths.values()}
     today = clock.today()
-    measures = {p: people_under_measure(session, p, today) for p in paths.values()}
     levels: dict[tuple[str, str], int] = {}
-    for p in paths.values():
-        own = Counter(subtree[p])
-        own_measures = Counter(measures[p])
-        for child in children.get(p, []):
-            own.subtract(subtree[child])
-            own_measures.subtract(measures[child])
-        for metric, n in own.items():
-            if n > 0:
+    for p in paths:
+        for metric, n in day_read(p).items():
+            if n:
                 wanted[(p, metric)] = n
-        for category, n in own_measures.items():
-            if n > 0:
+        for category, n in people_under_measure(session, p, today).items():
+            if n:
                 levels[(p, m.under_measure(category))] = n
 
     stored = {
-        (p, k): v
+        (str(p), str(k)): int(v)
         for p, k, v in session.execute(
             select(DailyCount.jpath, DailyCount.metric, DailyCount.value).where(
                 under(DailyCount.jpath, jpath),
@@ -314,7 +332,7 @@ def recount(session: Session, day: dt.date, jpath: str = "/") -> list[Change]:
     set_daily(session, [(c.jpath, c.metric, day, c.after) for c in changes])
 
     stored_levels = {
-        (p, k): v
+        (str(p), str(k)): int(v)
         for p, k, v in session.execute(
             select(Gauge.jpath, Gauge.metric, Gauge.value).where(
                 under(Gauge.jpath, jpath), Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)
@@ -327,6 +345,14 @@ def recount(session: Session, day: dt.date, jpath: str = "/") -> list[Change]:
         if stored_levels.get((p, k), 0) != levels.get((p, k), 0)
     ]
     set_gauges(session, [(c.jpath, c.metric, c.after) for c in level_changes])
+
+    # The root's corrections change the subtrees above it by as much.
+    above = [p for p in rollup_paths(session, jpath) if p != jpath] if jpath in inside else []
+    if above:
+        root = [c for c in changes + level_changes if c.jpath == jpath]
+        add_daily(session, [(p, c.metric, day, c.after - c.before) for c in root if c.day for p in above],
+                  rollup=False)  # fmt: skip
+        add_gauges(session, [(p, c.metric, c.after - c.before) for c in root if c.day is None for p in above])
     audit.record(
         session, audit.SYSTEM, "response.recount", "dashboard_counts", day.isoformat(), jpath=jpath,
         detail={"flows_changed": len(changes), "levels_changed": len(level_changes)},

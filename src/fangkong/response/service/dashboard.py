@@ -2,7 +2,8 @@
 
 Built to stay fast for a province with a million people under management: the flows (cases by report
 day, placements, tests, alerts) and the levels (people under each measure) come from the counters kept
-in ``.counters`` (``DailyCount``/``Gauge``), summed over the subtree with a handful of grouped queries;
+in ``.counters`` (``DailyCount``/``Gauge``), whose rows hold each jurisdiction's subtree figures, so the
+node and its children are read as a few rows;
 the rest are small reads of the source capabilities (the onset curve from the cases, quarantine beds,
 today's plan tests, open alerts, risk areas in force) and of this capability's own tasks.
 
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, cast, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from fangkong.core import clock
@@ -30,13 +31,7 @@ from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope, under
 from fangkong.response.models import DailyCount, Gauge, Task, TaskState, TaskTemplate
 from fangkong.response.rules import metrics as m
-from fangkong.response.rules.timeliness import (
-    DEFAULT_EDGES_HOURS,
-    Distribution,
-    distribution,
-    share,
-    summarised,
-)
+from fangkong.response.rules.timeliness import Distribution, distribution, share
 
 # The epidemic curve's window: four weeks, the span of the closure's series.
 CURVE_DAYS = 28
@@ -246,40 +241,15 @@ def _timeliness(session: Session, path: str, first: dt.date, on: dt.date) -> dic
             select(TaskTemplate.code, TaskTemplate.minutes).where(TaskTemplate.code.in_(codes))
         )
     }
-    hours = _hours(session, Task.closed_at, Task.opened_at)
-    done_where = (*window, Task.state == TaskState.done, Task.closed_at.is_not(None))
+    # Only the delays travel, computed by the database. Summarising them there instead (percentile_cont
+    # and a CASE per histogram bin, PostgreSQL only) was measured slower on a province's month of tasks.
     done: dict[str, list[float]] = defaultdict(list)
-    summary: dict[str, tuple[int, float | None, float | None, int, list[int]]] = {}
-    if session.get_bind().dialect.name == "postgresql":
-        # Summarised by the database: a province's month is tens of thousands of delays, which need
-        # not travel to be sorted here (SQLite has no percentile_cont; its deployments are small).
-        edges = DEFAULT_EDGES_HOURS
-        bucket = case(*((hours < edge, i) for i, edge in enumerate(edges[1:])), else_=len(edges) - 1)
-        target = case(*((Task.code == c, t) for c, t in allowed.items()), else_=None) if allowed else None
-        within_target = func.count(case((hours <= target, 1))) if target is not None else func.count(None)
-        counts: dict[str, list[int]] = defaultdict(lambda: [0] * len(edges))
-        within: dict[str, int] = defaultdict(int)
-        for code, k, n, n_within in session.execute(
-            select(Task.code, bucket, func.count(), within_target)
-            .where(*done_where)
-            .group_by(Task.code, bucket)
-        ):
-            counts[code][int(k)] += int(n)
-            within[code] += int(n_within)
-        for code, n, p50, p90 in session.execute(
-            select(
-                Task.code,
-                func.count(),
-                func.percentile_cont(0.5).within_group(hours),
-                func.percentile_cont(0.9).within_group(hours),
-            )
-            .where(*done_where)
-            .group_by(Task.code)
-        ):
-            summary[code] = (int(n), float(p50), float(p90), within[code], counts[code])
-    else:
-        for code, h in session.execute(select(Task.code, hours).where(*done_where)):
-            done[code].append(float(h))
+    for code, hours in session.execute(
+        select(Task.code, _hours(session, Task.closed_at, Task.opened_at)).where(
+            *window, Task.state == TaskState.done, Task.closed_at.is_not(None)
+        )
+    ):
+        done[code].append(float(hours))
     waiting: dict[str, list[float]] = defaultdict(list)
     for code, opened_at in session.execute(
         select(Task.code, Task.opened_at).where(*window, Task.state.in_(OPEN_STATES))
@@ -287,11 +257,7 @@ def _timeliness(session: Session, path: str, first: dt.date, on: dt.date) -> dic
         waiting[code].append(max(0.0, (now - clock.as_utc(opened_at)).total_seconds() / 3600.0))
     result = {}
     for key, code in TIMELINESS_STEPS:
-        if code in summary:
-            n, p50, p90, n_within, bins = summary[code]
-            result[key] = summarised(n, p50, p90, n_within, bins, allowed.get(code), waiting=waiting[code])
-        else:
-            result[key] = distribution(done[code], allowed.get(code), waiting=waiting[code])
+        result[key] = distribution(done[code], allowed.get(code), waiting=waiting[code])
     return result
 
 
@@ -320,13 +286,13 @@ def dashboard(
     path = node.path
     children = children_of(session, node)
 
-    # Flows of the window, per day and metric, summed over the subtree.
-    in_window = (under(DailyCount.jpath, path), DailyCount.day >= first, DailyCount.day <= day)
+    # Flows of the window, per day and metric: the node's own rows hold its subtree's figures.
+    in_window = (DailyCount.day >= first, DailyCount.day <= day)
     per_day: dict[tuple[str, dt.date], int] = {}
     for metric, d, v in session.execute(
-        select(DailyCount.metric, DailyCount.day, func.sum(DailyCount.value))
-        .where(*in_window)
-        .group_by(DailyCount.metric, DailyCount.day)
+        select(DailyCount.metric, DailyCount.day, DailyCount.value).where(
+            DailyCount.jpath == path, *in_window
+        )
     ):
         per_day[(metric, d)] = int(v or 0)
     by_report = [per_day.get((m.CASES_REPORTED, d), 0) for d in days]
@@ -337,9 +303,8 @@ def dashboard(
     under_measure = {
         (m.measure_of(metric) or metric): int(v or 0)
         for metric, v in session.execute(
-            select(Gauge.metric, func.sum(Gauge.value))
-            .where(under(Gauge.jpath, path), Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX))
-            .group_by(Gauge.metric)
+            select(Gauge.metric, Gauge.value)
+            .where(Gauge.jpath == path, Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX))
             .order_by(Gauge.metric)
         )
         if int(v or 0)
@@ -373,23 +338,24 @@ def dashboard(
 
     child_rows: list[ChildRow] = []
     if children:
-        window_cases = _by_child(
-            _prefix_rows(session, DailyCount.jpath, func.sum(DailyCount.value),
-                         (*in_window, DailyCount.metric == m.CASES_REPORTED), children),
-            children,
-        )  # fmt: skip
-        today_cases = _by_child(
-            _prefix_rows(session, DailyCount.jpath, func.sum(DailyCount.value),
-                         (under(DailyCount.jpath, path), DailyCount.day == day,
-                          DailyCount.metric == m.CASES_REPORTED), children),
-            children,
-        )  # fmt: skip
-        measures = _by_child(
-            _prefix_rows(session, Gauge.jpath, func.sum(Gauge.value),
-                         (under(Gauge.jpath, path), Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)),
-                         children),
-            children,
-        )  # fmt: skip
+        child_paths = [c.path for c in children]
+        window_cases: Counter[str] = Counter()
+        today_cases: Counter[str] = Counter()
+        for p, d, v in session.execute(
+            select(DailyCount.jpath, DailyCount.day, DailyCount.value).where(
+                DailyCount.jpath.in_(child_paths), DailyCount.metric == m.CASES_REPORTED, *in_window
+            )
+        ):
+            window_cases[p] += int(v)
+            if d == day:
+                today_cases[p] += int(v)
+        measures: Counter[str] = Counter()
+        for p, v in session.execute(
+            select(Gauge.jpath, Gauge.value).where(
+                Gauge.jpath.in_(child_paths), Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)
+            )
+        ):
+            measures[p] += int(v)
         late = _by_child(_prefix_rows(session, Task.jpath, func.count(), overdue_where, children), children)
         child_rows = [
             ChildRow(
