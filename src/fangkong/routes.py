@@ -46,7 +46,8 @@ GROUP_TITLES = {
     "areas": MEASURES_TITLE,
     "modeling": "Modelling",
 }
-REGISTRY_TITLE = "Places and people"
+# "Registry", not "Places and people": the Command group (issue 15) left no room for the longer title.
+REGISTRY_TITLE = "Registry"
 REGISTRY = ("/jurisdictions", "/people", "/people/import")
 ADMINISTRATION_TITLE = "Administration"
 

@@ -1,5 +1,6 @@
-"""The deadline sweeper inside the app: every ``sweep_seconds`` it warns, notifies, escalates and closes
-the days whose cut-off has passed, in a worker thread so the event loop never touches the database.
+"""The deadline sweeper inside the app: every ``sweep_seconds`` it warns, notifies, escalates, closes
+the days whose cut-off has passed and recounts the day it closed, in a worker thread so the event loop
+never touches the database.
 
 Every process of a deployment runs one; the sweep itself makes sure nothing fires twice (conditional
 updates, and on PostgreSQL an advisory lock so only one sweep runs at a time). ``fangkong response
@@ -21,12 +22,17 @@ log = logging.getLogger("fangkong.response")
 def sweep_once(db: Database, cutoff_hour: int = 0) -> None:
     """One sweep in its own unit of work: task clocks first, then the daily closures now due."""
     from fangkong.core.clock import utcnow
-    from fangkong.response.service import closure, sweeper
+    from fangkong.response.service import closure, counters, sweeper
 
     with db.unit_of_work() as session:
         sweeper.sweep(session)
     with db.unit_of_work() as session:
-        closure.close_due_days(session, utcnow(), cutoff_hour=cutoff_hour)
+        closed = closure.close_due_days(session, utcnow(), cutoff_hour=cutoff_hour)
+    if closed:
+        # The process that closed the day also recounts it: the nightly repair of the dashboard's
+        # counters (drift from a change that bypassed the events), once a day whatever runs.
+        with db.unit_of_work() as session:
+            counters.recount(session, closed[0].day)
 
 
 async def sweep_forever(db: Database, seconds: int, cutoff_hour: int = 0) -> None:

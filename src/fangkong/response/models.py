@@ -160,7 +160,10 @@ class TaskEvent(Base):
 
 
 class DailyClosure(Base):
-    """One published version of one jurisdiction's day; never updated once written (a correction is a new row)."""
+    """One published version of one jurisdiction's day; never updated once written.
+
+    A correction is a new row (the next version).
+    """
 
     __tablename__ = "response_closures"
 

@@ -94,6 +94,16 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     assert designated["value"] <= 1.0 and designated["points"] == 100.0
     lifting = measures["area_lifting"]
     assert lifting["status"] == "ok" and lifting["points"] == 100.0
+    # "2+4+24" from the case tasks' clocks: the autopilot's team reaches the scene and saves the
+    # investigation 6 drill hours after each report, so it misses the 2 h and 4 h promises and keeps
+    # the 24 h one (contacts identified by the same investigation).
+    promises = measures["response_2_4_24"]
+    assert promises["status"] == "ok" and promises["judged"] == 3 * summary["cases"]
+    assert promises["points"] == pytest.approx(100.0 / 3)
+    # Alert response from the verification tasks' clocks.
+    alert_response = measures["alert_response"]
+    assert alert_response["status"] == "ok" and alert_response["judged"] > 0
+    assert not [m for m in measures.values() if m["status"] == "not_available"]
     assert total is not None and 0 < total <= 100
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from fangkong.core.cli import acting_user, echo_json
 from fangkong.core.permissions import Permission
+from fangkong.core.tables import print_table
 
 app = typer.Typer(no_args_is_help=True)
 console = Console()
@@ -61,6 +62,6 @@ def report_command(
         table = Table(title=section["label"], show_header=False)
         for figure in section["figures"]:
             table.add_row(figure["label"], "—" if figure["value"] is None else str(figure["value"]))
-        console.print(table)
+        print_table(console, table)
     for kind, path in written.items():
         console.print(f"{kind}: {path}")

@@ -22,6 +22,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
@@ -279,7 +280,13 @@ def report_context(
     }
 
 
-def template_context(context: Mapping[str, Any], *, layout: str, nonce: str = "") -> dict[str, Any]:
+# The templates write their <style> blocks with the page's nonce (request.state.csp_nonce), as every
+# template must for the Content-Security-Policy. The PDF is rendered without a request, and WeasyPrint
+# ignores the attribute, so the print layout gets a stand-in whose nonce is empty.
+_PRINT_REQUEST = SimpleNamespace(state=SimpleNamespace(csp_nonce=""))
+
+
+def template_context(context: Mapping[str, Any], *, layout: str) -> dict[str, Any]:
     """What the report template needs beyond the report itself: the charts, the layout and the words."""
     language = str(context["locale"])
     catalog = translations(language)
@@ -287,7 +294,6 @@ def template_context(context: Mapping[str, Any], *, layout: str, nonce: str = ""
         "report": context,
         "charts": report_charts(context["figures"], language),
         "layout": layout,
-        "nonce": nonce,
         "_": catalog.gettext,
         "pgettext": catalog.pgettext,
         "lang": language,
@@ -311,7 +317,7 @@ def context_html(context: Mapping[str, Any]) -> str:
     from fangkong.web.templating import templates
 
     template = templates.env.get_template(TEMPLATE)
-    return template.render(template_context(context, layout=PRINT_LAYOUT))
+    return template.render({**template_context(context, layout=PRINT_LAYOUT), "request": _PRINT_REQUEST})
 
 
 def report_pdf(

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from fangkong.core.auth import Principal
 from fangkong.core.deps import Require, SessionDep
-from fangkong.core.i18n import translations
+from fangkong.core.errors import RowError
+from fangkong.core.i18n import Message, translations
 from fangkong.core.permissions import Permission
 from fangkong.response.rules import metrics as m
 from fangkong.response.service.accountability import DEFAULT_WEEKS, accountability
@@ -24,6 +25,8 @@ from fangkong.response.service.dashboard import TIMELINESS_STEPS, dashboard
 from fangkong.web.templating import focus_of, language_of, render
 
 router = APIRouter(include_in_schema=False)
+# The longest look back the accountability page offers, as the API's own limit.
+MAX_WEEKS = 104
 NAV = [
     (Permission.response_read, "/dashboard", "Dashboard"),
     (Permission.response_read, "/accountability", "Accountability"),
@@ -112,14 +115,28 @@ def accountability_page(
     principal: Reader,
     session: SessionDep,
     jurisdiction: CodeQuery = None,
-    weeks: Annotated[int, Query(ge=1, le=104)] = DEFAULT_WEEKS,
+    weeks: Annotated[str, Query(max_length=12)] = str(DEFAULT_WEEKS),
 ) -> Response:
+    # A bad number of weeks is said in the form, which keeps what was typed; the table stays the default's.
+    errors: list[RowError] = []
+    count = int(weeks) if weeks.strip().isdigit() else None
+    if count is None:
+        errors.append(RowError(1, "weeks", Message("“{value}” is not a whole number", value=weeks)))
+    elif not 1 <= count <= MAX_WEEKS:
+        words = "must be at least {limit}" if count < 1 else "must be at most {limit}"
+        errors.append(RowError(1, "weeks", Message(words, limit=1 if count < 1 else MAX_WEEKS)))
     view = accountability(
         session,
         principal,
         None if jurisdiction else focus_of(request, principal),
         code=jurisdiction,
-        weeks=weeks,
+        weeks=DEFAULT_WEEKS if errors or count is None else count,
     )
-    context: dict[str, Any] = {"view": view, "weeks": weeks}
-    return render(request, "response/accountability.html", context, principal=principal)
+    context: dict[str, Any] = {"view": view, "weeks": weeks, "errors": errors}
+    return render(
+        request,
+        "response/accountability.html",
+        context,
+        principal=principal,
+        status_code=422 if errors else 200,
+    )

@@ -17,7 +17,6 @@ from fangkong.core.auth import Principal
 from fangkong.core.deps import Require, SessionDep
 from fangkong.core.permissions import Permission
 from fangkong.response.service import report
-from fangkong.web.security import NONCE_KEY
 from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -46,9 +45,7 @@ def report_page(
         "xlsx": f"{base}.xlsx?{query}",
         "version_url": f"/reports/{code}/{day.isoformat()}?version=",
     }
-    page = report.template_context(
-        context, layout=report.PAGE_LAYOUT, nonce=getattr(request.state, NONCE_KEY, "")
-    )
+    page = report.template_context(context, layout=report.PAGE_LAYOUT)
     # The page's own words (navigation, the language switch) come from render(); the report's from above.
     for key in ("_", "pgettext", "lang"):
         page.pop(key)
