@@ -2,8 +2,8 @@
 
 The registry comes first (places, residents, one account per role); then each capability seeds what
 makes its pages alive on first run, through its own use cases; last, the response part plays a recent
-outbreak in the demo county, so the command centre logs in to a county in the middle of one. A database that already has people is
-left alone with ``--if-empty``.
+outbreak in the demo county, so the command centre logs in to a county in the middle of one. A
+database that already has people is left alone with ``--if-empty``.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from areas_support import seed_areas_foreign
+from closure_support import seed_closure_foreign
 from conftest import FOREIGN_COUNTY, World, seed_modeling_foreign, seed_surveillance_foreign, token_for
 from fangkong.core.deps import Require
 from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
 from quarantine_support import seed_quarantine_foreign
-from closure_support import seed_closure_foreign
 from response_tasks_support import seed_response_foreign
 from testing_support import seed_testing_foreign
 
