@@ -17,31 +17,15 @@ from fangkong.response.service import handlers
 
 
 def response_rows() -> list[tuple[type, object]]:
-    """The rows ``fangkong.wiring`` holds for the response tasks (what the lead wires)."""
-    from fangkong.areas.events import DoorstepRequested, RiskAreaDesignated
-    from fangkong.quarantine.events import PersonCheckedIntoQuarantine, QuarantineSiteActivated
-    from fangkong.surveillance.events import AlertAnswered, AlertRaised
-    from fangkong.testing.events import PoolFoundPositive, PoolRecalled
-    from fangkong.tracing.events import AssistRequested, CaseInvestigated, CaseReclassified, CaseReported
+    """The rows ``fangkong.wiring`` holds for the response tasks (the counters' rows left out)."""
+    from fangkong.wiring import _response
 
-    return [
-        (CaseReported, handlers.case_reported),
-        (CaseReclassified, handlers.case_reclassified),
-        (AlertRaised, handlers.alert_raised),
-        (AssistRequested, handlers.assist_requested),
-        (PoolFoundPositive, handlers.pool_found_positive),
-        (QuarantineSiteActivated, handlers.site_activated),
-        (DoorstepRequested, handlers.doorstep_requested),
-        (CaseInvestigated, handlers.case_investigated),
-        (PersonCheckedIntoQuarantine, handlers.person_checked_into_quarantine),
-        (RiskAreaDesignated, handlers.risk_area_designated),
-        (AlertAnswered, handlers.alert_answered),
-        (PoolRecalled, handlers.pool_recalled),
-    ]
+    return [(event, handler) for event, handler in _response() if handler.__module__ == handlers.__name__]
 
 
 def wire(bus: EventBus) -> EventBus:
-    """Subscribe the response handlers unless ``wiring`` already did."""
+    """Subscribe the response task handlers unless the bus has them (the app's bus, built by ``wiring``,
+    does: then this changes nothing)."""
     for event_type, handler in response_rows():
         if handler not in bus.handlers_for(event_type):
             bus.subscribe(event_type, handler)  # type: ignore[arg-type]

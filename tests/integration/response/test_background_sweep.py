@@ -1,9 +1,11 @@
-"""The in-app sweeper's one run: a late task escalates, yesterday is closed everywhere at the cut-off and
-recounted, and a second run (another worker, or the next tick) changes nothing."""
+"""The in-app sweeper's one run: a late task escalates, yesterday is closed everywhere at the cut-off (the
+county's day listing the task as late) and recounted, and a second run (another worker, or the next
+tick) changes nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 from tasks_support import report_case
@@ -41,6 +43,13 @@ def test_one_sweep_escalates_closes_yesterday_and_a_second_changes_nothing(
     assert days == {dt.date(2026, 12, 6)}
     assert any(p.endswith(f"/{HOME_COUNTY}/") for p in places), places
     assert closures >= 3  # the county, its city and the province at least
+    # The county's frozen day lists the untouched task as late and carried over.
+    with app.state.db.unit_of_work() as session:
+        row = session.scalar(select(DailyClosure).where(DailyClosure.jpath.endswith(f"/{HOME_COUNTY}/")))
+        assert row is not None
+        figures = json.loads(row.figures)
+    assert figures["cases"]["reported"] == 1
+    assert figures["tasks"]["late"] >= 1 and figures["tasks"]["carried_over"] >= 1
 
     sweep_once(app.state.db)
     assert _state(app) == (closures, history, tasks)
