@@ -146,7 +146,8 @@ def test_a_team_member_enters_the_drill_and_sees_its_records_only_until_leaving(
     assert "演练-" in inside and real_ref not in inside
 
     page.click("[data-testid=leave-drill]")
-    page.wait_for_url(f"{live_server}/")
+    # Home: "/" leads every role that reads the command dashboard on to it.
+    page.wait_for_url(re.compile(rf"{re.escape(live_server)}/(dashboard)?$"))
     page.goto(f"{live_server}/tracing/cases")
     assert page.locator("[data-testid=drill-mode]").count() == 0
     listed = page.locator("main").inner_text()
