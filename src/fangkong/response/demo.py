@@ -82,8 +82,8 @@ def _play_case(
     investigate_after: float | None,
 ) -> int:
     from fangkong.tracing import service as tracing
-    from fangkong.tracing.models import Classification
     from fangkong.tracing.persons import PersonInput
+    from fangkong.tracing.service import Classification
 
     with clock.freeze(reported):
         case = tracing.register_case(
