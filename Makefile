@@ -30,9 +30,10 @@ run: install
 demo: install
 	$(FANGKONG) demo
 
-## The whole suite: unit, integration (SQLite and PostgreSQL), HTTP and browser tests.
+## The whole suite: unit, integration (SQLite and PostgreSQL), HTTP and browser tests, on two processes
+## (work stealing keeps both busy to the end, since a few tests take minutes).
 test: test-install
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n 2 --dist worksteal
 
 test-fast: test-install
 	$(VENV)/bin/pytest -m "not slow and not browser" -x

@@ -63,7 +63,9 @@ def test_a_drill_from_its_start_to_its_score(live_server: str, page, world: Worl
     page.click("[data-testid=start-drill]")
     page.wait_for_url(f"{live_server}/modeling/drills/*")
     assert "【演练】" in page.locator("h1").inner_text()
-    with page.expect_navigation():  # the form is answered, then the drill's page loads again
+    # The form is answered once the twenty drill days have run (with their response tasks, some 15 s
+    # on a busy two-core machine), then the drill's page loads again.
+    with page.expect_navigation(timeout=120_000):
         page.click("[data-testid=advance-end]")
     page.wait_for_selector("[data-measure=investigation]")
     assert page.locator("[data-testid=drill-score]").inner_text().strip() not in ("", "—")

@@ -59,15 +59,25 @@ def _insert(session: Session, table: type[DailyCount] | type[Gauge]):  # type: i
 def rollup_paths(session: Session, jpath: str) -> list[str]:
     """``jpath`` and the paths of the jurisdictions above it (kept per session: a bulk event asks for
     the same few again and again)."""
+    return rollup_paths_of(session, [jpath])[jpath]
+
+
+def rollup_paths_of(session: Session, jpaths: Iterable[str]) -> dict[str, list[str]]:
+    """:func:`rollup_paths` of many places, with one query for all the places not yet known to the
+    session (so a batch over thirty communities costs what a batch over one does)."""
     cache: dict[str, list[str]] = session.info.setdefault("response_rollup_paths", {})
-    found = cache.get(jpath)
-    if found is None:
-        wanted = ancestor_paths(jpath)
-        known = set(session.scalars(select(Jurisdiction.path).where(Jurisdiction.path.in_(wanted))))
-        # A path that is no jurisdiction (a test's or an import's odd row) still counts where it is.
-        found = [p for p in wanted if p in known or p == jpath]
-        cache[jpath] = found
-    return found
+    missing = sorted({p for p in jpaths if p not in cache})
+    if missing:
+        wanted = {p: ancestor_paths(p) for p in missing}
+        every = sorted({a for chain in wanted.values() for a in chain})
+        known: set[str] = set()
+        for start in range(0, len(every), 500):
+            chunk = every[start : start + 500]
+            known.update(session.scalars(select(Jurisdiction.path).where(Jurisdiction.path.in_(chunk))))
+        for p, chain in wanted.items():
+            # A path that is no jurisdiction (a test's or an import's odd row) still counts where it is.
+            cache[p] = [a for a in chain if a in known or a == p]
+    return {p: cache[p] for p in jpaths}
 
 
 def add_daily(
@@ -75,9 +85,11 @@ def add_daily(
 ) -> None:
     """Add ``delta`` to each (jpath, metric, day, delta) cell and (``rollup``) to the cells of every
     jurisdiction above it, creating them when missing."""
+    rows = list(rows)
+    chains = rollup_paths_of(session, {p for p, _, _, _ in rows}) if rollup else {}
     deltas: Counter[tuple[str, str, dt.date]] = Counter()
     for p, k, d, n in rows:
-        for path in rollup_paths(session, p) if rollup else [p]:
+        for path in chains[p] if rollup else [p]:
             deltas[(path, k, d)] += n
     values = [{"jpath": p, "metric": k, "day": d, "value": n} for (p, k, d), n in sorted(deltas.items()) if n]
     if not values:
@@ -92,7 +104,13 @@ def add_daily(
 def add_gauges(session: Session, rows: Iterable[tuple[str, str, int]]) -> None:
     """Add ``delta`` to each (jpath, metric) level, creating it when missing."""
     now = clock.utcnow()
-    values = [{"jpath": p, "metric": k, "value": n, "updated_at": now} for p, k, n in rows if n]
+    # Summed per cell first: one INSERT may not touch the same row twice (PostgreSQL refuses it).
+    deltas: Counter[tuple[str, str]] = Counter()
+    for p, k, n in rows:
+        deltas[(p, k)] += n
+    values = [
+        {"jpath": p, "metric": k, "value": n, "updated_at": now} for (p, k), n in sorted(deltas.items()) if n
+    ]
     if not values:
         return
     stmt = _insert(session, Gauge)
@@ -131,23 +149,30 @@ def set_gauges(session: Session, rows: Iterable[tuple[str, str, int]]) -> None:
 
 def refresh_measures(session: Session, jpaths: Iterable[str]) -> None:
     """Recompute the people-under-measure gauges of these places from the protocol's read and carry the
-    difference to the jurisdictions above them."""
-    from fangkong.protocol.daily import people_under_measure
+    difference to the jurisdictions above them (a fixed number of statements however many places)."""
+    from fangkong.protocol.daily import people_under_measure_at
 
-    day = clock.today()
-    for jpath in sorted(set(jpaths)):
-        now = {m.under_measure(c): n for c, n in people_under_measure(session, jpath, day).items()}
-        stored = {
-            str(k): int(v)
-            for k, v in session.execute(
-                select(Gauge.metric, Gauge.value).where(
-                    Gauge.jpath == jpath, Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)
-                )
+    places = sorted(set(jpaths))
+    if not places:
+        return
+    counted = people_under_measure_at(session, places, clock.today())
+    stored: dict[str, dict[str, int]] = {p: {} for p in places}
+    for start in range(0, len(places), 500):
+        chunk = places[start : start + 500]
+        for jpath, metric, value in session.execute(
+            select(Gauge.jpath, Gauge.metric, Gauge.value).where(
+                Gauge.jpath.in_(chunk), Gauge.metric.startswith(m.UNDER_MEASURE_PREFIX)
             )
-        }
-        changed = {k: now.get(k, 0) - stored.get(k, 0) for k in set(now) | set(stored)}
-        above = rollup_paths(session, jpath)[:-1]
-        add_gauges(session, [(p, k, d) for k, d in sorted(changed.items()) for p in [*above, jpath]])
+        ):
+            stored[str(jpath)][str(metric)] = int(value)
+    chains = rollup_paths_of(session, places)
+    rows: list[tuple[str, str, int]] = []
+    for jpath in places:
+        now = {m.under_measure(c): n for c, n in counted[jpath].items()}
+        was = stored[jpath]
+        changed = {k: now.get(k, 0) - was.get(k, 0) for k in set(now) | set(was)}
+        rows += [(p, k, d) for k, d in sorted(changed.items()) for p in chains[jpath]]
+    add_gauges(session, rows)
 
 
 def _person_paths(session: Session, person_ids: Iterable[int]) -> dict[int, str]:
@@ -291,7 +316,7 @@ def recount(session: Session, day: dt.date, jpath: str = "/") -> list[Change]:
     """Recompute ``day``'s recounted flows and today's levels of every jurisdiction under ``jpath`` (and
     carry the root's corrections to the jurisdictions above it); write the cells that differ and return
     them (an empty list: no drift)."""
-    from fangkong.protocol.daily import people_under_measure
+    from fangkong.protocol.daily import people_under_measure_at
     from fangkong.tracing.service import cases_by_place
 
     # The scope filter's own test (a sandbox stays out of the real tree's recount and vice versa).
@@ -306,11 +331,12 @@ def recount(session: Session, day: dt.date, jpath: str = "/") -> list[Change]:
     day_read = _day_reads(session, day)
     today = clock.today()
     levels: dict[tuple[str, str], int] = {}
+    measured = people_under_measure_at(session, paths, today)
     for p in paths:
         for metric, n in day_read(p).items():
             if n:
                 wanted[(p, metric)] = n
-        for category, n in people_under_measure(session, p, today).items():
+        for category, n in measured[p].items():
             if n:
                 levels[(p, m.under_measure(category))] = n
 
