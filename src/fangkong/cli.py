@@ -16,6 +16,7 @@ from fangkong.surveillance import cli as surveillance_cli
 from fangkong.surveillance import cli_ops as surveillance_ops
 from fangkong.testing import cli as testing_cli
 from fangkong.tracing import cli as tracing_cli
+from fangkong.vaccination import cli as vaccination_cli
 
 app = typer.Typer(help="fangkong: epidemic prevention-and-control platform.", no_args_is_help=True)
 app.add_typer(core_cli.db_app, name="db")
@@ -33,6 +34,9 @@ app.add_typer(areas_cli.app, name="areas", help="Risk areas, arrivals, checkpoin
 app.add_typer(testing_cli.app, name="testing", help="Testing: pool sizes, orders, rounds, lab results.")
 app.add_typer(
     response_cli.app, name="response", help="Rapid response: tasks with deadlines, daily closure, dashboard."
+)
+app.add_typer(
+    vaccination_cli.app, name="vaccination", help="Vaccination: doses, coverage, outreach, adverse events."
 )
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect

@@ -67,8 +67,18 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
         f"risk areas: {areas.designated} designated; {areas.arrivals} arrivals registered; "
         f"{areas.requests} doorstep requests ({time.perf_counter() - started:.1f} s)"
     )
-    from fangkong.response import demo as response_demo
+    from fangkong.vaccination import demo as vaccination_demo
     from fangkong.wiring import build_bus
+
+    started = time.perf_counter()
+    with db.unit_of_work() as session:
+        vax = vaccination_demo.seed(session, build_bus(), demo_county(region).code)
+    console.print(
+        f"vaccination: {vax.doses:,} doses for {vax.people:,} residents; {vax.statuses:,} statuses and "
+        f"{vax.coverage_rows:,} coverage counts; {vax.attempts} outreach calls, {vax.adverse_events} "
+        f"adverse-event cards ({time.perf_counter() - started:.1f} s)"
+    )
+    from fangkong.response import demo as response_demo
 
     started = time.perf_counter()
     with db.unit_of_work() as session:

@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "fangkong.testing.models",
     "fangkong.areas.models",
     "fangkong.response.models",
+    "fangkong.vaccination.models",
 )
 
 

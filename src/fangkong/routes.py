@@ -17,6 +17,7 @@ CAPABILITIES = (
     "quarantine",
     "testing",
     "areas",
+    "vaccination",
     "modeling",
 )
 
@@ -44,6 +45,7 @@ GROUP_TITLES = {
     "quarantine": MEASURES_TITLE,
     "testing": MEASURES_TITLE,
     "areas": MEASURES_TITLE,
+    "vaccination": MEASURES_TITLE,
     "modeling": "Modelling",
 }
 # "Registry", not "Places and people": the Command group (issue 15) left no room for the longer title.

@@ -98,6 +98,7 @@ def _response() -> list[Subscription]:
     from fangkong.surveillance.events import AlertAnswered, AlertRaised
     from fangkong.testing.events import PersonTestedPositive, PoolFoundPositive, PoolRecalled
     from fangkong.tracing.events import AssistRequested, CaseInvestigated, CaseReclassified, CaseReported
+    from fangkong.vaccination.events import AdverseEventReported, AdverseEventSentToCounty
 
     return [
         # Each event opens, in parallel, the lines of work its templates list (2+4+24 for a case).
@@ -108,12 +109,14 @@ def _response() -> list[Subscription]:
         (PoolFoundPositive, handlers.pool_found_positive),
         (QuarantineSiteActivated, handlers.site_activated),
         (DoorstepRequested, handlers.doorstep_requested),
+        (AdverseEventReported, handlers.aefi_reported),
         # The record that fulfils a task closes it: nobody ticks a box the platform can see is done.
         (CaseInvestigated, handlers.case_investigated),
         (PersonCheckedIntoQuarantine, handlers.person_checked_into_quarantine),
         (RiskAreaDesignated, handlers.risk_area_designated),
         (AlertAnswered, handlers.alert_answered),
         (PoolRecalled, handlers.pool_recalled),
+        (AdverseEventSentToCounty, handlers.aefi_sent_to_county),
         # The dashboard's counters move in the same transaction as the change they count.
         (CaseReported, counters.case_reported),
         (CaseReclassified, counters.case_reclassified),
@@ -126,6 +129,19 @@ def _response() -> list[Subscription]:
     ]
 
 
+def _vaccination() -> list[Subscription]:
+    from fangkong.core.events import PersonRegistered
+    from fangkong.vaccination.events import DosesRecorded
+    from fangkong.vaccination.service import status
+
+    return [
+        # A person's status (and the stored coverage counts) follow their doses in the same transaction.
+        (DosesRecorded, status.on_doses_recorded),
+        # A new resident enters the coverage denominators at once (bulk imports are counted at refresh).
+        (PersonRegistered, status.on_person_registered),
+    ]
+
+
 def _modeling() -> list[Subscription]:
     return []
 
@@ -133,8 +149,8 @@ def _modeling() -> list[Subscription]:
 def subscriptions() -> list[Subscription]:
     # The response rows come last: a task closes on what the other capabilities have just recorded.
     return [
-        *_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_modeling(),
-        *_response(),
+        *_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_vaccination(),
+        *_modeling(), *_response(),
     ]  # fmt: skip
 
 

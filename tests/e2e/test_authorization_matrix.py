@@ -23,6 +23,7 @@ from fangkong.routes import routers
 from quarantine_support import seed_quarantine_foreign
 from response_tasks_support import seed_response_foreign
 from testing_support import seed_testing_foreign
+from vaccination_support import seed_vaccination_foreign
 
 PUBLIC = {
     ("GET", "/login"),
@@ -79,6 +80,7 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **seed_testing_foreign(app, world),
         **seed_response_foreign(app, world),
         **seed_closure_foreign(app),
+        **seed_vaccination_foreign(app, world),
     }
 
 

@@ -46,6 +46,7 @@ def test_make_run_then_command_sees_a_county_in_the_middle_of_an_outbreak(
 ) -> None:  # type: ignore[no-untyped-def]
     output = _demo(settings, monkeypatch)
     assert "response: an outbreak of 25 cases" in output
+    assert "vaccination: " in output
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -75,4 +76,24 @@ def test_make_run_then_command_sees_a_county_in_the_middle_of_an_outbreak(
     page.goto(f"{live_server}/closure/330106/{yesterday.isoformat()}")
     body = page.inner_text("main")
     assert "演示数据" in body  # the objectives the demo's command centre set
+
+    # Vaccination is alive too: the county's coverage by age near the national figures of 2022-11-28
+    # (86.42 % of people aged 60 and over, 65.8 % of people aged 80 and over with a full series), from
+    # stored numerators and denominators that the dashboard repeats.
+    page.goto(f"{live_server}/vaccination/coverage?jurisdiction=330106")
+    rates = {}
+    for band in ("60+", "80+"):
+        row = page.locator(f"[data-testid='band-{band}']")
+        done = int(row.locator("[data-testid=primary_complete]").inner_text().replace(",", ""))
+        people = int(row.locator("[data-testid=denominator]").inner_text().replace(",", ""))
+        assert people > 0
+        rates[band] = done / people
+    assert 0.80 < rates["60+"] < 0.92, rates
+    assert 0.55 < rates["80+"] < 0.76, rates
+    page.wait_for_selector("[data-testid=trend] canvas")
+    page.goto(f"{live_server}/dashboard?jurisdiction=330106")
+    assert page.locator("[data-testid=vaccination-figures] tr").count() == 3
+    # The adverse-event cards of the last days are still to be sent: their tasks are open.
+    page.goto(f"{live_server}/tasks?trigger=aefi_reported")
+    assert "疑似异常反应报告卡报送县级疾控" in page.inner_text("main")
     assert errors == []

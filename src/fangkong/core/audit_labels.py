@@ -139,10 +139,24 @@ ACTION_LABELS: Final[dict[str, str]] = {
     "response.closure.correct": "Published a correction of a daily closure",
     "response.closure.sign_off": "Signed off a daily closure",
     "response.recount": "Recounted the dashboard's figures",
+    "vaccination.contraindication": "Recorded a vaccination contraindication",
+    "vaccination.coverage_refresh": "Counted vaccination coverage",
+    "vaccination.evaluate": "Evaluated vaccination status",
+    "doses.record": "Recorded a vaccine dose",
+    "doses.import": "Imported vaccine doses",
+    "outreach.attempt": "Recorded a vaccination outreach attempt",
+    "outreach.export": "Exported the vaccination outreach list",
+    "aefi.report": "Reported an adverse event following immunization",
+    "aefi.send": "Sent an AEFI card to the county CDC",
+    "aefi.review": "Recorded the causality of an adverse event",
 }
 """audit action key -> English message id of what was done."""
 
 OBJECT_LABELS: Final[dict[str, str]] = {
+    "coverage": "Vaccination coverage",
+    "dose": "Vaccine dose",
+    "adverse_event": "Adverse event following immunization",
+    "rules": "Vaccination rules",
     "user": "User",
     "person": "Resident",
     "jurisdiction": "Jurisdiction",

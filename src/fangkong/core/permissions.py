@@ -56,6 +56,13 @@ class Permission(enum.StrEnum):
     tasks_manage = "tasks.manage"
     templates_manage = "templates.manage"
     closure_publish = "closure.publish"
+    # Vaccination: doses (sites record, administrators import), coverage, outreach, adverse events.
+    vaccination_read = "vaccination.read"
+    doses_record = "doses.record"
+    doses_import = "doses.import"
+    outreach_work = "outreach.work"
+    aefi_report = "aefi.report"
+    aefi_review = "aefi.review"
 
 
 _P = Permission
@@ -63,7 +70,7 @@ _EVERYONE = {_P.jurisdictions_read, _P.protocol_read}
 _FIELD = _EVERYONE | {_P.people_read}
 
 _CASES = {_P.cases_read, _P.cases_write, _P.assist_manage}
-_WATCH = {_P.surveillance_read, _P.modeling_read, _P.response_read}
+_WATCH = {_P.surveillance_read, _P.modeling_read, _P.response_read, _P.vaccination_read}
 # Everyone who owns a line of work sees and works the tasks given to their role.
 _TASKS = {_P.response_read, _P.tasks_work}
 
@@ -86,6 +93,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.testing_read,
             _P.areas_read,
             _P.templates_manage,
+            _P.doses_import,
         }
     ),
     Role.command_centre: frozenset(
@@ -110,6 +118,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.tasks_manage,
             _P.templates_manage,
             _P.closure_publish,
+            _P.aefi_review,
         }
     ),
     Role.surveillance_analyst: frozenset(
@@ -123,6 +132,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.tasks_work,
             _P.modeling_run,
             _P.areas_read,
+            _P.aefi_review,
         }
     ),
     Role.investigator: frozenset(
@@ -177,6 +187,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             _P.arrivals_manage,
             _P.checkpoint_lookup,
             _P.doorstep_manage,
+            # Community health centres run the vaccination sites and the outreach (应接尽接).
+            _P.vaccination_read,
+            _P.doses_record,
+            _P.outreach_work,
+            _P.aefi_report,
         }
     ),
     Role.viewer: frozenset(_EVERYONE | _WATCH),

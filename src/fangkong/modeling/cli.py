@@ -432,6 +432,7 @@ def _region_population(region: str, seed: int) -> tuple[object, str]:
     from fangkong.core.cli import open_database
     from fangkong.core.people import population_arrays
     from fangkong.modeling import population
+    from fangkong.vaccination.service.population import protected
 
     code = DEMO_REGION_CODE if region == "demo" else region
     db = open_database()
@@ -441,13 +442,14 @@ def _region_population(region: str, seed: int) -> tuple[object, str]:
             if node is None:
                 _fail(f"--region {region}: no jurisdiction {code} in the database (load it: fangkong demo)")
             arrays = population_arrays(session, node.path)
+            vaccinated = protected(session, arrays.person_id)
             name = node.name
     finally:
         db.dispose()
     if arrays.size == 0:
         _fail(f"--region {region}: nobody is registered in {name} (load the demo region: fangkong demo)")
     return population.from_registry(
-        arrays, np.random.default_rng(seed)
+        arrays, np.random.default_rng(seed), vaccinated
     ), f"{name} registry, {arrays.size:,} people"
 
 

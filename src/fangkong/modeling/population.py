@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from fangkong.analytics import sim
 from fangkong.core.people import PopulationArrays
@@ -23,15 +24,22 @@ from fangkong.core.people import PopulationArrays
 CENSUS_MAX_AGE: Final[int] = 105
 
 
-def from_registry(arrays: PopulationArrays, rng: np.random.Generator) -> sim.Population:
-    """Agents for the registry's people: index ``i`` is ``arrays.person_id[i]``."""
+def from_registry(
+    arrays: PopulationArrays,
+    rng: np.random.Generator,
+    vaccinated: npt.NDArray[np.bool_] | None = None,
+) -> sim.Population:
+    """Agents for the registry's people: index ``i`` is ``arrays.person_id[i]``; ``vaccinated`` (one
+    entry per person, from the vaccination capability's status) marks the protected ones."""
     if arrays.size == 0:
         raise ValueError("no people are registered in this jurisdiction")
     household = arrays.household_id.copy()
     # People without a household record live alone: give each a household of their own.
     alone = household < 0
     household[alone] = household.max(initial=0) + 1 + np.arange(int(alone.sum()))
-    return sim.population_from_arrays(arrays.age, household, arrays.jurisdiction_id, rng)
+    return sim.population_from_arrays(
+        arrays.age, household, arrays.jurisdiction_id, rng, vaccinated=vaccinated
+    )
 
 
 def census_shares() -> tuple[list[float], list[float], list[float]]:

@@ -276,7 +276,11 @@ def build_population(session: Session, request: ComparisonRequest, scope_path: s
 
     rng = np.random.default_rng(request.seeds[0] if request.seeds else 0)
     if request.population == "registry":
-        return population.from_registry(population_arrays(session, scope_path), rng)
+        from fangkong.vaccination.service.population import protected
+
+        arrays = population_arrays(session, scope_path)
+        # The registry's vaccinated people are the simulator's (issue 16: vaccination feeds modelling).
+        return population.from_registry(arrays, rng, protected(session, arrays.person_id))
     return population.generated(request.size, rng)
 
 

@@ -44,6 +44,7 @@ class Trigger(enum.StrEnum):
     site_activated = "site_activated"
     test_overdue = "test_overdue"
     doorstep_request = "doorstep_request"
+    aefi_reported = "aefi_reported"  # an adverse event following immunization was reported
 
 
 class Fulfilment(enum.StrEnum):
@@ -57,6 +58,7 @@ class Fulfilment(enum.StrEnum):
     alert_answered = "alert_answered"  # the alert is confirmed or discarded
     pool_recalled = "pool_recalled"  # every member of the positive pool is located
     test_done = "test_done"  # the overdue tests were taken
+    aefi_sent = "aefi_sent"  # the AEFI card reached the county CDC
 
 
 class TaskState(enum.StrEnum):

@@ -83,6 +83,40 @@ class OverdueTask:
 
 
 @dataclass(frozen=True)
+class CoverageFigure:
+    """A full primary series among one group: people counted, of how many, and the share."""
+
+    vaccinated: int
+    people: int
+    rate: float | None
+
+
+@dataclass(frozen=True)
+class VaccinationFigures:
+    as_of: dt.date
+    elderly: CoverageFigure  # 60 and over
+    oldest: CoverageFigure  # 80 and over
+    elderly_boosted: CoverageFigure
+
+
+def _vaccination(session: Session, path: str) -> VaccinationFigures | None:
+    from fangkong.vaccination.service.coverage import figures_for_dashboard
+
+    figures = figures_for_dashboard(session, path)
+    if figures is None:
+        return None
+
+    def of(counts: Any, index: int) -> CoverageFigure:
+        done = int(counts.numerators[index])
+        return CoverageFigure(done, int(counts.denominator), share(done, int(counts.denominator)))
+
+    # Numerators in the vaccination capability's order: at least one dose, primary complete, booster, ...
+    return VaccinationFigures(
+        figures.as_of, of(figures.elderly, 1), of(figures.oldest, 1), of(figures.elderly, 2)
+    )
+
+
+@dataclass(frozen=True)
 class Dashboard:
     place: Place
     parent: Place | None
@@ -106,6 +140,8 @@ class Dashboard:
     timeliness: dict[str, Distribution]
     found_under_management: float | None
     children: list[ChildRow] = field(default_factory=list)
+    # The vaccination capability's latest coverage of the subtree (None before its first count).
+    vaccination: VaccinationFigures | None = None
 
     @property
     def under_measure_total(self) -> int:
@@ -391,4 +427,5 @@ def dashboard(
         timeliness=_timeliness(session, path, first, day),
         found_under_management=found_managed,
         children=child_rows,
+        vaccination=_vaccination(session, path),
     )

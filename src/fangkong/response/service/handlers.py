@@ -234,6 +234,23 @@ def doorstep_requested(session: Session, event: DomainEvent) -> None:
     )
 
 
+def aefi_reported(session: Session, event: DomainEvent) -> None:
+    from fangkong.vaccination.events import AdverseEventReported
+
+    assert isinstance(event, AdverseEventReported)
+    # The card's own clock (2 h for a death or a cluster, 48 h otherwise) wins over the template's.
+    open_tasks(
+        session,
+        Trigger.aefi_reported,
+        subject_kind="aefi",
+        subject_id=event.event_id,
+        subject_ref=f"AEFI-{event.event_id}",
+        jpath=event.jpath,
+        happened_at=event.found_at or utcnow(),
+        deadline=event.due_at,
+    )
+
+
 # ------------------------------------------------------------------------------------------ fulfilment
 
 
@@ -322,4 +339,16 @@ def pool_recalled(session: Session, event: DomainEvent) -> None:
         _of("pool", event.tube_id, Fulfilment.pool_recalled),
         Message("pooled tube {tube}: every member located", tube=event.tube_id).dumps(),
         now=event.located_at,
+    )
+
+
+def aefi_sent_to_county(session: Session, event: DomainEvent) -> None:
+    from fangkong.vaccination.events import AdverseEventSentToCounty
+
+    assert isinstance(event, AdverseEventSentToCounty)
+    close_fulfilled(
+        session,
+        _of("aefi", event.event_id, Fulfilment.aefi_sent),
+        Message("AEFI card {event} sent to the county CDC", event=event.event_id).dumps(),
+        now=utcnow(),
     )

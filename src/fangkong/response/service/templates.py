@@ -242,6 +242,21 @@ DEFAULT_TEMPLATES: tuple[TemplateDefault, ...] = (
         "protocols.md §4 area.high.measures (S3, S4): “足不出户、上门服务”; the request's own deadline "
         "by its kind (areas doorstep services) wins when it gives one",
     ),
+    TemplateDefault(
+        "send_aefi_card",
+        _T.aefi_reported,
+        "疑似异常反应报告卡报送县级疾控",
+        "Send the AEFI card to the county CDC",
+        2880,
+        240,
+        _R.community_worker.value,
+        0,
+        _F.aefi_sent,
+        None,
+        "Issue 16 item 5, after China's national AEFI surveillance plan (全国疑似预防接种异常反应监测方案, "
+        "2010): the card reaches the county CDC within 48 h, within 2 h for a death or a cluster (the "
+        "event's own due time wins)",
+    ),
 )
 
 
