@@ -56,11 +56,23 @@ def write_rows(
         (k, f) for k, c in enumerate(columns) if (f := table.c[c].type._cached_bind_processor(dialect))
     ]
 
+    # Bulk rows repeat their dates, enum values and time stamps: each distinct value is processed once.
+    seen: list[dict[object, object]] = [{} for _ in processors]
+
     def bound(row: Sequence[object]) -> list[object]:
         values = list(row)
-        for k, f in processors:
-            if values[k] is not None:
-                values[k] = f(values[k])
+        for (k, f), memo in zip(processors, seen, strict=True):
+            value = values[k]
+            if value is None:
+                continue
+            try:
+                done = memo.get(value)
+            except TypeError:  # unhashable (a JSON document): processed each time
+                values[k] = f(value)
+                continue
+            if done is None:
+                done = memo[value] = f(value)
+            values[k] = done
         return values
 
     placeholders = ", ".join("?" for _ in columns)

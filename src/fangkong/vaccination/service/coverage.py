@@ -19,7 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Date, Table, and_, bindparam, case, delete, func, literal, select, union_all, update
+import numpy as np
+from sqlalchemy import Date, Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
@@ -51,35 +52,45 @@ def _day(value: object) -> dt.date:
 def _groups(
     session: Session, days: Sequence[dt.date], person_ids: Sequence[int] | None = None
 ) -> list[Group]:
-    """(day, place, band, denominator, four numerators) for people 3 and over on each day."""
-    parts = []
-    for day in days:
-        columns = [
-            literal(day, Date).label("day"),
-            literal(born_on_or_before(day, MIN_AGE), Date).label("c_min"),
-        ]
-        columns += [literal(bound, Date).label(f"c{i}") for i, (_band, bound) in enumerate(band_cutoffs(day))]
-        parts.append(select(*columns))
-    d = union_all(*parts).subquery("d")
+    """(day, place, band, denominator, four numerators) for people 3 and over on each day.
+
+    The status rows are read once and counted for every day with NumPy: the same count as a GROUP BY
+    over the status crossed with the days, which SQLite took some ten seconds over the demo region's
+    200,000 people and thirteen days."""
     s = VaccinationStatus
-    cutoffs = band_cutoffs(days[0])
-    band = case(*[(s.birth_date <= d.c[f"c{i}"], b) for i, (b, _bound) in enumerate(cutoffs)], else_=BANDS[0])
-    reached = [s.first_dose_on, s.primary_complete_on, s.booster_on, s.second_booster_on]
-    query = (
-        select(
-            d.c.day,
-            s.jpath,
-            band.label("band"),
-            func.count(),
-            *[func.sum(case((column <= d.c.day, 1), else_=0)) for column in reached],
-        )
-        .select_from(s)
-        .join(d, s.birth_date <= d.c.c_min)
-        .group_by(d.c.day, s.jpath, band)
+    query = select(
+        s.jpath, s.birth_date, s.first_dose_on, s.primary_complete_on, s.booster_on, s.second_booster_on
     )
     if person_ids is not None:
         query = query.where(s.person_id.in_(person_ids))
-    return [(_day(r[0]), r[1], r[2], *(int(v or 0) for v in r[3:])) for r in session.execute(query)]
+    rows = session.execute(query).all()
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    paths, place = np.unique(np.array(columns[0], dtype=object).astype(str), return_inverse=True)
+    birth = np.array(columns[1], dtype="datetime64[D]")
+    # A date never reached is NaT, which no comparison counts.
+    reached = [np.array(c, dtype="datetime64[D]") for c in columns[2:]]
+    found: list[Group] = []
+    for day in days:
+        when = np.datetime64(day, "D")
+        counted = birth <= np.datetime64(born_on_or_before(day, MIN_AGE), "D")
+        cutoffs = band_cutoffs(day)
+        names = [b for b, _bound in cutoffs]
+        # The CASE of the oldest band first: the first bound a birth date does not pass names its band;
+        # past every bound, the youngest band.
+        labels = names if BANDS[0] in names else [*names, BANDS[0]]
+        band = np.full(birth.shape[0], labels.index(BANDS[0]))
+        for index in range(len(cutoffs) - 1, -1, -1):
+            band[birth <= np.datetime64(cutoffs[index][1], "D")] = index
+        key = (place * len(labels) + band)[counted]
+        size = len(paths) * len(labels)
+        totals = np.bincount(key, minlength=size)
+        numerators = [np.bincount(key, weights=(r <= when)[counted], minlength=size) for r in reached]
+        for cell in np.flatnonzero(totals).tolist():
+            counts = (int(totals[cell]), *(int(n[cell]) for n in numerators))
+            found.append((day, str(paths[cell // len(labels)]), labels[cell % len(labels)], *counts))  # type: ignore[arg-type]
+    return found
 
 
 def _jurisdiction_paths(session: Session) -> list[str]:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Table, delete, exists, or_, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
@@ -75,11 +75,26 @@ def _chunks_of_all(session: Session) -> Iterator[list[Person3]]:
         last = rows[-1][0]
 
 
-def _write_chunk(session: Session, people: Sequence[Person3], ids: Sequence[int], today: dt.date) -> int:
+def _write_chunk(
+    session: Session,
+    people: Sequence[Person3],
+    ids: Sequence[int],
+    today: dt.date,
+    *,
+    span: tuple[int, int] | None = None,
+) -> int:
+    """Evaluate and rewrite these people's rows. ``span``: every registry id in that closed range is in
+    ``ids`` (a chunk of the whole registry), so the reads and the delete take a range, not a list of
+    thousands of parameters to compile."""
+
+    def of(column: Any) -> ColumnElement[bool]:
+        condition: ColumnElement[bool] = column.between(*span) if span is not None else column.in_(ids)
+        return condition
+
     doses: dict[int, list[schedule.DoseRecord]] = defaultdict(list)
     for pid, given_on, kind, number, platform in session.execute(
         select(Dose.person_id, Dose.given_on, Dose.kind, Dose.dose_number, Dose.platform).where(
-            Dose.person_id.in_(ids)
+            of(Dose.person_id)
         )
     ):
         doses[pid].append(schedule.DoseRecord(given_on, kind, number, platform))
@@ -90,7 +105,7 @@ def _write_chunk(session: Session, people: Sequence[Person3], ids: Sequence[int]
             Contraindication.reason,
             Contraindication.recorded_on,
             Contraindication.until,
-        ).where(Contraindication.person_id.in_(ids))
+        ).where(of(Contraindication.person_id))
     ):
         withheld[pid].append(schedule.ContraindicationRecord(reason, recorded_on, until))
 
@@ -119,7 +134,7 @@ def _write_chunk(session: Session, people: Sequence[Person3], ids: Sequence[int]
                 now,
             )
         )
-    session.execute(delete(VaccinationStatus).where(VaccinationStatus.person_id.in_(ids)))
+    session.execute(delete(VaccinationStatus).where(of(VaccinationStatus.person_id)))
     write_rows(session, cast(Table, VaccinationStatus.__table__), _COLUMNS, rows)
     return len(rows)
 
@@ -132,8 +147,11 @@ def evaluate(
     day = today or clock.today()
     written = 0
     if person_ids is None:
+        first = 0
         for people in _chunks_of_all(session):
-            written += _write_chunk(session, people, [p[0] for p in people], day)
+            # The chunk holds every registry id after the previous chunk's last, up to its own last.
+            written += _write_chunk(session, people, [p[0] for p in people], day, span=(first, people[-1][0]))
+            first = people[-1][0] + 1
         session.expire_all()
         return written
     ids = sorted(set(person_ids))
