@@ -416,6 +416,7 @@ BAD: dict[str, Callable[[], Bad]] = {
     "GET /tracing/cases": lambda: Bad({"q": "不存在的编号"}, filter=True),
     "GET /tracing/clusters": lambda: Bad({"min_size": "0"}, filter=True, novalidate=True),
     "GET /people": lambda: Bad({"q": "110101199003077777"}, filter=True),
+    "GET /vaccination/doses": lambda: Bad({"id_number": "123", "lot": "不存在的批号"}, filter=True),
     "GET /surveillance": lambda: Bad({"as_of": "2099-01-01"}, filter=True),
     "GET /surveillance/alerts/stats": lambda: Bad({"start": _day(0), "end": _day(-30)}, filter=True),
     "GET /modeling/rt": lambda: Bad({"window": "0"}, filter=True, novalidate=True),
