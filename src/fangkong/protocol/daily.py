@@ -13,24 +13,12 @@ from collections.abc import Iterable
 from sqlalchemy import String, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from fangkong.core.scope import under
 from fangkong.protocol.models import ManagementPlanRecord, PlanState
 
 
 def people_under_measure(session: Session, jpath: str, day: dt.date) -> dict[str, int]:
     """Protocol category id → people under ``jpath`` whose active plan covers ``day``, sorted by id."""
-    plan = ManagementPlanRecord
-    rows = session.execute(
-        select(plan.category, func.count(func.distinct(plan.person_id)))
-        .where(
-            under(plan.jpath, jpath),
-            plan.state == PlanState.active,
-            or_(plan.start_date.is_(None), plan.start_date <= day),
-            or_(plan.end_date.is_(None), plan.end_date >= day),
-        )
-        .group_by(plan.category)
-    ).all()
-    return {category: int(n) for category, n in sorted(rows)}
+    return people_under_measure_at(session, [jpath], day)[jpath]
 
 
 # Places per statement: a bulk import names thousands of communities; a few hundred per statement keep
