@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
-from fangkong.core.bulk import write_rows
+from fangkong.core.bulk import without_indexes, write_rows
 from fangkong.core.events import EventBus
 from fangkong.core.models import Jurisdiction, Level, Person
 from fangkong.vaccination.models import (
@@ -35,6 +35,7 @@ from fangkong.vaccination.models import (
     OutreachOutcome,
     Platform,
     Severity,
+    VaccinationStatus,
 )
 
 SEED = 20221129
@@ -221,27 +222,18 @@ def seed(session: Session, bus: EventBus, county_code: str) -> DemoVaccination:
     now = clock.utcnow()
     columns = ("person_id", "jpath", "product", "platform", "dose_number", "kind", "given_on", "site", "lot",
                "source", "created_at")  # fmt: skip
-    # The secondary indexes are built once after the history is in, not updated row by row (the demo
-    # region's half a million doses loaded in half the time).
-    connection = session.connection()
-    indexes = list(Dose.__table__.indexes)  # type: ignore[attr-defined]
-    for index in indexes:
-        index.drop(connection)
-    write_rows(
-        session,
-        Dose.__table__,  # type: ignore[arg-type]
-        columns,
-        [
-            (p, j, prod, plat, num, kind, given, sites.get(_township_of(j), DEFAULT_SITE), lot, "demo", now)
-            for p, j, prod, plat, num, kind, given, lot in zip(
-                rows.person, rows.jpath, rows.product, rows.platform, rows.number, rows.kind, rows.given,
-                rows.lot, strict=True,
-            )
-        ],
-    )  # fmt: skip
-    for index in indexes:
-        index.create(connection)
-    statuses = status.evaluate(session)
+    written = [
+        (p, j, prod, plat, num, kind, given, sites.get(_township_of(j), DEFAULT_SITE), lot, "demo", now)
+        for p, j, prod, plat, num, kind, given, lot in zip(
+            rows.person, rows.jpath, rows.product, rows.platform, rows.number, rows.kind, rows.given,
+            rows.lot, strict=True,
+        )
+    ]  # fmt: skip
+    # The secondary indexes are built once after the rows are in, not updated row by row.
+    with without_indexes(session, Dose.__table__):  # type: ignore[arg-type]
+        write_rows(session, Dose.__table__, columns, written)  # type: ignore[arg-type]
+    with without_indexes(session, VaccinationStatus.__table__):  # type: ignore[arg-type]
+        statuses = status.evaluate(session)
     coverage_rows = coverage.refresh(session)
     attempts = _outreach(session, county_code, today)
     events = _adverse_events(session, bus, rows, today)
@@ -269,7 +261,7 @@ OUTREACH_PEOPLE = 400
 
 def _outreach(session: Session, county_code: str, today: dt.date) -> int:
     """Calls to the demo county's oldest unvaccinated residents over the last two weeks."""
-    from fangkong.vaccination.models import StatusState, VaccinationStatus
+    from fangkong.vaccination.models import StatusState
 
     county = session.scalar(select(Jurisdiction).where(Jurisdiction.code == county_code))
     assert county is not None
