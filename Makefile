@@ -48,7 +48,7 @@ lint: test-install
 	$(VENV)/bin/mypy --strict bench
 
 # Each prints a table and one JSON line per figure (bench/covasim_run.py is run by simulate.py in covasim's own venv).
-BENCHES := people_import replan tracing detection detection_farrington_probe rt simulate soak placement mass_testing public_page dashboard doses_import
+BENCHES := people_import replan tracing detection detection_farrington_probe rt simulate soak placement mass_testing public_page dashboard doses_import purge
 
 bench: test-install
 	@for name in $(BENCHES); do echo "== bench/$$name.py"; $(PY) bench/$$name.py || exit 1; done

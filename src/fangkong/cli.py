@@ -9,8 +9,10 @@ import typer
 from fangkong.areas import cli as areas_cli
 from fangkong.core import cli as core_cli
 from fangkong.modeling import cli as modeling_cli
+from fangkong.privacy import cli as privacy_cli
 from fangkong.protocol import cli as protocol_cli
 from fangkong.quarantine import cli as quarantine_cli
+from fangkong.resources import cli as resources_cli
 from fangkong.response import cli as response_cli
 from fangkong.surveillance import cli as surveillance_cli
 from fangkong.surveillance import cli_ops as surveillance_ops
@@ -37,6 +39,14 @@ app.add_typer(
 )
 app.add_typer(
     vaccination_cli.app, name="vaccination", help="Vaccination: doses, coverage, outreach, adverse events."
+)
+app.add_typer(
+    resources_cli.app,
+    name="resources",
+    help="Resources: staff, certifications, teams, deployments, supplies.",
+)
+app.add_typer(
+    privacy_cli.app, name="privacy", help="Personal data: retention rules, the nightly job, emergency purges."
 )
 app.command("detect", help="Run an early-warning detector on a count series (CSV in, CSV out).")(
     surveillance_cli.detect

@@ -47,6 +47,17 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
         f"quarantine: {part.sites} sites with {part.rooms:,} rooms in three tiers; {part.placed} contacts "
         f"placed, {part.checked_in} checked in ({time.perf_counter() - started:.1f} s)"
     )
+    from fangkong.resources import demo as resources_demo
+
+    started = time.perf_counter()
+    with db.unit_of_work() as session:
+        # Before testing: its round's sampling sites open only with the county's certified samplers.
+        staffing = resources_demo.seed(session, [c.code for c in region.counties], demo_county(region).code)
+    console.print(
+        f"resources: {staffing.staff:,} staff in {staffing.teams} teams, {staffing.deployed} deployed in "
+        f"support; {staffing.stores} stores, {staffing.alerts} reorder alerts "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     from fangkong.testing import demo as testing_demo
 
     started = time.perf_counter()

@@ -15,6 +15,8 @@ MODEL_MODULES = (
     "fangkong.areas.models",
     "fangkong.response.models",
     "fangkong.vaccination.models",
+    "fangkong.privacy.models",
+    "fangkong.resources.models",
 )
 
 

@@ -11,6 +11,8 @@ from fangkong.core.permissions import Permission
 CAPABILITIES = (
     "core",
     "response",
+    # Beside response: its pages join the Command group (teams, staff and supplies are the command's).
+    "resources",
     "protocol",
     "tracing",
     "surveillance",
@@ -19,6 +21,8 @@ CAPABILITIES = (
     "areas",
     "vaccination",
     "modeling",
+    # The personal-data lifecycle: its pages join the Registry group (they are about the people in it).
+    "privacy",
 )
 
 
@@ -40,6 +44,7 @@ MEASURES_TITLE = "Measures"
 COMMAND_TITLE = "Command"
 GROUP_TITLES = {
     "response": COMMAND_TITLE,
+    "resources": COMMAND_TITLE,
     "tracing": "Tracing",
     "surveillance": "Surveillance",
     "quarantine": MEASURES_TITLE,
@@ -50,7 +55,17 @@ GROUP_TITLES = {
 }
 # "Registry", not "Places and people": the Command group (issue 15) left no room for the longer title.
 REGISTRY_TITLE = "Registry"
-REGISTRY = ("/jurisdictions", "/people", "/people/import")
+REGISTRY = (
+    "/jurisdictions",
+    "/people",
+    "/people/import",
+    # The personal-data lifecycle (privacy): retention, emergencies, duplicates, access with a reason.
+    "/privacy",
+    "/privacy/emergencies",
+    "/privacy/merge",
+    "/privacy/access",
+    "/privacy/access/review",
+)
 ADMINISTRATION_TITLE = "Administration"
 
 

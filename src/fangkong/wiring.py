@@ -142,6 +142,16 @@ def _vaccination() -> list[Subscription]:
     ]
 
 
+def _resources() -> list[Subscription]:
+    from fangkong.resources.service import supplies
+    from fangkong.testing.events import RoundClosed
+
+    return [
+        # A closed testing round draws its tubes, reagents and swabs from the stock that served it.
+        (RoundClosed, supplies.on_round_closed),
+    ]
+
+
 def _modeling() -> list[Subscription]:
     return []
 
@@ -150,6 +160,7 @@ def subscriptions() -> list[Subscription]:
     # The response rows come last: a task closes on what the other capabilities have just recorded.
     return [
         *_protocol(), *_testing(), *_tracing(), *_surveillance(), *_quarantine(), *_areas(), *_vaccination(),
+        *_resources(),
         *_modeling(), *_response(),
     ]  # fmt: skip
 
@@ -159,3 +170,11 @@ def build_bus() -> EventBus:
     for event_type, handler in subscriptions():
         bus.subscribe(event_type, handler)
     return bus
+
+
+def outside_scope_checks() -> list[Callable[..., bool]]:
+    """What may let a user read a person outside their subtree (the people registry asks each, in
+    order, before answering "not found"): a grant with a stated reason, which audits the read."""
+    from fangkong.privacy.service import access
+
+    return [access.allows]

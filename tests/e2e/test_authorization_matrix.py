@@ -20,7 +20,9 @@ from fangkong.core.deps import Require
 from fangkong.core.models import Household, Person, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS
 from fangkong.routes import routers
+from privacy_support import seed_privacy_foreign
 from quarantine_support import seed_quarantine_foreign
+from resources_support import seed_resources_foreign
 from response_tasks_support import seed_response_foreign
 from testing_support import seed_testing_foreign
 from vaccination_support import seed_vaccination_foreign
@@ -81,6 +83,8 @@ def _foreign_ids(app, world: World) -> dict[str, str]:  # type: ignore[no-untype
         **seed_response_foreign(app, world),
         **seed_closure_foreign(app),
         **seed_vaccination_foreign(app, world),
+        **seed_privacy_foreign(app, world),
+        **seed_resources_foreign(app, world),
     }
 
 

@@ -67,6 +67,7 @@ SYMBOLS = {
     "ORF1ab",  # the gene target the protocols name with N
     "IP",  # IP 地址
     "UTF",  # UTF-8, a text encoding
+    "AIC",  # 赤池信息准则, the model-choice criterion, written AIC in Chinese statistics
 }
 # A run of Latin letters and digits (ORF1ab is one); with two letters or more it is a word, a lone letter
 # (R, N, h) is a symbol.
@@ -484,6 +485,20 @@ BAD: dict[str, Callable[[], Bad]] = {
     "POST /closure/{id}/{day}/publish": lambda: Bad({"reason": ""}, "reason", novalidate=True),
     "POST /closure/{id}/{day}/v{version}/sign-off": lambda: Bad(
         {"objectives": ""}, "objectives", novalidate=True
+    ),
+    "POST /resources/staff": lambda: Bad({"name": " ", "unit": "疾控中心"}, "name", novalidate=True),
+    "POST /resources/staff/certify": lambda: Bad({"passed_on": "2099-01-01"}, "passed_on", novalidate=True),
+    "POST /resources/teams": lambda: Bad({"name": " "}, "name", novalidate=True),
+    "POST /resources/deployments": lambda: Bad(
+        {"to_jurisdiction_code": "999999", "outbreak": "疫情", "commander": "指挥部"}, "to_jurisdiction_code"
+    ),
+    "POST /resources/supplies/receipts": lambda: Bad({"quantity": "0"}, "quantity", novalidate=True),
+    "POST /privacy/rules": lambda: Bad({"period_days": "3"}, "period_days", novalidate=True),
+    "POST /privacy/emergencies": lambda: Bad({"name": " "}, "name", novalidate=True),
+    "POST /privacy/access": lambda: Bad({"person_id": "第一个", "reason": "other"}, "person_id"),
+    "POST /privacy/access/{id}/review": lambda: Bad({"note": " "}, "note", novalidate=True),
+    "POST /resources/supplies/transfers": lambda: Bad(
+        {"to_jurisdiction_code": "330203", "quantity": "0"}, "quantity", novalidate=True
     ),
 }
 

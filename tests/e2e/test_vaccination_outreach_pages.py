@@ -18,6 +18,7 @@ from conftest import HOME_COUNTY, World
 from fangkong.core import clock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration" / "vaccination"))
+from fangkong.vaccination.models import ContraindicationReason, VaccinationStatus
 from fangkong.vaccination.service import status
 from vaccination_support import HOME_A, add_person, give_doses
 
@@ -117,6 +118,34 @@ def test_a_contact_is_recorded_inline(client: Any, app: Any, world: World) -> No
     assert f'id="person-{ids["elder"]}"' not in client.get("/vaccination/outreach").text
     export = client.get("/api/vaccination/outreach/export.xlsx")
     assert export.status_code == 200 and export.content[:2] == b"PK"
+
+
+def test_a_contraindication_is_recorded_from_the_worklist(client: Any, app: Any, world: World) -> None:
+    ids = _seed(app, world)
+    login(client, "home_community_worker")
+    page = client.get("/vaccination/outreach")
+    url = f"/vaccination/outreach/{ids['elder']}/contraindications"
+    assert f'hx-post="{url}"' in page.text and "严重过敏" in page.text
+    token = _csrf(page.text)
+    # A fever postpones the dose until a day that must be given.
+    undated = client.post(
+        url, data={"csrf_token": token, "reason": "fever_acute_infection"}, headers={"HX-Request": "true"}
+    )
+    assert undated.status_code == 422 and "until" in undated.text
+    unknown = client.post(url, data={"csrf_token": token, "reason": "头疼"}, headers={"HX-Request": "true"})
+    assert unknown.status_code == 422 and "reason" in unknown.text
+    until = (clock.today() + dt.timedelta(days=14)).isoformat()
+    row = client.post(
+        url,
+        data={"csrf_token": token, "reason": "fever_acute_infection", "until": until},
+        headers={"HX-Request": "true"},
+    )
+    assert row.status_code == 200, row.text
+    assert 'data-testid="work-row-closed"' in row.text and until in row.text and "发热" in row.text
+    assert f'id="person-{ids["elder"]}"' not in client.get("/vaccination/outreach").text
+    with app.state.db.unit_of_work() as session:
+        now = session.get(VaccinationStatus, ids["elder"])
+        assert now is not None and now.contraindication == ContraindicationReason.fever_acute_infection
 
 
 def test_a_card_is_sent_and_reviewed_from_its_page(client: Any, app: Any, world: World) -> None:

@@ -26,7 +26,7 @@ from fangkong.core.deps import (
     VaultDep,
     client_ip,
 )
-from fangkong.core.errors import DomainError, InvalidInput, RowError
+from fangkong.core.errors import DomainError, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import LANGUAGES, Message
 from fangkong.core.models import AuditEntry, Level, Role, User
 from fangkong.core.people_rules import Keys
@@ -267,7 +267,12 @@ def people_import_upload(
 @router.get("/people/{person_id}", response_class=HTMLResponse)
 def person_page(request: Request, person_id: RowId, principal: PeopleReader, session: SessionDep) -> Response:
     person = people.get(session, principal, person_id)
-    members = people.household_members(session, principal, person.household_id) if person.household_id else []
+    try:
+        members = (
+            people.household_members(session, principal, person.household_id) if person.household_id else []
+        )
+    except NotFound:  # a person read outside one's subtree with a stated reason: not their household
+        members = []
     return render(request, "core/person.html", {"person": person, "members": members}, principal=principal)
 
 

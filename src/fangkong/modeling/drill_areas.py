@@ -118,5 +118,5 @@ def _screen(
             origin="drill lab",
             bus=bus,
         )
-    rounds.close_round(session, principal, opened.id)
+    rounds.close_round(session, principal, opened.id, bus=bus)
     return len(scans)

@@ -14,6 +14,8 @@ of the measures that could be judged, so it grows as capabilities land.
   answered within the alert's own response time. Where the response capability runs, read from the
   alert's verification task clock instead (see :mod:`drill_response`).
 * ``response_2_4_24``: share of "2+4+24" promises kept by the case tasks (see :mod:`drill_response`).
+* ``staff_hours``: staff-hours per case of the real investigation teams the cases went to; no points
+  (a cost read beside the score; see :mod:`drill_resources`).
 * ``quarantine_placement``: hours from a person's identification (their plan asking for a centralized
   stage) to their check-in at a quarantine site; points = share checked in within the protocol's
   transfer deadline (cn-9: close contacts 8 h, contacts of contacts 12 h). People not checked in count
@@ -24,6 +26,10 @@ of the measures that could be judged, so it grows as capabilities land.
   behind no area (a protocol that designates none) are left out.
 * ``area_lifting``: changes the protocol's clock made due (downgrades and liftings) that were taken,
   against those due and ready but not taken by the drill's current day; points = share taken.
+* ``elderly_outreach``: share of the people aged 60 and over on the sandbox's outreach worklist at the
+  start contacted (an attempt recorded, whatever its outcome) within
+  :data:`drill_vaccination.OUTREACH_DAYS` drill days; people not yet contacted are left out until that
+  window has closed (see :mod:`drill_vaccination`).
 * ``test_turnaround``: hours from sampling a test to its result; points = share of sampled tests
   resulted within the protocol's lab deadline (cn-9: 12 h of receiving the samples). Tests without a
   result count as late once the deadline has passed.
@@ -122,6 +128,12 @@ def score(
         _placement(session, drill, marks, hours)
         if capability_available("fangkong.quarantine.service")
         else _missing("quarantine_placement"),
+        _outreach(session, reader, drill, hours)
+        if capability_available("fangkong.vaccination.service")
+        else _missing("elderly_outreach"),
+        _staff_hours(session, reader, drill, marks, hours)
+        if capability_available("fangkong.resources.service")
+        else _missing("staff_hours"),
         *(
             _areas(session, reader, drill, marks, reports, hours)
             if capability_available("fangkong.areas.service")
@@ -140,6 +152,8 @@ LABELS: Final[dict[str, str]] = {
     "area_designation": "Days from a case to its risk area",
     "area_lifting": "Risk areas lifted when due",
     "response_2_4_24": "Case tasks within 2+4+24 h",
+    "staff_hours": "Staff-hours per case",
+    "elderly_outreach": "Elders on the worklist contacted within 7 days",
 }
 _CAPABILITY: Final[dict[str, str]] = {
     "investigation": "tracing",
@@ -150,7 +164,27 @@ _CAPABILITY: Final[dict[str, str]] = {
     "area_designation": "areas",
     "area_lifting": "areas",
     "response_2_4_24": "response",
+    "staff_hours": "resources",
+    "elderly_outreach": "vaccination",
 }
+
+
+def _staff_hours(
+    session: Session, reader: Principal, drill: Drill, marks: list[Mark], hours: float
+) -> Measure:
+    """Staff-hours per case of the real teams the cases went to (see :mod:`drill_resources`); no points."""
+    from fangkong.modeling.drill_resources import staff_hours
+
+    value, judged = staff_hours(session, reader, drill, marks, hours)
+    if value is None:
+        return Measure(
+            "staff_hours", LABELS["staff_hours"], "no_data", unit="h",
+            detail="no case has gone to a team of the county yet",
+        )  # fmt: skip
+    return Measure(
+        "staff_hours", LABELS["staff_hours"], "ok", value=value, unit="h", judged=judged,
+        detail=stored(Message("{cases} cases worked by the county's investigation teams", cases=judged)),
+    )  # fmt: skip
 
 
 def _missing(key: str) -> Measure:
@@ -455,6 +489,39 @@ def _turnaround(session: Session, drill: Drill, marks: list[Mark], hours: float)
                 on_time=on_time,
                 judged=judged,
                 deadline=float(deadline),
+            )
+        ),
+        judged=judged,
+    )
+
+
+def _outreach(session: Session, principal: Principal, drill: Drill, hours: float) -> Measure:
+    from fangkong.modeling import drill_vaccination
+
+    worklist = [int(p) for p in json.loads(drill.summary or "{}").get("elderly_worklist", [])]
+    window = drill_vaccination.OUTREACH_DAYS
+    on_time, judged = drill_vaccination.reached(
+        session, principal, worklist, drill.calendar_start, int(hours // 24)
+    )
+    if judged == 0:
+        return Measure(
+            "elderly_outreach", LABELS["elderly_outreach"], "no_data", unit="%", target=f"100 % ≤ {window} d",
+            detail="no elder on the worklist has been contacted yet, and the window is still open",
+        )  # fmt: skip
+    return Measure(
+        "elderly_outreach",
+        LABELS["elderly_outreach"],
+        "ok",
+        value=100.0 * on_time / judged,
+        unit="%",
+        points=100.0 * on_time / judged,
+        target=f"100 % ≤ {window} d",
+        detail=stored(
+            Message(
+                "{on_time} of {judged} elders on the worklist contacted within {days} d",
+                on_time=on_time,
+                judged=judged,
+                days=window,
             )
         ),
         judged=judged,

@@ -554,13 +554,19 @@ def _tracing_counts(session: Session, principal: Principal, path: str, basis: Co
     return rows or None
 
 
+CountChoice = Literal["auto", "tracing", "uploaded"]
+"""Which counts the Rt page reads: the platform's own cases, the uploaded ones, or ``auto`` (its own
+cases where tracing has any, else the uploaded ones)."""
+
+
 def count_source(
-    session: Session, principal: Principal, path: str, basis: CountBasis
+    session: Session, principal: Principal, path: str, basis: CountBasis, choice: CountChoice = "auto"
 ) -> tuple[str, CountRows]:
     """Where the Rt page's counts come from ('tracing' or 'uploaded') and the rows under ``path``."""
-    from_tracing = _tracing_counts(session, principal, path, basis)
-    if from_tracing is not None:
-        return "tracing", from_tracing
+    if choice != "uploaded":
+        from_tracing = _tracing_counts(session, principal, path, basis)
+        if from_tracing is not None or choice == "tracing":
+            return "tracing", from_tracing or []
     rows = session.execute(
         select(CaseCount.jpath, CaseCount.day, CaseCount.local, CaseCount.imported).where(
             under(CaseCount.jpath, path),
@@ -637,21 +643,32 @@ def rt_by_area(
     si_mean: float = DEFAULT_SI_MEAN,
     si_sd: float = DEFAULT_SI_SD,
     window: int = 7,
+    si_distr: Sequence[float] | None = None,
+    counts: CountChoice = "auto",
 ) -> RtView:
-    """Rt with its 95 % band for a jurisdiction and each of its direct children (one vectorised estimate)."""
+    """Rt with its 95 % band for a jurisdiction and each of its direct children (one vectorised estimate).
+
+    The serial interval is EpiEstim's offset gamma of mean ``si_mean`` and sd ``si_sd``, or, when
+    ``si_distr`` is given, those probabilities of 0, 1, 2... days (e.g. the one measured on the
+    transmission chains); the view then carries that distribution's own mean and sd."""
     from fangkong.analytics.rt import MAX_POSTERIOR_CV, RtInputError, estimate_r, min_cases_for_cv
 
     node = scope_node(session, principal, jurisdiction_id)
     errors: list[RowError] = []
-    if not (math.isfinite(si_mean) and si_mean > 1):
+    if si_distr is not None:
+        lags = np.arange(len(si_distr), dtype=np.float64)
+        probabilities = np.asarray(si_distr, dtype=np.float64)
+        si_mean = float(np.sum(lags * probabilities))
+        si_sd = float(np.sqrt(max(0.0, np.sum(lags**2 * probabilities) - si_mean**2)))
+    elif not (math.isfinite(si_mean) and si_mean > 1):
         errors.append(RowError(1, "si_mean", "the mean serial interval must be more than 1 day"))
-    if not (math.isfinite(si_sd) and si_sd > 0):
+    if si_distr is None and not (math.isfinite(si_sd) and si_sd > 0):
         errors.append(RowError(1, "si_sd", "the serial interval's sd must be positive"))
     if not 1 <= window <= 60:
         errors.append(RowError(1, "window", "a window of 1 to 60 days"))
     if errors:
         raise InvalidInput(errors)
-    source, rows = count_source(session, principal, node.path, basis)
+    source, rows = count_source(session, principal, node.path, basis, counts)
     children = [
         c
         for c in session.scalars(
@@ -695,7 +712,10 @@ def rt_by_area(
         )
         return replace(empty, first_day=first, last_day=last, message=message)
     try:
-        estimate = estimate_r(local, imported, mean_si=si_mean, std_si=si_sd, window=window)
+        if si_distr is not None:
+            estimate = estimate_r(local, imported, si_distr=si_distr, window=window)
+        else:
+            estimate = estimate_r(local, imported, mean_si=si_mean, std_si=si_sd, window=window)
     except RtInputError as exc:
         raise InvalidInput([RowError(1, "counts", str(exc))]) from None
     labels = [(first + dt.timedelta(days=int(t) - 1)).isoformat() for t in estimate.t_end]

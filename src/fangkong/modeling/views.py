@@ -82,6 +82,20 @@ def _places(session: Session, principal: Principal) -> list[Jurisdiction]:
 # ============================================================================ Rt
 
 
+def _typed_number(text: str, field: str, errors: list[RowError], low: float, high: float) -> float | None:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        errors.append(RowError(1, field, Message("“{value}” is not a number", value=text)))
+        return None
+    if not low < value <= high:
+        errors.append(
+            RowError(1, field, Message("must be more than {low} and at most {high}", low=low, high=high))
+        )
+        return None
+    return value
+
+
 @router.get("/modeling/rt", response_class=HTMLResponse)
 def rt_page(
     request: Request,
@@ -91,7 +105,13 @@ def rt_page(
     basis: Annotated[str, Query(pattern="^(onset|report)$")] = "onset",
     window: Annotated[str, Query(max_length=12)] = "7",
     stored: Annotated[int | None, Query(ge=0)] = None,
+    counts: Annotated[str, Query(pattern="^(auto|tracing|uploaded)$")] = "auto",
+    si: Annotated[str, Query(pattern="^(typed|chains)$")] = "typed",
+    si_mean: Annotated[str, Query(max_length=12)] = str(service.DEFAULT_SI_MEAN),
+    si_sd: Annotated[str, Query(max_length=12)] = str(service.DEFAULT_SI_SD),
 ) -> Response:
+    from fangkong.modeling import own_records
+
     # A bad window is said in the form, which keeps what was typed; the figures stay those of a week.
     errors: list[RowError] = []
     days = int(window) if window.strip().isdigit() else None
@@ -100,14 +120,40 @@ def rt_page(
     elif not 1 <= days <= 60:
         words = "must be at least {limit}" if days < 1 else "must be at most {limit}"
         errors.append(RowError(1, "window", Message(words, limit=1 if days < 1 else 60)))
+    # The typed serial interval (EpiEstim's offset gamma: a mean above 1 day, a positive sd).
+    typed_mean = _typed_number(si_mean, "si_mean", errors, 1, 60)
+    typed_sd = _typed_number(si_sd, "si_sd", errors, 0, 60)
+    chains = own_records.chains_serial_interval(session, principal)
+    chains_distr = list(chains.si_distr) if chains is not None and chains.si_distr else None
+    use_chains = si == "chains" and chains_distr is not None
     view = service.rt_by_area(
-        session, principal, jurisdiction_id, basis=CountBasis(basis), window=7 if errors else days or 7
+        session,
+        principal,
+        jurisdiction_id,
+        basis=CountBasis(basis),
+        window=7 if errors else days or 7,
+        si_mean=typed_mean or service.DEFAULT_SI_MEAN,
+        si_sd=typed_sd or service.DEFAULT_SI_SD,
+        si_distr=chains_distr if use_chains else None,
+        counts="tracing" if counts == "tracing" else "uploaded" if counts == "uploaded" else "auto",
     )
     series = [s for s in [view.whole, *view.areas] if s is not None and s.dates]
     chart = [
         {"name": s.name, "dates": s.dates, "mean": s.mean, "low": s.low, "high": s.high, "cases": s.cases}
         for s in series
     ]
+    curve = own_records.onset_nowcast(session, principal, view.node.path)
+    curve_json = (
+        None
+        if curve is None
+        else {
+            "dates": [d.isoformat() for d in curve.days],
+            "reported": curve.reported,
+            "median": curve.median,
+            "lower": curve.lower,
+            "upper": curve.upper,
+        }
+    )
     return render(
         request,
         "modeling/rt.html",
@@ -116,8 +162,16 @@ def rt_page(
             "places": _places(session, principal),
             "basis": basis,
             "window": window,
+            "counts": counts,
+            "si": si,
+            "si_mean": si_mean,
+            "si_sd": si_sd,
+            "chains": chains,
+            "use_chains": use_chains,
+            "curve": curve,
             "errors": errors,
             "chart_json": json.dumps(chart, ensure_ascii=False),
+            "curve_json": json.dumps(curve_json),
             "can_upload": principal.can(Permission.modeling_run),
             "stored": stored,
         },

@@ -31,6 +31,15 @@ DEFAULT_CHANNELS: tuple[ChannelSpec, ...] = (
     ChannelSpec(
         "case_reports", "Notifiable case reports", "cases", Frequency.daily, Level.county, Aggregation.sum
     ),
+    # Fed from the platform's own case investigation (surveillance.from_tracing), not uploaded.
+    ChannelSpec(
+        "confirmed_cases",
+        "Confirmed cases (from case investigation)",
+        "cases",
+        Frequency.daily,
+        Level.county,
+        Aggregation.sum,
+    ),
     ChannelSpec(
         "fever_clinic", "Fever clinic visits", "visits", Frequency.daily, Level.township, Aggregation.sum
     ),

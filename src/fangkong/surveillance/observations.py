@@ -330,4 +330,12 @@ def pull_all(
                 if source is not None:
                     source.last_status = f"failed: {message}"[:500]
             outcomes.append(PullOutcome(source_id, name, False, message, None))
+    if not names:
+        from fangkong.surveillance.from_tracing import FEED_SOURCE, feed_confirmed_cases
+
+        with db.unit_of_work() as session:
+            fed = feed_confirmed_cases(session, actor, path, now)
+        if fed is not None:
+            status = f"ok: {fed.rows} rows, {fed.created} new, {fed.revised} revised"
+            outcomes.append(PullOutcome(0, FEED_SOURCE, True, status, fed))
     return outcomes

@@ -157,6 +157,34 @@ def detect_many(
             batch.judged,
         )
         return out
+    from fangkong.analytics.detection.batch import BATCHED, detect_batch
+
+    if method in BATCHED:
+        # Every area in one call of the batched kernel (issue 18: the per-call cost dominated).
+        try:
+            batched = detect_batch(method, matrix, **converted, range=judged_index)
+        except (ValueError, ArithmeticError) as exc:
+            out.notes.append(
+                str(exc) if isinstance(exc, DetectorParameterError) else f"{type(exc).__name__}: {exc}"
+            )
+            return out
+        for note in batched.notes:
+            message = note.split(": ", 1)[1] if note.startswith("series ") else note
+            if message not in out.notes:
+                out.notes.append(message)
+        # Columns of the batch for each judged period (a row it could not judge stays unjudged).
+        at = np.searchsorted(batched.index, judged_index)
+        found = at < batched.index.shape[0]
+        found[found] = batched.index[at[found]] == judged_index[found]
+        cols, at = np.flatnonzero(found), at[found]
+        out.expected[:, cols] = batched.expected[:, at]
+        out.threshold[:, cols] = batched.threshold[:, at]
+        out.score[:, cols] = batched.score[:, at]
+        if batched.pvalue is not None:
+            out.pvalue[:, cols] = batched.pvalue[:, at]
+        out.alarm[:, cols] = batched.alarm[:, at]
+        out.judged[:, cols] = batched.judged[:, at]
+        return out
     function = DETECTORS[method]
     for row in range(areas):
         try:

@@ -351,10 +351,12 @@ def get_round(round_id: ItemId, principal: Reader, session: SessionDep) -> Round
 
 
 @router.post("/rounds/{round_id}/close", response_model=RoundPublic)
-def close_round(round_id: ItemId, body: RoundClose, principal: Manager, session: SessionDep) -> RoundPublic:
+def close_round(
+    round_id: ItemId, body: RoundClose, principal: Manager, session: SessionDep, bus: BusDep
+) -> RoundPublic:
     """Close a round with the community infections it found (counted from its results when not given)."""
     found = service.rounds.close_round(
-        session, principal, round_id, community_positives=body.community_positives
+        session, principal, round_id, community_positives=body.community_positives, bus=bus
     )
     return RoundPublic.model_validate(found)
 

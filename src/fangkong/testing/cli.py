@@ -529,9 +529,11 @@ def round_close(
 ) -> None:
     """Close a round with the community infections it found."""
     from fangkong.testing.service import rounds
+    from fangkong.wiring import build_bus
 
     with acting_user(user, Permission.testing_manage, as_json=as_json) as (session, me):
-        data = _round_json(rounds.close_round(session, me, round_id, community_positives=positives))
+        closed = rounds.close_round(session, me, round_id, community_positives=positives, bus=build_bus())
+        data = _round_json(closed)
     if as_json:
         echo_json(data)
     else:

@@ -41,6 +41,18 @@ class PoolFoundPositive(DomainEvent):
 
 
 @dataclass(frozen=True)
+class RoundClosed(DomainEvent):
+    """A campaign round was closed: ``tubes`` tubes holding ``people`` people's swabs were used (resources
+    draws its supplies down from the stock that served it)."""
+
+    round_id: int
+    jpath: str
+    day: dt.date
+    tubes: int
+    people: int
+
+
+@dataclass(frozen=True)
 class PoolRecalled(DomainEvent):
     """Every member of a positive pool has been located: published by the recall service when the last
     member is marked located (by hand or by their retest being sampled). ``located_at`` is the latest

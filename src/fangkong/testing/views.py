@@ -307,6 +307,7 @@ def close_round(
     round_id: RowId,
     principal: Manager,
     session: SessionDep,
+    bus: BusDep,
     community_positives: Annotated[str, Form(max_length=9)] = "",
 ) -> Response:
     positives = (
@@ -314,7 +315,7 @@ def close_round(
         if community_positives.strip()
         else None
     )
-    closed = rounds.close_round(session, principal, round_id, community_positives=positives)
+    closed = rounds.close_round(session, principal, round_id, community_positives=positives, bus=bus)
     return RedirectResponse(f"/testing/campaigns/{closed.campaign_id}", status_code=303)
 
 

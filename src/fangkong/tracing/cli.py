@@ -194,6 +194,50 @@ def kpis_command(
     print_table(console, table)
 
 
+def _day(text: str, option: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+@app.command("serial-interval")
+def serial_interval_command(
+    user: User,
+    since: Annotated[str, typer.Option(help="first onset date of the infectees (default: all)")] = "",
+    until: Annotated[str, typer.Option(help="last onset date of the infectees (default: all)")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """The serial interval of the transmission links in scope: pairs, mean, sd, negative share, fit."""
+    from fangkong.tracing.service import serial_interval, serial_interval_dict
+
+    first, last = _day(since, "--since"), _day(until, "--until")
+    with _as_user(user) as (session, me):
+        data = serial_interval_dict(serial_interval(session, me, first, last))
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    table = Table(title=f"serial interval {first or ''} .. {last or ''}")
+    table.add_column("")
+    table.add_column("", justify="right")
+    for name in ("pairs", "mean", "sd", "negative_share", "dropped_share"):
+        value = data[name]
+        table.add_row(name.replace("_", " "), f"{value:.3f}" if isinstance(value, float) else str(value))
+    fit = data["distribution"]
+    if isinstance(fit, dict):
+        table.add_row("fitted distribution (AIC)", str(fit["family"]))
+        table.add_row(
+            "fitted mean",
+            f"{fit['mean']:.2f} ({fit['mean_interval'][0]:.2f} - {fit['mean_interval'][1]:.2f})",
+        )
+        table.add_row(
+            "fitted sd", f"{fit['sd']:.2f} ({fit['sd_interval'][0]:.2f} - {fit['sd_interval'][1]:.2f})"
+        )
+    print_table(console, table)
+
+
 @app.command("recompute-clusters")
 def recompute_command(as_json: AsJson = False) -> None:
     """Recompute every cluster label from the chain links (after repairs done outside fangkong)."""

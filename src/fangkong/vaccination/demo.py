@@ -1,14 +1,7 @@
 """The vaccination part of the demo region: a dose history for every resident, written in bulk, then each
 person's status and the coverage counts from the rules, outreach attempts in the demo county and a few
-adverse-event cards (one lot standing out).
-
-Coverage by age is drawn to land near the national figures of late November 2022, as the State Council's
-joint prevention and control mechanism gave them on 2022-11-29 (issue 16 quotes two of them): of people
-aged 60 and over, 86.42 % had a full primary series; of people aged 80 and over, 76.6 % had at least one
-dose and 65.8 % a full series. The other bands' shares are the platform's demo choices (below, each on its
-own line), picked so the 60+ total lands near 86 %. Dates are set back from today: most primary series
-some two years ago, boosters half a year or more after them, and a recent push among the oldest (the
-elderly plan of 2022-11-29, protocols.md §8 vax.elderly_plan), so the weekly trend moves.
+adverse-event cards (one lot standing out). The history is drawn by ``service.history`` at the national
+shares of late November 2022 (its docstring gives them with their source).
 """
 
 from __future__ import annotations
@@ -17,7 +10,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,47 +21,15 @@ from fangkong.vaccination.models import (
     AdverseEvent,
     AefiOutcome,
     Dose,
-    DoseKind,
     OutreachAttempt,
     OutreachMethod,
     OutreachOutcome,
-    Platform,
     Severity,
     VaccinationStatus,
 )
+from fangkong.vaccination.service import history
 
 SEED = 20221129
-
-# Per age band (3-17, 18-59, 60-69, 70-79, 80+): share with at least one dose; of those, share who
-# completed the primary series; of those, share boosted; of those, share with a second booster.
-AT_LEAST_ONE = (0.965, 0.960, 0.955, 0.925, 0.766)  # 80+: 76.6 % (2022-11-29); others: demo choices
-COMPLETE_GIVEN_ONE = (0.975, 0.975, 0.965, 0.935, 0.859)  # 80+: 65.8 % / 76.6 % (2022-11-29)
-BOOSTED_GIVEN_COMPLETE = (0.0, 0.80, 0.78, 0.70, 0.55)  # no booster under 18 (protocols.md vax.cn10)
-SECOND_GIVEN_BOOSTED = (0.0, 0.0, 0.06, 0.05, 0.03)  # ≥60 only (vax.second_booster)
-BAND_LOWER_AGES = (3, 18, 60, 70, 80)
-
-# Of the oldest vaccinated, the share whose first dose came in the recent push (demo choice), and its
-# length in days.
-RECENT_PUSH_SHARE_80 = 0.10
-RECENT_PUSH_SHARE_60 = 0.03
-RECENT_PUSH_DAYS = 70
-
-# Products as the 2022 Chinese programme used them (name, platform, doses in its primary series, share of
-# first doses). Primary series: inactivated 2 doses, adenovirus type-5 vector 1, recombinant protein 3.
-PRODUCTS = (
-    ("新冠病毒灭活疫苗（Vero细胞）北京生物", Platform.inactivated, 2, 0.45),
-    ("新冠病毒灭活疫苗（Vero细胞）科兴", Platform.inactivated, 2, 0.40),
-    ("重组新冠病毒疫苗（5型腺病毒载体）", Platform.vector, 1, 0.05),
-    ("重组新冠病毒蛋白疫苗（CHO细胞）", Platform.protein, 3, 0.10),
-)
-# Boosters: homologous inactivated, or sequential with the vector or protein vaccine.
-BOOSTERS = (
-    (0, 0.55),
-    (1, 0.25),
-    (2, 0.10),
-    (3, 0.10),
-)
-LOTS_PER_PRODUCT = 24
 # Adverse-event cards per 100,000 doses in the demo (demo choice, the order of passive surveillance's
 # reported rates), and the lot given a rate several times its product's, so a signal shows.
 AEFI_PER_100K = 25.0
@@ -87,102 +47,6 @@ class DemoVaccination:
     coverage_rows: int
     attempts: int
     adverse_events: int
-
-
-def _band_of_age(age: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """0..4 for the five bands, -1 under 3."""
-    return np.searchsorted(np.array(BAND_LOWER_AGES), age, side="right") - 1
-
-
-def _lot(product: int, k: int) -> str:
-    return f"2021{product + 1:02d}{k:03d}"
-
-
-@dataclass
-class _Rows:
-    person: list[int]
-    jpath: list[str]
-    product: list[str]
-    platform: list[str]
-    number: list[int]
-    kind: list[str]
-    given: list[dt.date]
-    lot: list[str]
-    product_index: list[int]
-
-    def add(
-        self, p: int, j: str, product: int, number: int, kind: DoseKind, given: dt.date, lot: str
-    ) -> None:
-        name, platform, _, _ = PRODUCTS[product]
-        self.person.append(p)
-        self.jpath.append(j)
-        self.product.append(name)
-        self.platform.append(platform.value)
-        self.number.append(number)
-        self.kind.append(kind.value)
-        self.given.append(given)
-        self.lot.append(lot)
-        self.product_index.append(product)
-
-
-def _dose_history(
-    ids: npt.NDArray[np.int64], paths: list[str], ages: npt.NDArray[np.int64], today: dt.date
-) -> _Rows:
-    rng = np.random.default_rng(SEED)
-    n = ids.shape[0]
-    band = _band_of_age(ages)
-    rows = _Rows([], [], [], [], [], [], [], [], [])
-    eligible = band >= 0
-    b = np.where(eligible, band, 0)
-    one = eligible & (rng.random(n) < np.take(AT_LEAST_ONE, b))
-    complete = one & (rng.random(n) < np.take(COMPLETE_GIVEN_ONE, b))
-    boosted = complete & (rng.random(n) < np.take(BOOSTED_GIVEN_COMPLETE, b))
-    second = boosted & (rng.random(n) < np.take(SECOND_GIVEN_BOOSTED, b))
-    weights = np.array([p[3] for p in PRODUCTS])
-    product: npt.NDArray[np.int64] = rng.choice(len(PRODUCTS), size=(n,), p=weights / weights.sum())
-    booster_product: npt.NDArray[np.int64] = rng.choice(
-        [i for i, _ in BOOSTERS],
-        size=(n,),
-        p=np.array([w for _, w in BOOSTERS]) / sum(w for _, w in BOOSTERS),
-    )
-    # Days before today of the first dose: most in the mass campaign two years back; a share of the
-    # oldest in the recent push.
-    first_back: npt.NDArray[np.int64] = rng.integers(560, 820, size=(n,))
-    push_share = np.where(band == 4, RECENT_PUSH_SHARE_80, np.where(band >= 2, RECENT_PUSH_SHARE_60, 0.0))
-    pushed = one & ~boosted & (rng.random(n) < push_share)
-    first_back = np.where(pushed, rng.integers(22, RECENT_PUSH_DAYS, size=(n,)), first_back)
-    gaps: npt.NDArray[np.int64] = rng.integers(21, 57, size=(n, 2))
-    booster_after: npt.NDArray[np.int64] = rng.integers(180, 330, size=(n,))
-    second_after: npt.NDArray[np.int64] = rng.integers(185, 240, size=(n,))
-    lot_pick: npt.NDArray[np.int64] = rng.integers(0, LOTS_PER_PRODUCT, size=(n, 5))
-    for i in np.flatnonzero(one):
-        pid, path = int(ids[i]), paths[i]
-        prod = int(product[i])
-        series = PRODUCTS[prod][2]
-        day = today - dt.timedelta(days=int(first_back[i]))
-        planned = series if complete[i] else max(1, series - 1)
-        number = 0
-        for k in range(planned):
-            if day >= today:
-                break
-            number += 1
-            rows.add(pid, path, prod, number, DoseKind.primary, day, _lot(prod, int(lot_pick[i, k % 5])))
-            day += dt.timedelta(days=int(gaps[i, k % 2]))
-        if not (complete[i] and number == series):
-            continue
-        boost_day = rows.given[-1] + dt.timedelta(days=int(booster_after[i]))
-        if not boosted[i] or boost_day >= today:
-            continue
-        bp = int(booster_product[i])
-        number += 1
-        rows.add(pid, path, bp, number, DoseKind.booster, boost_day, _lot(bp, int(lot_pick[i, 3])))
-        second_day = boost_day + dt.timedelta(days=int(second_after[i]))
-        if second[i] and second_day < today:
-            number += 1
-            rows.add(
-                pid, path, bp, number, DoseKind.second_booster, second_day, _lot(bp, int(lot_pick[i, 4]))
-            )
-    return rows
 
 
 def _sites(session: Session) -> dict[str, str]:
@@ -215,9 +79,8 @@ def seed(session: Session, bus: EventBus, county_code: str) -> DemoVaccination:
     ).all()
     ids = np.array([p[0] for p in people], dtype=np.int64)
     paths = [str(p[1]) for p in people]
-    births = np.array([p[2] for p in people], dtype="datetime64[D]")
-    ages = ((np.datetime64(today, "D") - births).astype(np.int64) / 365.2425).astype(np.int64)
-    rows = _dose_history(ids, paths, ages, today)
+    ages = history.ages_on([p[2] for p in people], today)
+    rows = history.draw(ids, paths, ages, today, SEED)
     sites = _sites(session)
     now = clock.utcnow()
     columns = ("person_id", "jpath", "product", "platform", "dose_number", "kind", "given_on", "site", "lot",
@@ -299,7 +162,7 @@ def _outreach(session: Session, county_code: str, today: dt.date) -> int:
     return len(rows)
 
 
-def _adverse_events(session: Session, bus: EventBus, rows: _Rows, today: dt.date) -> int:
+def _adverse_events(session: Session, bus: EventBus, rows: history.Rows, today: dt.date) -> int:
     """AEFI cards at the demo rate, one lot several times as often; the last two days' cards are still
     to be sent to the county (their reporting tasks are open), the rest were sent and most reviewed."""
     from fangkong.vaccination.events import AdverseEventReported
@@ -309,7 +172,7 @@ def _adverse_events(session: Session, bus: EventBus, rows: _Rows, today: dt.date
     n = len(rows.person)
     if not n:
         return 0
-    signal_lot = _lot(0, 7)
+    signal_lot = history.lot_name(0, 7)
     rate = np.full(n, AEFI_PER_100K / 100_000)
     rate[np.array(rows.lot) == signal_lot] *= SIGNAL_LOT_FACTOR
     picked = np.flatnonzero(rng.random(n) < rate)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from conftest import HOME_COUNTY, World, token_for
 from fangkong.core.models import Jurisdiction, Person
+from fangkong.vaccination.models import Dose, OutreachAttempt
 
 DRILL: dict[str, Any] = {"people": 1500, "days": 30, "seed": 1, "realtime": False, "protocol_id": "cn-9"}
 
@@ -57,7 +58,7 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
         assert residents is not None
 
     report = _advance(client, headers, drill["id"], DRILL["days"] * 24 + 1)
-    assert report["finished"] and report["failed"] == 0, report["errors"]
+    assert report["finished"] and report["failed"] == 0, report
     status = client.get(f"/api/modeling/drills/{drill['id']}", headers=headers).json()
     assert status["status"] == "finished"
     kinds = {k["kind"]: k for k in status["events"]}
@@ -103,6 +104,24 @@ def test_a_drill_on_autopilot_runs_end_to_end_and_is_scored(client, world: World
     # Alert response from the verification tasks' clocks.
     alert_response = measures["alert_response"]
     assert alert_response["status"] == "ok" and alert_response["judged"] > 0
+    # The sandbox starts with a dose history like the region's; the community workers call the oldest of
+    # each community's worklist every afternoon, and the elders who booked get their dose two days later.
+    assert kinds["outreach"]["fed"] == DRILL["days"]
+    elders = summary["elderly_worklist"]
+    outreach = measures["elderly_outreach"]
+    assert outreach["status"] == "ok" and outreach["judged"] == len(elders) > 0
+    assert outreach["points"] == 100.0
+    with app.state.db.unit_of_work() as session:
+        drill_doses = session.scalars(
+            select(Dose.person_id).where(Dose.jpath.startswith(sandbox.path), Dose.site == "演练接种点")
+        ).all()
+        called = set(
+            session.scalars(
+                select(OutreachAttempt.person_id).where(OutreachAttempt.jpath.startswith(sandbox.path))
+            )
+        )
+    assert drill_doses and set(drill_doses) <= called
+    assert set(elders) <= called
     assert not [m for m in measures.values() if m["status"] == "not_available"]
     assert total is not None and 0 < total <= 100
 

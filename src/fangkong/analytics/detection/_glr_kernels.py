@@ -53,8 +53,12 @@ def _pois_glr(n: int, x: np.ndarray, mu0: np.ndarray, direction: int) -> float:
     for k in range(n, -1, -1):
         sumx += x[k]
         summu0 += mu0[k]
-        kappa = direction * _fmax(0.0, direction * math.log(sumx / summu0))
-        value = kappa * sumx + (1.0 - math.exp(kappa)) * summu0
+        if summu0 > 0.0 and direction * (sumx - summu0) <= 0.0:
+            # No change in the chart's direction: kappa is 0 and so is the ratio, exactly as below.
+            value = 0.0
+        else:
+            kappa = direction * _fmax(0.0, direction * math.log(sumx / summu0))
+            value = kappa * sumx + (1.0 - math.exp(kappa)) * summu0
         if value > best:
             best = value
     return best
@@ -73,8 +77,12 @@ def _pois_glr_window(n: int, x: np.ndarray, mu0: np.ndarray, direction: int, M: 
     for k in range(n - Mtilde, low - 1, -1):
         sumx += x[k]
         summu0 += mu0[k]
-        kappa = direction * _fmax(0.0, direction * math.log(sumx / summu0))
-        value = kappa * sumx + (1.0 - math.exp(kappa)) * summu0
+        if summu0 > 0.0 and direction * (sumx - summu0) <= 0.0:
+            # No change in the chart's direction: kappa is 0 and so is the ratio, exactly as below.
+            value = 0.0
+        else:
+            kappa = direction * _fmax(0.0, direction * math.log(sumx / summu0))
+            value = kappa * sumx + (1.0 - math.exp(kappa)) * summu0
         if value > best:
             best = value
     return best

@@ -8,9 +8,16 @@ monitoring starts, as R ``surveillance`` does with ``glm(..., family = poisson()
 
 Fitting is iteratively reweighted least squares to a tighter tolerance than R (``1e-8`` relative
 deviance change there), so fitted means agree with R to far better than the detectors' 1e-6.
+
+As R's log link (``make.link("log")``), fitted means are floored at the machine epsilon, so a
+history with almost no cases (RKI's m5 before week 60: one case in 60 weeks) whose fit drifts to
+rates of zero gives means of ``2.2e-16`` and a warning, as R's ``glm.fit`` does ("fitted rates
+numerically 0 occurred"), instead of failing.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 from scipy import special
@@ -22,6 +29,9 @@ IRLS_TOLERANCE = 1e-12
 
 IRLS_MAX_ITERATIONS = 100
 """iterations; R's glm.control default is 25, more are allowed since the tolerance is tighter."""
+
+RATE_FLOOR = float(np.finfo(np.float64).eps)
+"""smallest fitted mean; R's log link ``linkinv = pmax(exp(eta), .Machine$double.eps)``."""
 
 THETA_TOLERANCE = 1e-10
 """relative change of the NB size parameter at which glm.nb's alternation stops."""
@@ -36,6 +46,12 @@ def seasonal_design(t: FloatArray, period: float, harmonics: int, trend: bool) -
         angle = 2.0 * np.pi * s * t / period
         columns.extend([np.cos(angle), np.sin(angle)])
     return np.column_stack(columns)
+
+
+def log_link_mean(eta: FloatArray) -> FloatArray:
+    """``exp(eta)`` floored at the machine epsilon, as R's log link (also R's ``predict`` response)."""
+    mean: FloatArray = np.maximum(np.exp(eta), RATE_FLOOR)
+    return mean
 
 
 def _deviance(y: FloatArray, mu: FloatArray, theta: float | None) -> float:
@@ -60,6 +76,7 @@ def fit_log_glm(X: FloatArray, y: FloatArray, theta: float | None = None) -> Flo
     eta = np.log(mu)
     deviance_old = np.inf
     beta: FloatArray = np.zeros(X.shape[1])
+    converged = False
     for _ in np.arange(IRLS_MAX_ITERATIONS):
         variance_factor = 1.0 if theta is None else 1.0 + mu / theta
         weight = mu / variance_factor
@@ -68,12 +85,22 @@ def fit_log_glm(X: FloatArray, y: FloatArray, theta: float | None = None) -> Flo
         solution = np.linalg.lstsq(X * sqrt_w[:, None], working * sqrt_w, rcond=None)[0]
         beta = np.asarray(solution, dtype=np.float64)
         eta = X @ beta
-        mu = np.exp(eta)
+        mu = log_link_mean(eta)
         deviance = _deviance(y, mu, theta)
         if abs(deviance - deviance_old) / (abs(deviance) + 0.1) < IRLS_TOLERANCE:
+            converged = True
             break
         deviance_old = deviance
+    warn_fit(converged, mu)
     return np.asarray(beta, dtype=np.float64)
+
+
+def warn_fit(converged: bool, mu: FloatArray) -> None:
+    """R's glm.fit warnings: the fit stopped without converging, or rates fell to the floor."""
+    if not converged:
+        warnings.warn("glm fit: algorithm did not converge", RuntimeWarning, stacklevel=3)
+    if np.any(mu <= RATE_FLOOR):
+        warnings.warn("glm fit: fitted rates numerically 0 occurred", RuntimeWarning, stacklevel=3)
 
 
 def _theta_ml(y: FloatArray, mu: FloatArray) -> float:
@@ -109,10 +136,10 @@ def _theta_ml(y: FloatArray, mu: FloatArray) -> float:
 def fit_glm_nb(X: FloatArray, y: FloatArray) -> tuple[FloatArray, float]:
     """Coefficients and estimated NB size ``theta``, alternating IRLS and ``theta_ml`` like MASS::glm.nb."""
     beta = fit_log_glm(X, y)
-    theta = _theta_ml(y, np.exp(X @ beta))
+    theta = _theta_ml(y, log_link_mean(X @ beta))
     for _ in np.arange(IRLS_MAX_ITERATIONS):
         beta = fit_log_glm(X, y, theta)
-        theta_new = _theta_ml(y, np.exp(X @ beta))
+        theta_new = _theta_ml(y, log_link_mean(X @ beta))
         if abs(theta_new - theta) <= THETA_TOLERANCE * theta:
             theta = theta_new
             break

@@ -120,15 +120,17 @@ def negbin_quantile(p: float, size: FloatArray, prob: float) -> FloatArray:
     mean = size * (1.0 - prob) / prob
     guess = np.floor(mean + special.ndtri(p) * np.sqrt(mean / prob))
     q = np.maximum(guess, 0.0)
-    while True:
-        too_high = (q > 0) & (special.betainc(size, q, prob) >= target)  # P(Y <= q - 1) already enough
-        if not too_high.any():
-            break
-        q = np.where(too_high, q - 1.0, q)
-    while True:
-        too_low = special.betainc(size, q + 1.0, prob) < target
-        if not too_low.any():
-            break
-        q = np.where(too_low, q + 1.0, q)
+    # Each step re-evaluates only the entries still moving (the others are settled).
+    moving = np.flatnonzero(q > 0)
+    while moving.size:
+        too_high = special.betainc(size[moving], q[moving], prob) >= target  # P(Y <= q - 1) enough
+        moving = moving[too_high]
+        q[moving] -= 1.0
+        moving = moving[q[moving] > 0]
+    moving = np.arange(q.shape[0])
+    while moving.size:
+        too_low = special.betainc(size[moving], q[moving] + 1.0, prob) < target
+        moving = moving[too_low]
+        q[moving] += 1.0
     quantile: FloatArray = q
     return quantile

@@ -31,7 +31,7 @@ from fangkong.analytics.detection._common import (
     require_contiguous,
     resolve_range,
 )
-from fangkong.analytics.detection._seasonal_glm import fit_log_glm, seasonal_design
+from fangkong.analytics.detection._seasonal_glm import fit_log_glm, log_link_mean, seasonal_design
 from fangkong.analytics.detection.base import DetectionResult, DetectorParameterError, FloatArray
 
 CUSUM_K = 1.04
@@ -145,7 +145,7 @@ def cusum(
     elif m == "glm":
         train_t = np.arange(1, start + 1, dtype=np.float64)
         beta = fit_log_glm(seasonal_design(train_t, freq, 1, False), y[:start])
-        mean = np.exp(seasonal_design(idx.astype(np.float64) + 1.0, freq, 1, False) @ beta)
+        mean = log_link_mean(seasonal_design(idx.astype(np.float64) + 1.0, freq, 1, False) @ beta)
     else:
         mean = np.full(idx.shape[0], check_positive("m", float(m)))
     x = y[idx]

@@ -19,7 +19,10 @@ R's epidemic chart (``change="epi"``) is not.
   (R's ``upperbound`` then), found for negative binomial GLR by R's brute-force search (slow: it
   re-evaluates the statistic for every candidate count; see ``cases_from_zero``, ``xMax``).
 
-Negative values of R's ``upperbound`` and NaN are reported as 0, as R does.
+Negative values of R's ``upperbound`` and NaN are reported as 0, as R does. A fitted ``mu0`` whose
+history has almost no cases (RKI's m5 before week 60) drifts to rates of zero: as R, the fit warns
+("did not converge", "fitted rates numerically 0 occurred"), the means are floored at the machine
+epsilon and the chart runs (see ``_seasonal_glm``). ``batch.detect_batch`` runs many series at once.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from fangkong.analytics.detection._common import (
     require_contiguous,
     resolve_range,
 )
-from fangkong.analytics.detection._seasonal_glm import fit_glm_nb, fit_log_glm, seasonal_design
+from fangkong.analytics.detection._seasonal_glm import fit_glm_nb, fit_log_glm, log_link_mean, seasonal_design
 from fangkong.analytics.detection.base import DetectionResult, DetectorParameterError, FloatArray
 from fangkong.analytics.detection.cusum import default_phase1_length
 
@@ -106,7 +109,7 @@ def _resolve_mu0(
         alpha = 1.0 / theta
     else:
         beta = fit_log_glm(design, y[:start], None if alpha == 0 else 1.0 / alpha)
-    return np.exp(target @ beta), alpha
+    return log_link_mean(target @ beta), alpha
 
 
 def glrnb(

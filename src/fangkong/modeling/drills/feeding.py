@@ -2,8 +2,9 @@
 
 Case reports and the autopilot's investigations go through ``tracing.service``, fever-clinic figures
 through ``surveillance.observations`` followed by a detection run, the autopilot's alert responses
-through ``surveillance.alerts``, sampling and lab rounds through :mod:`drill_testing` and quarantine
-placements through :mod:`drill_quarantine`. Each returns a reference to the record it made.
+through ``surveillance.alerts``, sampling and lab rounds through :mod:`drill_testing`, quarantine
+placements through :mod:`drill_quarantine` and the elderly outreach calls through
+:mod:`drill_vaccination`. Each returns a reference to the record it made.
 """
 
 from __future__ import annotations
@@ -65,6 +66,14 @@ def _feed(
         day = _calendar(drill, int(due_hours // 24))
         assert day is not None
         return drill_areas.areas_round(session, bus, principal, day, vault.hash_key)
+    if kind == "outreach":
+        from fangkong.modeling import drill_vaccination
+
+        day = _calendar(drill, int(due_hours // 24))
+        assert day is not None
+        return drill_vaccination.outreach_round(
+            session, bus, principal, day, drill.calendar_start, drill.seed
+        )
     if kind == "placement":
         from fangkong.modeling import drill_quarantine
 
@@ -194,6 +203,11 @@ def _feed_investigation(
         from fangkong.modeling.drill_response import team_reached_scene
 
         team_reached_scene(session, principal, case_id)
+        if capability_available("fangkong.resources.service"):
+            from fangkong.modeling.drill_resources import dispatch
+
+            # The case's tasks go to a real investigation team of the county (resources).
+            dispatch(session, principal, drill, case_id)
     if lines:
         tracing.add_exposures(session, vault, bus, principal, case_id, lines, ip="drill")
         if capability_available("fangkong.quarantine.service"):

@@ -133,6 +133,13 @@ def start_drill(
     actor = _actor(own)
     _put_protocol_in_force(session, actor, township, request.protocol_id)
     _register_residents(session, keys, actor, township, communities, request)
+    elderly_worklist: list[int] = []
+    if capability_available("fangkong.vaccination.service"):
+        from fangkong.modeling import drill_vaccination
+
+        # The sandbox starts where the region is: its residents get a dose history like everyone's.
+        drill_vaccination.give_history(session, township.path, request.seed)
+        elderly_worklist = drill_vaccination.starting_worklist(session, own)
     arrays = population_arrays(session, township.path)
     rng = np.random.default_rng(request.seed)
     people = population.from_registry(arrays, rng)
@@ -171,6 +178,10 @@ def start_drill(
         from fangkong.modeling import drill_areas
 
         events.extend(drill_areas.schedule(request.days))
+    if request.autopilot and capability_available("fangkong.vaccination.service"):
+        from fangkong.modeling import drill_vaccination
+
+        events.extend(drill_vaccination.schedule(request.days))
     linked = sum(1 for c in outbreak.cases if c.infector is not None)
     summary = {
         "infections": outbreak.infections,
@@ -181,6 +192,8 @@ def start_drill(
         "key_contacts": sum(len(c.contacts) for c in outbreak.cases),
         "strategy_notes": [render_text(note, None) for note in mapping.notes],
         "not_fed": _not_fed(),
+        # The elders the community workers are to reach (the score's elderly_outreach).
+        "elderly_worklist": elderly_worklist,
     }
     # The clock starts once the sandbox and its outbreak are ready.
     started = now or utcnow()

@@ -116,6 +116,12 @@ def _vaccination(session: Session, path: str) -> VaccinationFigures | None:
     )
 
 
+def _resources(session: Session, path: str) -> dict[str, int]:
+    from fangkong.resources.service.overview import counts
+
+    return counts(session, path)
+
+
 @dataclass(frozen=True)
 class Dashboard:
     place: Place
@@ -142,6 +148,13 @@ class Dashboard:
     children: list[ChildRow] = field(default_factory=list)
     # The vaccination capability's latest coverage of the subtree (None before its first count).
     vaccination: VaccinationFigures | None = None
+    # The resources capability's figures of the subtree: staff on duty, teams deployed, gaps, alerts.
+    resources: dict[str, int] = field(default_factory=dict)
+    # The nowcast of the onset curve (tracing.service.onset_nowcast), aligned with ``days``: median and
+    # interval on the days the reporting delay still hides cases, None elsewhere.
+    nowcast: list[int | None] = field(default_factory=list)
+    nowcast_low: list[int | None] = field(default_factory=list)
+    nowcast_high: list[int | None] = field(default_factory=list)
 
     @property
     def under_measure_total(self) -> int:
@@ -310,7 +323,7 @@ def dashboard(
     from fangkong.quarantine.service.daily import quarantine_figures
     from fangkong.surveillance.daily import alert_figures
     from fangkong.testing.service.daily import testing_figures
-    from fangkong.tracing.service import daily_case_counts
+    from fangkong.tracing.service import daily_case_counts, onset_nowcast
 
     node = node_for(session, principal, jurisdiction_id, code)
     parent = session.get(Jurisdiction, node.parent_id) if node.parent_id else None
@@ -404,6 +417,8 @@ def dashboard(
             for c in children
         ]
 
+    curve = onset_nowcast(session, principal, path, day)
+    blank: list[int | None] = [None] * len(days)
     return Dashboard(
         place=place_of(node),
         parent=place_of(parent) if parent is not None else None,
@@ -428,4 +443,8 @@ def dashboard(
         found_under_management=found_managed,
         children=child_rows,
         vaccination=_vaccination(session, path),
+        resources=_resources(session, path),
+        nowcast=curve.median[-len(days) :] if curve is not None else blank,
+        nowcast_low=curve.lower[-len(days) :] if curve is not None else blank,
+        nowcast_high=curve.upper[-len(days) :] if curve is not None else blank,
     )

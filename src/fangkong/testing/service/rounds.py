@@ -21,9 +21,12 @@ from fangkong.core.auth import Principal
 from fangkong.core.bulk import write_rows
 from fangkong.core.clock import local_day, today, utcnow
 from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
+from fangkong.core.events import EventBus, bus_of
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import ancestor_paths, path_in_scope, under
+from fangkong.resources.service import staff as staffing
+from fangkong.testing.events import RoundClosed
 from fangkong.testing.models import (
     Campaign,
     CampaignArea,
@@ -342,6 +345,7 @@ def close_round(
     round_id: int,
     *,
     community_positives: int | None = None,
+    bus: EventBus | None = None,
 ) -> CampaignRound:
     """Close a round with the community infections it found (counted from its results when not given)."""
     found = get_round(session, principal, round_id)
@@ -364,6 +368,12 @@ def close_round(
         found.id,
         jpath=found.jpath,
         detail={"community_positives": found.community_positives},
+    )
+    tubes, people = session.execute(
+        select(func.count(Tube.id), func.coalesce(func.sum(Tube.members), 0)).where(Tube.round_id == found.id)
+    ).one()
+    (bus or bus_of(session)).publish(
+        session, RoundClosed(found.id, found.jpath, found.day, int(tubes), int(people))
     )
     return found
 
@@ -451,6 +461,8 @@ def set_up_sites(session: Session, principal: Principal, round_id: int) -> list[
         select(SamplingSite).where(SamplingSite.campaign_id == found.campaign_id).order_by(SamplingSite.id)
     ):
         existing.setdefault(site.jurisdiction_id, []).append(site)
+    # No training, no post: the sites open only with certified samplers for them (resources' roster).
+    staffing.require_samplers(session, found.jpath, sum(c.sizing.samplers for c in plan))
     result: list[SamplingSite] = []
     now = utcnow()
     for community in plan:

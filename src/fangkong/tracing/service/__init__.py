@@ -20,6 +20,9 @@ The package holds one module per use case; this module is its public face (calle
 - :mod:`.lists`: the case and contact lists;
 - :mod:`.details`: a case's and a contact's detail;
 - :mod:`.daily`: daily case counts by report or onset day (the epidemic curve, the Rt page);
+- :mod:`.epicurve`: the reader's daily counts per jurisdiction down the tree, local and imported apart,
+  and the onset → report pairs of the nowcast;
+- :mod:`.serial`: the serial interval measured on the transmission chains;
 - :mod:`.progress`: how far an investigation has come (system reads for response) and
   ``CaseInvestigated``;
 - :mod:`.reads`: the reads the others build on (a case or contact in scope, paging, place pickers) and
@@ -71,6 +74,16 @@ from fangkong.tracing.service.conversion import (
 from fangkong.tracing.service.daily import case_count_rows, cases_by_place, daily_case_counts, report_facts
 from fangkong.tracing.service.daily_figures import case_figures, contacts_identified
 from fangkong.tracing.service.details import CaseDetail, ContactDetail, case_detail, contact_detail
+from fangkong.tracing.service.epicurve import (
+    AreaCurve,
+    CaseCounts,
+    CurveNowcast,
+    area_counts,
+    case_counts,
+    has_cases,
+    onset_nowcast,
+    onset_report_pairs,
+)
 from fangkong.tracing.service.exposures import ExposureInput, add_exposures, exposures_of, remove_exposure
 from fangkong.tracing.service.isolation import (
     ISOLATING_STAGES,
@@ -105,6 +118,7 @@ from fangkong.tracing.service.reads import (
     get_contact,
     index_cases_of_sources,
 )
+from fangkong.tracing.service.serial import serial_interval, serial_interval_dict, transmission_intervals
 from fangkong.tracing.service.visits import VisitInput, add_visits, visits_of
 
 # The public face, with the tracing tables and enums callers have always reached through it. The private
@@ -113,7 +127,9 @@ from fangkong.tracing.service.visits import VisitInput, add_visits, visits_of
 __all__ = [
     "ISOLATING_STAGES",
     "MAX_PAGE_SIZE",
+    "AreaCurve",
     "Case",
+    "CaseCounts",
     "CaseDetail",
     "CaseFilter",
     "CaseHistory",
@@ -129,6 +145,7 @@ __all__ = [
     "ContactFilter",
     "ContactRow",
     "ContactStatus",
+    "CurveNowcast",
     "Exposure",
     "ExposureInput",
     "LinkView",
@@ -142,8 +159,10 @@ __all__ = [
     "add_exposures",
     "add_link",
     "add_visits",
+    "area_counts",
     "case_by_ref",
     "case_count_rows",
+    "case_counts",
     "case_detail",
     "case_figures",
     "case_rows",
@@ -163,6 +182,7 @@ __all__ = [
     "found_day",
     "get_case",
     "get_contact",
+    "has_cases",
     "index_cases_of_sources",
     "index_timing",
     "isolation_of",
@@ -170,6 +190,8 @@ __all__ = [
     "list_cases",
     "list_contacts",
     "merge_clusters",
+    "onset_nowcast",
+    "onset_report_pairs",
     "override_contact",
     "persons_key",
     "reclassify_case",
@@ -178,6 +200,9 @@ __all__ = [
     "remove_exposure",
     "remove_link",
     "report_facts",
+    "serial_interval",
+    "serial_interval_dict",
+    "transmission_intervals",
     "update_case",
     "visits_of",
 ]

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from fangkong.core.deps import SessionDep
 from fangkong.core.errors import RowError
 from fangkong.core.i18n import Message
-from fangkong.tracing import clusters
+from fangkong.tracing import clusters, service
 from fangkong.tracing.views.common import (
     PAGE_SIZE,
     PageNo,
@@ -56,9 +56,11 @@ def clusters_page(
 @router.get("/tracing/clusters/{cluster_id}", response_class=HTMLResponse)
 def cluster_page(request: Request, cluster_id: int, principal: Reader, session: SessionDep) -> Response:
     view = clusters.chain_view(session, principal, cluster_id)
+    # The cluster's links pooled: the serial interval with its fitted distribution (tracing.service.serial).
+    chains = service.serial_interval(session, principal, cluster_id=cluster_id)
     return render(
         request,
         "tracing/cluster.html",
-        {"cluster_id": cluster_id, "stats": view["stats"]},
+        {"cluster_id": cluster_id, "stats": view["stats"], "chains": chains},
         principal=principal,
     )

@@ -11,7 +11,7 @@ reminder falls) are in ``rules.outreach``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +25,12 @@ from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Person
 from fangkong.core.scope import path_in_scope, under
 from fangkong.vaccination.models import (
+    Dose,
+    DoseKind,
     OutreachAttempt,
     OutreachMethod,
     OutreachOutcome,
+    Platform,
     StatusState,
     VaccinationStatus,
 )
@@ -359,3 +362,63 @@ def item_of(session: Session, principal: Principal, person_id: int) -> WorkItem 
     stmt, _latest = _worklist_query(principal.jpath, today, rules.MIN_AGE)
     row = session.execute(stmt.where(VaccinationStatus.person_id == person_id)).first()
     return _item(row, today) if row is not None else None
+
+
+@dataclass(frozen=True)
+class NextDose:
+    product: str
+    platform: Platform
+    dose_number: int
+    kind: DoseKind
+
+
+def booked_for(session: Session, principal: Principal, day: dt.date) -> list[tuple[int, NextDose]]:
+    """People in scope whose latest contact booked them for ``day`` and who are still due a dose, with
+    the dose they would get: the next by the schedule, of the product of their last dose (the first
+    listed inactivated vaccine for the unvaccinated)."""
+    from fangkong.vaccination.service.history import PRODUCTS
+
+    latest = _latest_attempts()
+    rows = session.execute(
+        select(VaccinationStatus.person_id, VaccinationStatus.doses, VaccinationStatus.next_kind)
+        .join(latest, latest.c.person_id == VaccinationStatus.person_id)
+        .where(
+            under(VaccinationStatus.jpath, principal.jpath),
+            latest.c.outcome == OutreachOutcome.appointment,
+            latest.c.appointment_on == day,
+            VaccinationStatus.next_kind.is_not(None),
+        )
+        .order_by(VaccinationStatus.person_id)
+    ).all()
+    last = {
+        int(pid): (str(product), Platform(platform))
+        for pid, product, platform in session.execute(
+            select(Dose.person_id, Dose.product, Dose.platform)
+            .where(Dose.person_id.in_([r[0] for r in rows]))
+            .order_by(Dose.dose_number)
+        )
+    }
+    name, platform, _series, _share = PRODUCTS[0]
+    return [
+        (
+            int(pid),
+            NextDose(
+                *last.get(int(pid), (name, platform)), dose_number=int(doses) + 1, kind=DoseKind(str(kind))
+            ),
+        )
+        for pid, doses, kind in rows
+    ]
+
+
+def first_attempts(session: Session, principal: Principal, person_ids: Sequence[int]) -> dict[int, dt.date]:
+    """Each of these people's first contact attempt day (people in scope with an attempt only)."""
+    found: dict[int, dt.date] = {}
+    for start in range(0, len(person_ids), 5_000):
+        part = list(person_ids[start : start + 5_000])
+        for pid, first in session.execute(
+            select(OutreachAttempt.person_id, func.min(OutreachAttempt.attempted_on))
+            .where(OutreachAttempt.person_id.in_(part), under(OutreachAttempt.jpath, principal.jpath))
+            .group_by(OutreachAttempt.person_id)
+        ):
+            found[int(pid)] = first if isinstance(first, dt.date) else dt.date.fromisoformat(str(first))
+    return found

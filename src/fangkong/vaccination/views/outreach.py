@@ -1,7 +1,7 @@
 """Web pages of the outreach work (应接尽接): the community worker's worklist (oldest first, a contact
-attempt recorded inline through htmx, the Excel export), the day's reminders, and the ranking of
-communities by their unvaccinated elderly for door-to-door and mobile-site planning. They only shape
-what ``service.outreach`` returns.
+attempt or a contraindication recorded inline through htmx, the Excel export), the day's reminders, and
+the ranking of communities by their unvaccinated elderly for door-to-door and mobile-site planning. They
+only shape what ``service.outreach`` and ``service.status`` return.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from fangkong.core.i18n import Message
 from fangkong.core.jurisdictions import in_scope_of_level
 from fangkong.core.models import Level
 from fangkong.core.permissions import Permission
-from fangkong.vaccination.models import OutreachMethod, OutreachOutcome
+from fangkong.vaccination.models import ContraindicationReason, OutreachMethod, OutreachOutcome
 from fangkong.vaccination.rules import outreach as rules
-from fangkong.vaccination.service import outreach
+from fangkong.vaccination.service import outreach, status
 from fangkong.web.errors import is_htmx
 from fangkong.web.templating import render
 
@@ -75,6 +75,7 @@ def worklist_page(
             "communities": _communities(session, principal),
             "methods": [m.value for m in OutreachMethod],
             "outcomes": [o.value for o in OutreachOutcome],
+            "reasons": [r.value for r in ContraindicationReason],
             "today": clock.today(),
         },
         principal=principal,
@@ -139,8 +140,42 @@ def record_attempt(
             "closed_until": rules.closed_until(attempt.outcome, attempt.attempted_on),
             "methods": [m.value for m in OutreachMethod],
             "outcomes": [o.value for o in OutreachOutcome],
+            "reasons": [r.value for r in ContraindicationReason],
             "today": clock.today(),
         },
+        principal=principal,
+    )
+
+
+@router.post("/vaccination/outreach/{person_id}/contraindications", response_class=HTMLResponse)
+def record_contraindication(
+    request: Request,
+    person_id: RowId,
+    principal: Worker,
+    session: SessionDep,
+    reason: Annotated[str, Form(max_length=30)],
+    until: Annotated[str, Form(max_length=10)] = "",
+    note: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """A contraindication from the worklist's row (after a doctor's assessment): the person's status is
+    evaluated again, which takes them off the list while it holds; htmx gets a line saying so."""
+    if reason not in ContraindicationReason.__members__:
+        raise InvalidInput([_choice_error("reason", reason)])
+    found = status.record_contraindication(
+        session,
+        principal,
+        person_id,
+        ContraindicationReason(reason),
+        _optional_day("until", until),
+        note,
+        ip=client_ip(request),
+    )
+    if not is_htmx(request):
+        return RedirectResponse("/vaccination/outreach", status_code=303)
+    return render(
+        request,
+        "vaccination/outreach_row.html",
+        {"item": None, "person_id": person_id, "withheld": found},
         principal=principal,
     )
 

@@ -19,6 +19,10 @@ document.addEventListener("DOMContentLoaded", function () {
       series: [
         {name: L.report, type: "bar", data: data.report, itemStyle: {color: "#b42318"}},
         {name: L.onset, type: "line", data: data.onset, symbol: "none", lineStyle: {type: "dashed", color: "#b45309"}},
+        // The nowcast of the onset curve's last days: a band and a dotted line beside the counts, which stay as reported.
+        {type: "line", data: data.nowcastLow, stack: "nowcast", symbol: "none", lineStyle: {opacity: 0}, tooltip: {show: false}},
+        {name: L.nowcastBand, type: "line", data: data.nowcastHigh.map(function (h, i) { return (h === null || data.nowcastLow[i] === null) ? null : h - data.nowcastLow[i]; }), stack: "nowcast", symbol: "none", lineStyle: {opacity: 0}, areaStyle: {color: "rgba(183,121,31,0.25)"}},
+        {name: L.nowcast, type: "line", data: data.nowcast, symbol: "circle", symbolSize: 4, lineStyle: {type: "dotted", width: 2, color: "#b7791f"}, itemStyle: {color: "#b7791f"}},
         {type: "line", data: data.rtLow, yAxisIndex: 1, stack: "band", symbol: "none", lineStyle: {opacity: 0}, tooltip: {show: false}},
         {name: L.band, type: "line", data: width, yAxisIndex: 1, stack: "band", symbol: "none", lineStyle: {opacity: 0}, areaStyle: {color: "rgba(31,95,191,0.15)"}},
         {name: L.rt, type: "line", data: data.rt, yAxisIndex: 1, symbol: "none", lineStyle: {width: 2, color: "#1f5fbf"},

@@ -1,0 +1,300 @@
+"""``fangkong resources ...``: staff and the renewal worklist, teams with readiness, deployments, stock
+with days left and reorder alerts, and the command's counts; adding staff, certifying and receiving
+supplies act as a named user (``-u``). Every command takes ``--json``. Thin: parse, call the service,
+print.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from fangkong.core.auth import Principal
+from fangkong.core.cli import acting_user, echo_json, err, open_database
+from fangkong.core.permissions import Permission
+from fangkong.core.tables import print_table
+
+app = typer.Typer(no_args_is_help=True)
+console = Console()
+
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
+Code = Annotated[str, typer.Option("--jurisdiction", help="jurisdiction code (default: the whole tree)")]
+User = Annotated[str, typer.Option("--user", "-u", help="act as this user")]
+
+
+@contextmanager
+def system_scope(code: str) -> Iterator[tuple[Session, Principal]]:
+    """A unit of work as the system over ``code``'s subtree, or the whole real tree."""
+    from sqlalchemy import select
+
+    from fangkong.core.models import Jurisdiction, Role
+
+    db = open_database()
+    try:
+        with db.unit_of_work() as session:
+            query = select(Jurisdiction).where(Jurisdiction.is_sandbox.is_(False))
+            node = session.scalar(
+                query.where(Jurisdiction.code == code) if code else query.order_by(Jurisdiction.path).limit(1)
+            )
+            if node is None:
+                err.print(f"[bold red]error:[/] --jurisdiction: no jurisdiction {code or '(none yet)'}")
+                raise typer.Exit(2)
+            path = node.path if code else "/"
+            yield (
+                session,
+                Principal(0, "system", "system", Role.command_centre, node.id, path, node.name, "token"),
+            )
+    finally:
+        db.dispose()
+
+
+def _print(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(name)
+    for row in rows:
+        table.add_row(*(str(v) for v in row))
+    print_table(console, table)
+
+
+@app.command("staff")
+def staff_command(
+    jurisdiction: Code = "",
+    skill: Annotated[str, typer.Option(help="only people with this skill")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Staff with their skills, valid certifications and whether they are away on a deployment."""
+    from fangkong.resources.service import staff
+
+    with system_scope(jurisdiction) as (session, me):
+        rows = staff.list_staff(session, me, skill)
+        data: list[dict[str, Any]] = [
+            {
+                "id": r.staff.id, "name": r.staff.name, "unit": r.staff.unit, "jpath": r.staff.jpath,
+                "available": r.staff.available, "on_call": r.staff.on_call, "deployed_away": r.deployed_away,
+                "skills": [k.value for k in r.skills], "certified": [k.value for k in r.valid],
+            }
+            for r in rows
+        ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Staff: {len(data)}",
+        ["id", "name", "unit", "certified", "status"],
+        [
+            [d["id"], d["name"], d["unit"], ", ".join(d["certified"]) or "-",
+             "away" if d["deployed_away"] else "available" if d["available"] else "not available"]
+            for d in data
+        ],
+    )  # fmt: skip
+
+
+@app.command("add-staff")
+def add_staff_command(
+    user: User,
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", help="the jurisdiction code they work for")],
+    name: Annotated[str, typer.Option(help="work name as on the duty roster")],
+    unit: Annotated[str, typer.Option(help="the unit they belong to")],
+    skill: Annotated[list[str] | None, typer.Option(help="a skill (repeat for several)")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Put a person on the staff list."""
+    from fangkong.resources.service import staff
+
+    with acting_user(user, Permission.resources_manage, as_json=as_json) as (session, me):
+        person = staff.add_staff(
+            session, me, jurisdiction_code=jurisdiction, name=name, unit=unit, skills=skill or []
+        )
+        data = {"id": person.id, "name": person.name, "jpath": person.jpath}
+    if as_json:
+        echo_json(data)
+    else:
+        console.print(f"staff member {data['id']} added: {data['name']}")
+
+
+@app.command("certify")
+def certify_command(
+    staff_id: Annotated[int, typer.Argument(min=1, help="the staff member's id")],
+    skill: Annotated[str, typer.Argument(help="the skill certified")],
+    user: User,
+    passed_on: Annotated[str, typer.Option(help="exam day, YYYY-MM-DD (default: today)")] = "",
+    valid_days: Annotated[int, typer.Option(min=1, max=3650, help="days it stays valid")] = 365,
+    as_json: AsJson = False,
+) -> None:
+    """Record a certification passed (an exam taken elsewhere)."""
+    from fangkong.core import clock
+    from fangkong.resources.service import staff
+
+    try:
+        day = dt.date.fromisoformat(passed_on) if passed_on else clock.today()
+    except ValueError:
+        err.print(f"[bold red]error:[/] --passed-on: not a date: {passed_on!r}")
+        raise typer.Exit(2) from None
+    with acting_user(user, Permission.resources_manage, as_json=as_json) as (session, me):
+        cert = staff.certify(session, me, staff_id, skill, day, valid_days=valid_days)
+        data = {"id": cert.id, "staff_id": cert.staff_id, "skill": cert.skill.value,
+                "passed_on": cert.passed_on.isoformat(),
+                "expires_on": cert.expires_on.isoformat()}  # fmt: skip
+    if as_json:
+        echo_json(data)
+    else:
+        console.print(f"certified {data['skill']} until {data['expires_on']}")
+
+
+@app.command("renewals")
+def renewals_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
+    """Certifications expired or expiring within 30 days: the renewal worklist."""
+    from fangkong.resources.service import staff
+
+    with system_scope(jurisdiction) as (session, me):
+        data = [
+            {"staff_id": r.staff.id, "name": r.staff.name, "skill": r.skill.value,
+             "expires_on": r.expires_on.isoformat(), "expired": r.expired}
+            for r in staff.renewals_due(session, me)
+        ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Certifications due for renewal: {len(data)}",
+        ["staff", "name", "skill", "expires", "status"],
+        [
+            [d["staff_id"], d["name"], d["skill"], d["expires_on"], "expired" if d["expired"] else "soon"]
+            for d in data
+        ],
+    )
+
+
+@app.command("teams")
+def teams_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
+    """Teams with readiness against their type's standard size."""
+    from fangkong.resources.service import teams
+
+    with system_scope(jurisdiction) as (session, me):
+        data = [
+            {"id": r.team.id, "name": r.team.name, "level": r.team.level.value, "kind": r.team.kind.value,
+             "leader": r.leader.name if r.leader else None, "members": r.readiness.members,
+             "ready": r.readiness.ready, "standard": r.readiness.standard, "gap": r.readiness.gap,
+             "readiness": r.readiness.state.value}
+            for r in teams.list_teams(session, me)
+        ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Teams: {len(data)}",
+        ["id", "team", "type", "members", "ready / standard", "readiness"],
+        [
+            [d["id"], d["name"], d["kind"], d["members"], f"{d['ready']}/{d['standard']}", d["readiness"]]
+            for d in data
+        ],
+    )
+
+
+@app.command("deployments")
+def deployments_command(
+    jurisdiction: Code = "",
+    open_only: Annotated[bool, typer.Option("--open", help="only deployments still out")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Deployments (支援) sent from or received into the area, with who is checked in."""
+    from fangkong.resources.service import deployments
+
+    with system_scope(jurisdiction) as (session, me):
+        data = [
+            {"id": r.deployment.id, "team": r.team.name, "to": r.to_name, "outbreak": r.deployment.outbreak,
+             "commander": r.deployment.commander, "state": r.deployment.state.value,
+             "members": len(r.members), "checked_in": r.checked_in, "checked_out": r.checked_out}
+            for r in deployments.list_deployments(session, me, open_only=open_only)
+        ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Deployments: {len(data)}",
+        ["id", "team", "to", "state", "in / members"],
+        [[d["id"], d["team"], d["to"], d["state"], f"{d['checked_in']}/{d['members']}"] for d in data],
+    )
+
+
+@app.command("stock")
+def stock_command(
+    jurisdiction: Code = "",
+    alerts: Annotated[
+        bool, typer.Option("--alerts", help="only stores below their reorder threshold")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Stock on hand with the learned rate, days left and reorder alerts."""
+    from fangkong.resources.service import supplies
+
+    with system_scope(jurisdiction) as (session, me):
+        data = [
+            {"id": r.stock.id, "store": f"{r.jurisdiction_name} {r.stock.site}".strip(),
+             "jpath": r.stock.jpath,
+             "kind": r.stock.kind.value, "unit": r.unit, "on_hand": r.stock.on_hand,
+             "rate_per_day": round(r.rate, 2),
+             "days_left": None if r.days_left is None else round(r.days_left, 1),
+             "reorder_days": r.stock.reorder_days, "reorder": r.reorder,
+             "reorder_quantity": r.reorder_quantity}
+            for r in supplies.list_stock(session, me, alerts_only=alerts)
+        ]  # fmt: skip
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Stock: {len(data)} store(s)",
+        ["id", "store", "supply", "on hand", "per day", "days left", "reorder"],
+        [
+            [d["id"], d["store"], d["kind"], f"{d['on_hand']:,}", d["rate_per_day"],
+             "-" if d["days_left"] is None else d["days_left"],
+             f"order {d['reorder_quantity']:,}" if d["reorder"] else "-"]
+            for d in data
+        ],
+    )  # fmt: skip
+
+
+@app.command("receive")
+def receive_command(
+    kind: Annotated[
+        str, typer.Argument(help="ppe, swab, tube, reagent, antigen_test, disinfectant, medicine")
+    ],
+    quantity: Annotated[int, typer.Argument(min=1, max=10_000_000, help="units received")],
+    user: User,
+    jurisdiction: Annotated[str, typer.Option("--jurisdiction", help="the jurisdiction code of the store")],
+    site: Annotated[str, typer.Option(help="a named site of the jurisdiction (default: its store)")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Record a receipt of supplies into a store."""
+    from fangkong.resources.service import supplies
+
+    with acting_user(user, Permission.supplies_manage, as_json=as_json) as (session, me):
+        stock = supplies.receive(
+            session, me, jurisdiction_code=jurisdiction, kind=kind, quantity=quantity, site=site
+        )
+        data = {"id": stock.id, "kind": stock.kind.value, "on_hand": stock.on_hand, "jpath": stock.jpath}
+    if as_json:
+        echo_json(data)
+    else:
+        console.print(f"stock {data['id']} ({data['kind']}): {data['on_hand']:,} on hand")
+
+
+@app.command("counts")
+def counts_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
+    """Staff on duty, teams deployed, readiness gaps and reorder alerts."""
+    from fangkong.resources.service import overview
+
+    with system_scope(jurisdiction) as (session, me):
+        data = overview.counts(session, me.jpath)
+    if as_json:
+        echo_json(data)
+        return
+    _print("Resources", ["figure", "value"], [[k.replace("_", " "), f"{v:,}"] for k, v in data.items()])
