@@ -99,4 +99,13 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
         f"{outbreak.tasks} tasks open ({outbreak.late} late), {outbreak.alerts} alerts, "
         f"{outbreak.closures} daily closures ({time.perf_counter() - started:.1f} s)"
     )
+    from fangkong.privacy import demo as privacy_demo
+
+    started = time.perf_counter()
+    with db.unit_of_work() as session:
+        kept = privacy_demo.seed(session, vault, build_bus(), demo_county(region).code)
+    console.print(
+        f"personal data: {kept.emergencies} emergency open, {kept.duplicates} residents entered twice "
+        f"({time.perf_counter() - started:.1f} s)"
+    )
     return logins

@@ -47,6 +47,7 @@ def test_make_run_then_command_sees_a_county_in_the_middle_of_an_outbreak(
     output = _demo(settings, monkeypatch)
     assert "response: an outbreak of 25 cases" in output
     assert "vaccination: " in output
+    assert "personal data: 1 emergency open, 3 residents entered twice" in output
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
 
@@ -96,4 +97,19 @@ def test_make_run_then_command_sees_a_county_in_the_middle_of_an_outbreak(
     # The adverse-event cards of the last days are still to be sent: their tasks are open.
     page.goto(f"{live_server}/tasks?trigger=aefi_reported")
     assert "疑似异常反应报告卡报送县级疾控" in page.inner_text("main")
+    # Teams and supplies are on hand.
+    page.goto(f"{live_server}/resources/teams")
+    assert page.locator("[data-testid=team-row]").count() > 0
+
+    # The administrator finds the outbreak's emergency open and the residents entered twice.
+    page.context.clear_cookies()
+    page.goto(f"{live_server}/login")
+    page.fill("#username", "admin")
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/(dashboard)?$"))
+    page.goto(f"{live_server}/privacy/emergencies")
+    assert page.locator("[data-testid=emergency-row]").count() == 1
+    page.goto(f"{live_server}/privacy/merge")
+    assert page.locator("[data-testid=candidate]").count() == 3
     assert errors == []

@@ -97,6 +97,34 @@ def acting_user(
         db.dispose()
 
 
+@contextmanager
+def system_scope(code: str) -> Iterator[tuple[Session, Principal]]:
+    """A unit of work as the system, with the command centre's reach, over ``code``'s subtree (or the
+    whole real tree without one), for the scheduled jobs' read commands that act as no user."""
+    from sqlalchemy import select
+
+    from fangkong.core.auth import Principal
+    from fangkong.core.models import Jurisdiction, Role
+
+    db = open_database()
+    try:
+        with db.unit_of_work() as session:
+            query = select(Jurisdiction).where(Jurisdiction.is_sandbox.is_(False))
+            node = session.scalar(
+                query.where(Jurisdiction.code == code) if code else query.order_by(Jurisdiction.path).limit(1)
+            )
+            if node is None:
+                err.print(f"[bold red]error:[/] --jurisdiction: no jurisdiction {code or '(none yet)'}")
+                raise typer.Exit(2)
+            path = node.path if code else "/"
+            yield (
+                session,
+                Principal(0, "system", "system", Role.command_centre, node.id, path, node.name, "token"),
+            )
+    finally:
+        db.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Bring the database schema up to date (SQLite file or PostgreSQL)."""

@@ -1,5 +1,6 @@
 """``fangkong resources ...``: staff and the renewal worklist, teams with readiness, deployments, stock
-with days left and reorder alerts, and the command's counts; adding staff, certifying and receiving
+with days left and reorder alerts, and the command's counts; ``consume-ppe`` (nightly) draws the
+quarantine sites' protective equipment by their occupied rooms; adding staff, certifying and receiving
 supplies act as a named user (``-u``). Every command takes ``--json``. Thin: parse, call the service,
 print.
 """
@@ -7,17 +8,13 @@ print.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
 
-from fangkong.core.auth import Principal
-from fangkong.core.cli import acting_user, echo_json, err, open_database
+from fangkong.core.cli import acting_user, echo_json, err, system_scope
 from fangkong.core.permissions import Permission
 from fangkong.core.tables import print_table
 
@@ -27,32 +24,6 @@ console = Console()
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 Code = Annotated[str, typer.Option("--jurisdiction", help="jurisdiction code (default: the whole tree)")]
 User = Annotated[str, typer.Option("--user", "-u", help="act as this user")]
-
-
-@contextmanager
-def system_scope(code: str) -> Iterator[tuple[Session, Principal]]:
-    """A unit of work as the system over ``code``'s subtree, or the whole real tree."""
-    from sqlalchemy import select
-
-    from fangkong.core.models import Jurisdiction, Role
-
-    db = open_database()
-    try:
-        with db.unit_of_work() as session:
-            query = select(Jurisdiction).where(Jurisdiction.is_sandbox.is_(False))
-            node = session.scalar(
-                query.where(Jurisdiction.code == code) if code else query.order_by(Jurisdiction.path).limit(1)
-            )
-            if node is None:
-                err.print(f"[bold red]error:[/] --jurisdiction: no jurisdiction {code or '(none yet)'}")
-                raise typer.Exit(2)
-            path = node.path if code else "/"
-            yield (
-                session,
-                Principal(0, "system", "system", Role.command_centre, node.id, path, node.name, "token"),
-            )
-    finally:
-        db.dispose()
 
 
 def _print(title: str, columns: list[str], rows: list[list[Any]]) -> None:
@@ -298,3 +269,18 @@ def counts_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
         echo_json(data)
         return
     _print("Resources", ["figure", "value"], [[k.replace("_", " "), f"{v:,}"] for k, v in data.items()])
+
+
+@app.command("consume-ppe")
+def consume_ppe_command(as_json: AsJson = False) -> None:
+    """Draw today's protective equipment of every quarantine site by its occupied rooms (nightly job)."""
+    from fangkong.core import clock
+    from fangkong.resources.service import supplies
+
+    with system_scope("") as (session, _me):
+        sets = supplies.consume_quarantine_ppe(session)
+    day = clock.today().isoformat()
+    if as_json:
+        echo_json({"ok": True, "day": day, "ppe_sets": sets})
+    else:
+        console.print(f"{day}: {sets:,} protective suit sets drawn for occupied quarantine rooms")

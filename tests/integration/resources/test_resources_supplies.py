@@ -1,8 +1,10 @@
 """Supplies: a testing round draws down tubes, reagents and swabs from the store that served it and
 raises the reorder alert when the stock will not last; receipts clear it; transfers move stock between
-jurisdictions (on SQLite and PostgreSQL)."""
+jurisdictions; quarantine sites draw protective suits per occupied room-day (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 
@@ -82,3 +84,28 @@ def test_a_transfer_moves_stock_between_jurisdictions_and_bad_input_writes_nothi
     with acting(db, "home_administrator") as (session, me), pytest.raises(InvalidInput) as caught:
         supplies.receive(session, me, jurisdiction_code="330203", kind="gold", quantity=0)
     assert {e.field for e in caught.value.errors} == {"quantity", "kind", "jurisdiction_code"}
+
+
+def test_quarantine_sites_draw_protective_suits_per_occupied_room_day(app, world: World) -> None:
+    from fangkong.core import clock
+    from fangkong.resources import rules
+    from quarantine_support import acting as quarantine_acting
+    from quarantine_support import new_site, occupy, rooms_of
+
+    db = app.state.db
+    with acting(db, "home_administrator") as (session, me):
+        supplies.receive(session, me, jurisdiction_code=HOME_COUNTY, kind="ppe", quantity=100)
+        home_path = me.jpath
+    with quarantine_acting(app, "home_quarantine_manager") as (session, me):
+        site = new_site(session, me, "西湖宾馆", rooms=5)
+        rooms = rooms_of(session, site)
+        for room, person in zip(rooms[:3], world.people[HOME_COUNTY][:3], strict=True):
+            occupy(session, room, person)
+    with db.unit_of_work() as session:
+        assert supplies.consume_quarantine_ppe(session) == 3 * rules.PPE_PER_OCCUPIED_ROOM_DAY
+        # The same day again draws nothing more; the next day draws again.
+        assert supplies.consume_quarantine_ppe(session) == 0
+        tomorrow = clock.today() + dt.timedelta(days=1)
+        assert supplies.consume_quarantine_ppe(session, tomorrow) == 3 * rules.PPE_PER_OCCUPIED_ROOM_DAY
+        ppe = _by_kind(session, home_path)[SupplyKind.ppe]
+        assert ppe.stock.on_hand == 100 - 2 * 3 * rules.PPE_PER_OCCUPIED_ROOM_DAY

@@ -284,6 +284,19 @@ def room_tallies(session: Session, site_ids: Sequence[int]) -> dict[int, _RoomTa
     return tallies
 
 
+def occupied_rooms(session: Session) -> list[tuple[int, str, int]]:
+    """(site id, site's jurisdiction path, rooms occupied now) of every site with a room occupied (the
+    resources capability draws protective equipment per occupied room-day from it)."""
+    rows = session.execute(
+        select(QuarantineSite.id, QuarantineSite.jpath, func.count())
+        .join(QuarantineRoom, QuarantineRoom.site_id == QuarantineSite.id)
+        .where(QuarantineRoom.state == RoomState.occupied)
+        .group_by(QuarantineSite.id, QuarantineSite.jpath)
+        .order_by(QuarantineSite.id)
+    ).all()
+    return [(int(site), str(path), int(rooms)) for site, path, rooms in rows]
+
+
 def site_rows(session: Session, sites: Sequence[QuarantineSite]) -> list[SiteRow]:
     tallies = room_tallies(session, [s.id for s in sites])
     places = dict(

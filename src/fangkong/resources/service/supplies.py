@@ -315,6 +315,28 @@ def on_round_closed(session: Session, event: DomainEvent) -> None:
     )
 
 
+def quarantine_ppe_source(site_id: int, day: dt.date) -> str:
+    return f"quarantine:{site_id}:{day.isoformat()}"
+
+
+def consume_quarantine_ppe(session: Session, day: dt.date | None = None) -> int:
+    """The day's protective equipment of every quarantine site: its rooms occupied now times
+    :data:`rules.PPE_PER_OCCUPIED_ROOM_DAY`, drawn from the nearest store at or above the site's place
+    (the nightly job; a site already drawn for that day is not drawn again). Returns the sets drawn."""
+    from fangkong.quarantine.service.sites import occupied_rooms
+
+    on = day or clock.today()
+    drawn = 0
+    for site_id, jpath, rooms in occupied_rooms(session):
+        source = quarantine_ppe_source(site_id, on)
+        if session.scalar(select(StockMove.id).where(StockMove.source == source).limit(1)) is not None:
+            continue
+        sets = rooms * rules.PPE_PER_OCCUPIED_ROOM_DAY
+        if consume(session, jpath, {SupplyKind.ppe: sets}, source, on):
+            drawn += sets
+    return drawn
+
+
 def _rows(session: Session, stocks: list[Stock], day: dt.date) -> list[StockRow]:
     used = usage(session, [s.id for s in stocks], day)
     places = {s.jurisdiction_id for s in stocks}

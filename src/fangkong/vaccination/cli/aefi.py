@@ -12,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from fangkong.core.cli import echo_json
+from fangkong.core.cli import echo_json, system_scope
 from fangkong.core.tables import print_table
-from fangkong.vaccination.cli.outreach import Code, system_scope
+from fangkong.vaccination.cli.outreach import Code
 
 app = typer.Typer()
 console = Console()
@@ -38,7 +38,8 @@ def aefi_command(
     from fangkong.core.clock import as_local
     from fangkong.vaccination.service import aefi
 
-    with system_scope(jurisdiction) as (session, principal, path):
+    with system_scope(jurisdiction) as (session, principal):
+        path = principal.jpath
         if overdue:
             late = aefi.overdue(session, jpath=path)
             if as_json:

@@ -7,56 +7,21 @@ workbook. Takes ``--json``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from fangkong.core.cli import echo_json, err, open_database
+from fangkong.core.cli import echo_json, system_scope
 from fangkong.core.tables import print_table
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from fangkong.core.auth import Principal
 
 app = typer.Typer()
 console = Console()
 
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON")]
 Code = Annotated[str, typer.Option("--jurisdiction", help="jurisdiction code (default: the whole tree)")]
-
-
-@contextmanager
-def system_scope(code: str) -> Iterator[tuple[Session, Principal, str]]:
-    """A unit of work as the system (command centre's reach) over ``code``'s subtree, or the whole tree."""
-    from sqlalchemy import select
-
-    from fangkong.core.auth import Principal
-    from fangkong.core.models import Jurisdiction, Role
-
-    db = open_database()
-    try:
-        with db.unit_of_work() as session:
-            query = select(Jurisdiction).where(Jurisdiction.is_sandbox.is_(False))
-            node = session.scalar(
-                query.where(Jurisdiction.code == code) if code else query.order_by(Jurisdiction.path).limit(1)
-            )
-            if node is None:
-                err.print(f"[bold red]error:[/] --jurisdiction: no jurisdiction {code or '(none yet)'}")
-                raise typer.Exit(2)
-            path = node.path if code else "/"
-            yield (
-                session,
-                Principal(0, "system", "system", Role.command_centre, node.id, path, node.name, "token"),
-                path,
-            )
-    finally:
-        db.dispose()
 
 
 def _day(value: dt.date | None) -> str:
@@ -101,7 +66,8 @@ def outreach_command(
     """The outreach worklist, oldest first (or the day's reminders, or the gaps ranking)."""
     from fangkong.vaccination.service import outreach
 
-    with system_scope(jurisdiction) as (session, principal, path):
+    with system_scope(jurisdiction) as (session, principal):
+        path = principal.jpath
         if export is not None:
             data = outreach.export_xlsx(session, principal, jpath=path, min_age=min_age)
             export.write_bytes(data)
