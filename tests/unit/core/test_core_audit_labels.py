@@ -65,10 +65,10 @@ def test_every_computed_action_has_a_label() -> None:
     # (tracing/assist.py is the ``_record`` helper itself, whose callers the scan reads.)
     assert {c.split(":")[0] for c in computed} == {
         "surveillance/alerts.py",
-        "surveillance/service.py",
+        "surveillance/service/common.py",
         "tracing/assist.py",
         "tracing/exports.py",
-        "tracing/imports.py",
+        "tracing/imports/exposures.py",
     }, computed
     produced = {f"surveillance.alert.{a}" for a in TRANSITIONS}
     produced |= {action for _, action, _ in _SWITCH_NAMES.values()}
