@@ -719,7 +719,6 @@ def open_sites(
                 contact_phone="0571-88000000",
                 tier=tier,
                 hours_to_open=6 * tier,
-                staff_on_duty=max(4, len(own) // 20),
             ),
             ip="bench",
         )

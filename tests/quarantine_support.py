@@ -78,7 +78,6 @@ def new_site(
             contact_phone="13800000000",
             tier=tier,
             hours_to_open=hours_to_open,
-            staff_on_duty=5,
         ),
     )
     if rooms:

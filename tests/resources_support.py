@@ -78,7 +78,14 @@ def seed_resources_foreign(app: object, world: World) -> dict[str, str]:
         course = training.create_course(session, me, title="采样培训", skill="sampling")
         held = training.hold_session(session, me, course.id, clock.today())
         store = supplies.receive(session, me, jurisdiction_code=FOREIGN_COUNTY, kind="tube", quantity=100)
+        # A posting of the foreign quarantine site (seeded before this), for the postings routes.
+        from fangkong.quarantine.service import sites as quarantine_sites
+        from fangkong.quarantine.service import staffing
+
+        site = quarantine_sites.list_sites(session, me).items[0]
+        posting = staffing.post_staff(session, me, site.id, ids[1], "lead")
         return {
+            "posting_id": str(posting),
             "staff_id": str(ids[0]),
             "team_id": str(team.id),
             "deployment_id": str(sent.id),

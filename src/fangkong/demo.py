@@ -52,10 +52,14 @@ def build_demo(db: Database, *, people: int, seed: int, if_empty: bool, console:
     started = time.perf_counter()
     with db.unit_of_work() as session:
         # Before testing: its round's sampling sites open only with the county's certified samplers.
-        staffing = resources_demo.seed(session, [c.code for c in region.counties], demo_county(region).code)
+        staffing = resources_demo.seed(
+            session, [c.code for c in region.counties], demo_county(region).code, vault
+        )
     console.print(
         f"resources: {staffing.staff:,} staff in {staffing.teams} teams, {staffing.deployed} deployed in "
-        f"support; {staffing.stores} stores, {staffing.alerts} reorder alerts "
+        f"support, {staffing.shifts:,} shifts on this week's roster, {staffing.posted} posted to open "
+        f"quarantine sites; {staffing.stores} stores, "
+        f"{staffing.alerts} reorder alerts "
         f"({time.perf_counter() - started:.1f} s)"
     )
     from fangkong.testing import demo as testing_demo

@@ -464,6 +464,9 @@ BAD: dict[str, Callable[[], Bad]] = {
         {"username": "xihu_new", "display_name": "新分析员", "password": "短"}, "password"
     ),
     "POST /quarantine/sites": lambda: Bad({"name": "新隔离点", "tier": "0"}, "tier", novalidate=True),
+    "POST /quarantine/sites/{id}/postings": lambda: Bad(
+        {"ends_on": "2000-01-01"}, "ends_on", novalidate=True
+    ),
     "POST /quarantine/rule": lambda: Bad({"occupancy_percent": "150"}, "occupancy_percent", novalidate=True),
     "POST /quarantine/transfers": lambda: Bad({"seats": "0"}, "seats", novalidate=True),
     "GET /testing/worklist": lambda: Bad({"day": "2099-01-01"}, filter=True),
@@ -479,7 +482,8 @@ BAD: dict[str, Callable[[], Bad]] = {
     "POST /testing/recalls/{id}/retest": lambda: Bad({"barcode": ""}, "barcode", novalidate=True),
     "POST /testing/lab": lambda: Bad(upload="条码,结果,检测时间\nT-1,大概,2022-07-05 10:00\n"),
     "GET /accountability": lambda: Bad({"weeks": "0"}, filter=True, novalidate=True),
-    "POST /tasks/bulk": lambda: Bad({"team": "第一组"}),
+    # No task ticked: nothing to assign the team to.
+    "POST /tasks/bulk": lambda: Bad({"action": "assign"}),
     "POST /tasks/{id}/act": lambda: Bad({"evidence": ""}, "evidence", novalidate=True),
     "POST /tasks/templates/{code}": lambda: Bad({"minutes": "0"}, "minutes", novalidate=True),
     "POST /closure/{id}/{day}/publish": lambda: Bad({"reason": ""}, "reason", novalidate=True),
@@ -493,6 +497,16 @@ BAD: dict[str, Callable[[], Bad]] = {
         {"to_jurisdiction_code": "999999", "outbreak": "疫情", "commander": "指挥部"}, "to_jurisdiction_code"
     ),
     "POST /resources/supplies/receipts": lambda: Bad({"quantity": "0"}, "quantity", novalidate=True),
+    "GET /resources/roster": lambda: Bad({"jurisdiction": "999999"}, filter=True),
+    "POST /resources/roster/import": lambda: Bad(upload="人员编号,日期,班次\n1,2099-01-01,午班\n"),
+    "POST /resources/training/courses": lambda: Bad({"title": " "}, "title", novalidate=True),
+    "POST /resources/training/courses/{id}/sessions": lambda: Bad(
+        {"held_on": "2099-01-01"}, "held_on", novalidate=True
+    ),
+    "POST /resources/training/sessions/{id}/results": lambda: Bad(
+        {"exam_score": "120"}, "exam_score", novalidate=True
+    ),
+    "GET /resources/training/renewals": lambda: Bad({"jurisdiction": "999999"}, filter=True),
     "POST /privacy/rules": lambda: Bad({"period_days": "3"}, "period_days", novalidate=True),
     "POST /privacy/emergencies": lambda: Bad({"name": " "}, "name", novalidate=True),
     "POST /privacy/access": lambda: Bad({"person_id": "第一个", "reason": "other"}, "person_id"),

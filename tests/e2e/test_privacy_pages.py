@@ -142,3 +142,82 @@ def test_access_refused_without_a_reason_opened_with_one_and_reviewed(
     assert empty.status_code == 422 and "请填写审核意见" in empty.text
     done = client.post(action, data={"csrf_token": csrf, "note": "核实无误"}, follow_redirects=True)
     assert 'data-testid="nothing-to-review"' in done.text
+
+
+def test_a_tracing_record_compared_beside_the_person_linked_and_undone(
+    app: Any, client: Any, world: World
+) -> None:
+    from sqlalchemy import insert
+
+    from fangkong.privacy.service import linkage
+
+    person_id = world.people[HOME_COUNTY][0]
+    with app.state.db.unit_of_work() as session:
+        person = session.get(Person, person_id)
+        records = linkage.table("tracing_unidentified_people")
+        assert records is not None
+        record_id = session.execute(
+            insert(records)
+            .values(
+                jurisdiction_id=person.jurisdiction_id,
+                jpath=person.jpath,
+                pii=b"sealed",
+                id_hash=person.id_hash,
+                label="李*",
+                id_masked="3301**********0011",
+            )
+            .returning(records.c.id)
+        ).scalar_one()
+    csrf = _log_in(client, "home_investigator", "/privacy/merge")
+    listed = client.get("/privacy/merge")
+    assert "流调记录的身份证号已登记" in listed.text and 'data-testid="compare-record"' in listed.text
+    compared = client.get("/privacy/merge/record", params={"person": person_id, "record": record_id})
+    assert compared.status_code == 200 and compared.text.count('data-testid="side"') == 2
+    # Masked on both sides: the record's masked number, never a full one.
+    assert "3301**********0011" in compared.text and world.id_numbers[person_id] not in compared.text
+    linked = client.post(
+        "/privacy/merge/record",
+        data={"csrf_token": csrf, "person_id": person_id, "record_id": record_id},
+        follow_redirects=True,
+    )
+    assert linked.status_code == 200 and "流调记录 #" in linked.text and 'data-testid="undo"' in linked.text
+    again = client.get("/privacy/merge/record", params={"person": person_id, "record": record_id})
+    assert 'data-testid="already-linked"' in again.text
+    undo = re.search(r'action="(/privacy/merges/\d+/undo)"', linked.text).group(1)  # type: ignore[union-attr]
+    assert "已撤销" in client.post(undo, data={"csrf_token": csrf}, follow_redirects=True).text
+
+
+def test_the_review_list_shows_each_chosen_reason_in_chinese_and_the_log_keeps_no_typed_reason(
+    app: Any, client: Any, world: World
+) -> None:
+    people = world.people[HOME_COUNTY]
+    chosen = {
+        "arrival": "来返人员核实",
+        "referred_contact": "外地推送的密接",
+        "case_investigation": "病例流调",
+        "other": "其他",
+    }
+    csrf = _log_in(client, "away_investigator", "/privacy/access")
+    for person, reason in zip(people, chosen, strict=False):
+        opened = client.post(
+            "/privacy/access",
+            data={
+                "csrf_token": csrf,
+                "person_id": str(person),
+                "reason": reason,
+                "reason_text": "王某某的家属来电",
+            },
+            follow_redirects=False,
+        )
+        assert opened.status_code == 303
+    _log_in(client, "away_administrator", "/privacy/access/review")
+    page = client.get("/privacy/access/review")
+    shown = min(len(people), len(chosen))
+    assert page.text.count('data-testid="review-row"') == shown
+    for reason, words in list(chosen.items())[:shown]:
+        assert words in page.text and f">{reason}<" not in page.text
+    with app.state.db.unit_of_work() as session:
+        details = session.scalars(
+            select(AuditEntry.detail).where(AuditEntry.action == "privacy.access_granted")
+        ).all()
+        assert len(details) == shown and not any("王某某" in d for d in details)

@@ -14,7 +14,7 @@ from test_testing_pages import chinese_left, english_left
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, World
 from fangkong.core import clock
 from fangkong.resources.models import SupplyKind
-from fangkong.resources.service import deployments, supplies, teams
+from fangkong.resources.service import deployments, roster, supplies, teams
 from resources_support import acting, add_certified
 
 PAGES = ("/resources/staff", "/resources/teams", "/resources/deployments", "/resources/supplies")
@@ -53,6 +53,8 @@ def _seed(app) -> int:  # type: ignore[no-untyped-def]
             session, me, "王流调", "field_investigation", passed_on=clock.today() - dt.timedelta(days=350)
         )
         teams.add_member(session, me, home.id, first, leader=True)
+        # 王流调 is on duty today by the roster (the dashboard's staff on duty reads the roster).
+        roster.set_shift(session, me, first, clock.today(), "on_duty")
         deployments.check_in(session, me, sent.id)
         store = supplies.receive(session, me, jurisdiction_code=HOME_COUNTY, kind="tube", quantity=40)
         supplies.consume(session, me.jpath, {SupplyKind.tube: 20}, "round:1", clock.today())
@@ -137,7 +139,7 @@ def test_the_command_dashboard_shows_teams_deployed_staff_on_duty_and_gaps(clien
     page = client.get("/dashboard")
     assert page.status_code == 200
     figures = page.text.split('data-testid="resource-figures"', 1)[1].split("</table>", 1)[0]
-    # 西湖区: its own investigator and the one sampler from 海曙区 checked in; no team of its own is out;
+    # 西湖区: its own investigator on duty and the one sampler from 海曙区 checked in; no team is out;
     # its one team lacks two of its three; the tube store will not last.
     assert 'data-testid="staff-on-duty">2<' in figures
     assert 'data-testid="teams-deployed">0<' in figures

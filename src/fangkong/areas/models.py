@@ -181,7 +181,7 @@ class Arrival(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(11))
     # Where they came from: a county code, and the risk area unit if they named one.
     origin_county_code: Mapped[str] = mapped_column(String(12))
-    origin_text: Mapped[str] = mapped_column(String(200), default="")
+    origin_text: Mapped[str] = mapped_column(String(200), default="", info={"personal_text": True})
     origin_area_id: Mapped[int | None] = mapped_column(ForeignKey("risk_areas.id"), index=True)
     departed_on: Mapped[dt.date] = mapped_column(Date)
     arrived_on: Mapped[dt.date] = mapped_column(Date)
@@ -189,7 +189,7 @@ class Arrival(Base):
     destination_id: Mapped[int] = mapped_column(ForeignKey("jurisdictions.id"))
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     companions: Mapped[int] = mapped_column(Integer, default=0)
-    places_visited: Mapped[str] = mapped_column(Text, default="")
+    places_visited: Mapped[str] = mapped_column(Text, default="", info={"personal_text": True})
     category: Mapped[ArrivalCategory] = mapped_column(Enum(ArrivalCategory, **_enum))
     # One trip: keyed hash of the ID number, the departure day and the origin county.
     trip_key: Mapped[str] = mapped_column(HashString, unique=True)
@@ -226,7 +226,7 @@ class VulnerableFlags(Base):
     dialysis: Mapped[bool] = mapped_column(Boolean, default=False)
     regular_treatment: Mapped[bool] = mapped_column(Boolean, default=False)
     living_alone: Mapped[bool] = mapped_column(Boolean, default=False)
-    note: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(200), default="", info={"personal_text": True})
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow, onupdate=utcnow)
 
@@ -242,7 +242,7 @@ class ServiceRequest(Base):
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     kind: Mapped[RequestKind] = mapped_column(Enum(RequestKind, **_enum))
     # Free text of the need; no diagnosis beyond what the service needs.
-    detail: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[str] = mapped_column(String(300), default="", info={"personal_text": True})
     state: Mapped[RequestState] = mapped_column(Enum(RequestState, **_enum), default=RequestState.open)
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     created_by: Mapped[str] = mapped_column(String(64))
@@ -251,7 +251,7 @@ class ServiceRequest(Base):
     taken_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     done_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(Instant)
-    outcome: Mapped[str] = mapped_column(String(300), default="")
+    outcome: Mapped[str] = mapped_column(String(300), default="", info={"personal_text": True})
 
 
 class EmergencyDepartment(Base):

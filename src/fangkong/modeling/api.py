@@ -8,7 +8,7 @@ event per transaction (``drills.advance``).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from sqlalchemy.orm import Session
@@ -210,8 +210,26 @@ def rt(
     si_mean: Annotated[float, Query(gt=1, le=60)] = service.DEFAULT_SI_MEAN,
     si_sd: Annotated[float, Query(gt=0, le=60)] = service.DEFAULT_SI_SD,
     window: Annotated[int, Query(ge=1, le=60)] = 7,
+    counts: Annotated[
+        service.CountChoice,
+        Query(description="daily counts from our cases (tracing), uploaded, or automatic (ours where any)"),
+    ] = "auto",
+    si: Annotated[
+        Literal["typed", "chains"],
+        Query(description="serial interval: the typed gamma (si_mean, si_sd) or measured on our chains"),
+    ] = "typed",
 ) -> RtPublic:
     """Rt with its 95 % credible band for a jurisdiction and each of its children (Cori et al. 2013)."""
+    from fangkong.modeling import own_records
+
+    si_distr: list[float] | None = None
+    if si == "chains":
+        chains = own_records.chains_serial_interval(session, principal)
+        if chains is None or not chains.si_distr:
+            # Said rather than silently falling back to the typed one: the caller asked for ours.
+            none = Message("No transmission links with both onsets yet: type a serial interval.")
+            raise InvalidInput([RowError(1, "si", none)])
+        si_distr = list(chains.si_distr)
     view = service.rt_by_area(
         session,
         principal,
@@ -220,6 +238,8 @@ def rt(
         si_mean=si_mean,
         si_sd=si_sd,
         window=window,
+        si_distr=si_distr,
+        counts=counts,
     )
     return rt_public(view)
 

@@ -40,8 +40,7 @@ def schedule(days: int) -> list[ScheduledEvent]:
 
 def areas_round(session: Session, bus: EventBus, principal: Principal, day: dt.date, hash_key: str) -> str:
     """Propose and approve, screen where needed, then apply what fell due; a short record of it."""
-    from fangkong.areas.models import RiskLevel
-    from fangkong.areas.service import designation
+    from fangkong.areas.service import RiskLevel, designation
 
     approved = 0
     for proposal in designation.propose_from_cases(session, principal):
@@ -68,9 +67,8 @@ def _screen(
 ) -> int:
     """A screening round of the area's community on ``day``; returns the residents scanned."""
     from fangkong.areas.service import designation
-    from fangkong.testing.models import TestResult
     from fangkong.testing.rules.codes import ScanCodes
-    from fangkong.testing.service import coverage, results, rounds, scanning
+    from fangkong.testing.service import TestResult, coverage, results, rounds, scanning
 
     area = designation.get_area(session, principal, area_id)
     campaign = rounds.create_campaign(

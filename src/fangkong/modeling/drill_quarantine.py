@@ -59,7 +59,6 @@ def prepare_sites(session: Session, principal: Principal, township: Jurisdiction
                 jurisdiction_code=township.code,
                 tier=tier,
                 hours_to_open=2 * tier,
-                staff_on_duty=4 if tier == 1 else 0,
             ),
             ip="drill",
         )
@@ -120,7 +119,7 @@ def placement_round(session: Session, bus: EventBus, principal: Principal, day: 
 def _disinfect_emptied_rooms(session: Session, principal: Principal) -> int:
     """The sites' cleaning teams: every emptied room gets its terminal disinfection and is free again."""
     from fangkong.quarantine import service
-    from fangkong.quarantine.models import RoomState
+    from fangkong.quarantine.service import RoomState
 
     cleaned = 0
     for site in service.sites.list_sites(session, principal, size=service.sites.MAX_PAGE_SIZE).items:

@@ -1,5 +1,5 @@
 """The drill and the resources capability: each case the drill investigates goes to a real investigation
-team of the county the sandbox sits in (its case tasks are assigned to that team by name, and the team's
+team of the county the sandbox sits in (its case tasks are given to that team by its id, and the team's
 members take part in the drill as an exercise), and the score reports the staff-hours a case took.
 
 * ``dispatch``: called as the autopilot's team reaches the scene. The team is the county's most ready
@@ -28,11 +28,11 @@ DISPATCH_KEY = "team_dispatch"
 
 def _teams(session: Session, drill: Drill) -> list[tuple[int, str, int, int]]:
     """(id, name, members, ready) of the sandbox's real county's investigation teams, most ready first."""
-    from fangkong.resources.models import TeamKind
     from fangkong.resources.service import staff, teams
 
     county = staff.county_path(real_place_of(drill.sandbox_path))
-    rows = teams.teams_of(session, county, TeamKind.investigation)
+    # The kind by its value: modeling does not import resources' models.
+    rows = [r for r in teams.teams_of(session, county) if r.team.kind.value == "investigation"]
     found = [(r.team.id, r.team.name, r.readiness.members, r.readiness.ready) for r in rows]
     return sorted(found, key=lambda t: (-t[3], t[0]))
 
@@ -54,7 +54,7 @@ def dispatch(session: Session, principal: Principal, drill: Drill, case_id: int)
     best = [t for t in teams if t[3] == teams[0][3]]
     team_id, name, _members, _ready = best[len(taken) % len(best)]
     for task_id, _code, _due in compliance.open_tasks_of(session, "case", case_id):
-        tasks.assign(session, principal, task_id, team=name, ip="drill")
+        tasks.assign(session, principal, task_id, team_id=team_id, ip="drill")
     training.join_exercise(
         session,
         team_id,

@@ -30,6 +30,9 @@ of the measures that could be judged, so it grows as capabilities land.
   start contacted (an attempt recorded, whatever its outcome) within
   :data:`drill_vaccination.OUTREACH_DAYS` drill days; people not yet contacted are left out until that
   window has closed (see :mod:`drill_vaccination`).
+* ``access_review``: share of the reads outside one's jurisdiction (access with a stated reason) in the
+  sandbox reviewed by a supervisor within :data:`drill_privacy.REVIEW_WINDOW_HOURS` drill hours; a read
+  not reviewed counts as late once that window has passed (see :mod:`drill_privacy`).
 * ``test_turnaround``: hours from sampling a test to its result; points = share of sampled tests
   resulted within the protocol's lab deadline (cn-9: 12 h of receiving the samples). Tests without a
   result count as late once the deadline has passed.
@@ -134,6 +137,9 @@ def score(
         _staff_hours(session, reader, drill, marks, hours)
         if capability_available("fangkong.resources.service")
         else _missing("staff_hours"),
+        _access_review(session, drill, marks, hours)
+        if capability_available("fangkong.privacy.service")
+        else _missing("access_review"),
         *(
             _areas(session, reader, drill, marks, reports, hours)
             if capability_available("fangkong.areas.service")
@@ -154,6 +160,7 @@ LABELS: Final[dict[str, str]] = {
     "response_2_4_24": "Case tasks within 2+4+24 h",
     "staff_hours": "Staff-hours per case",
     "elderly_outreach": "Elders on the worklist contacted within 7 days",
+    "access_review": "Reads outside the jurisdiction reviewed within 1 day",
 }
 _CAPABILITY: Final[dict[str, str]] = {
     "investigation": "tracing",
@@ -166,6 +173,7 @@ _CAPABILITY: Final[dict[str, str]] = {
     "response_2_4_24": "response",
     "staff_hours": "resources",
     "elderly_outreach": "vaccination",
+    "access_review": "privacy",
 }
 
 
@@ -495,6 +503,26 @@ def _turnaround(session: Session, drill: Drill, marks: list[Mark], hours: float)
     )
 
 
+def _access_review(session: Session, drill: Drill, marks: list[Mark], hours: float) -> Measure:
+    from fangkong.modeling import drill_privacy
+
+    on_time, judged = drill_privacy.reviewed_in_time(session, drill, marks, hours)
+    target = f"100 % ≤ {drill_privacy.REVIEW_WINDOW_HOURS:g} h"
+    if judged == 0:
+        return Measure(
+            "access_review", LABELS["access_review"], "no_data", unit="%", target=target,
+            detail="no read outside the jurisdiction to judge yet",
+        )  # fmt: skip
+    return Measure(
+        "access_review", LABELS["access_review"], "ok", value=100.0 * on_time / judged, unit="%",
+        points=100.0 * on_time / judged, target=target, judged=judged,
+        detail=stored(
+            Message("{on_time} of {judged} reads outside the jurisdiction reviewed within a day",
+                    on_time=on_time, judged=judged)
+        ),
+    )  # fmt: skip
+
+
 def _outreach(session: Session, principal: Principal, drill: Drill, hours: float) -> Measure:
     from fangkong.modeling import drill_vaccination
 
@@ -541,8 +569,7 @@ def _areas(
     reports: list[_Report],
     hours: float,
 ) -> tuple[Measure, Measure]:
-    from fangkong.areas.models import AreaState
-    from fangkong.areas.service import designation
+    from fangkong.areas.service import AreaState, designation
 
     reported = {r.case_id: r.reported for r in reports}
     designated_for: dict[int, float] = {}

@@ -69,8 +69,7 @@ def sampling_round(session: Session, principal: Principal, day: dt.date, drill_i
 
 def lab_round(session: Session, bus: EventBus, principal: Principal, reported_cases: set[int]) -> int:
     """The lab reports every sampled tube of the sandbox without a result; returns how many."""
-    from fangkong.testing.models import TestResult
-    from fangkong.testing.service import orders, results
+    from fangkong.testing.service import TestResult, orders, results
 
     now = utcnow()
     reported = 0

@@ -68,8 +68,7 @@ def outreach_round(
 ) -> str:
     """Vaccinate the people booked for ``day``, then call the oldest of each community's worklist."""
     from fangkong.core.models import Jurisdiction, Level
-    from fangkong.vaccination.models import OutreachMethod, OutreachOutcome
-    from fangkong.vaccination.service import outreach
+    from fangkong.vaccination.service import OutreachMethod, OutreachOutcome, outreach
 
     vaccinated = _vaccinate_booked(session, bus, principal, day)
     rng = np.random.default_rng([seed, (day - start).days])

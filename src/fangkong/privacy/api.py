@@ -29,11 +29,12 @@ from fangkong.privacy.schemas import (
     GrantPublic,
     MergeCreate,
     MergePublic,
+    RecordLink,
     RulePublic,
     RuleUpdate,
     RunPublic,
 )
-from fangkong.privacy.service import access, emergency, merge, retention
+from fangkong.privacy.service import access, emergency, merge, records, retention
 
 router = APIRouter(prefix="/api/privacy", tags=["privacy"])
 
@@ -136,6 +137,13 @@ def list_merges(principal: Merger, session: SessionDep) -> list[MergePublic]:
 @router.post("/merges", response_model=MergePublic, status_code=201)
 def merge_people(body: MergeCreate, principal: Merger, session: SessionDep, request: Request) -> MergePublic:
     row = merge.merge(session, _actor(principal, request), principal.jpath, body.survivor_id, body.merged_id)
+    return MergePublic.model_validate(row)
+
+
+@router.post("/records/link", response_model=MergePublic, status_code=201)
+def link_record(body: RecordLink, principal: Merger, session: SessionDep, request: Request) -> MergePublic:
+    """Link an unidentified tracing record to the registry person it turned out to be (undoable)."""
+    row = records.link(session, _actor(principal, request), principal.jpath, body.person_id, body.record_id)
     return MergePublic.model_validate(row)
 
 

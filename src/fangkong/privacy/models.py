@@ -2,8 +2,10 @@
 nightly job, emergencies and their purges, person merges (with what each moved, for the undo) and
 access grants outside one's jurisdiction.
 
-None of these tables holds personal data: runs, purges and merges keep counts and row ids, grants keep
-the person's registry id and the reason, never a name or number.
+None of these tables holds identity: runs, purges and merges keep counts and row ids, grants keep the
+person's registry id and the reason, never a name or number. A typed reason or review note may still
+name someone, so both are personal text (``linkage``): blanked when the person is anonymised or
+deleted, while the grant, its reason code and the audit log's who and when stay.
 """
 
 from __future__ import annotations
@@ -64,12 +66,15 @@ class Emergency(Base):
 
 
 class PersonMerge(Base):
-    """Two registry entries found to be one person: every link moved to the survivor, undoable for a
-    while; ``moves`` lists (table, column, primary keys) so the undo puts back exactly what moved."""
+    """Two registry entries found to be one person, or an unidentified tracing record linked to the
+    registry person it turned out to be (``kind``; ``merged_id`` is then the record's id): every link
+    moved to the survivor, undoable for a while; ``moves`` lists (table, column, primary keys, and for a
+    tracing record what each row said before) so the undo puts back exactly what moved."""
 
     __tablename__ = "privacy_person_merges"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="person", server_default="person")
     survivor_id: Mapped[int] = mapped_column(Integer, index=True)
     merged_id: Mapped[int] = mapped_column(Integer, index=True)
     jpath: Mapped[str] = mapped_column(PathString, index=True)
@@ -92,12 +97,13 @@ class AccessGrant(Base):
     username: Mapped[str] = mapped_column(String(64))
     # Where the user sits: the supervisors over this path review the grant.
     user_jpath: Mapped[str] = mapped_column(PathString, index=True)
-    person_ref: Mapped[int] = mapped_column(Integer, index=True)
+    # A weak person reference (``linkage``): follows a merge, outlives the person.
+    person_ref: Mapped[int] = mapped_column(Integer, index=True, info={"person_ref": True})
     person_jpath: Mapped[str] = mapped_column(PathString)
     reason: Mapped[str] = mapped_column(String(32))
-    reason_text: Mapped[str] = mapped_column(String(300))
+    reason_text: Mapped[str] = mapped_column(String(300), info={"personal_text": True})
     granted_at: Mapped[dt.datetime] = mapped_column(Instant)
     expires_at: Mapped[dt.datetime] = mapped_column(Instant)
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    review_note: Mapped[str | None] = mapped_column(String(300))
+    review_note: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})

@@ -72,6 +72,11 @@ class MergeCreate(BaseModel):
     merged_id: PersonId
 
 
+class RecordLink(BaseModel):
+    person_id: PersonId
+    record_id: PersonId
+
+
 class CandidatePublic(BaseModel):
     first_id: int
     second_id: int
@@ -82,6 +87,7 @@ class MergePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+    kind: str
     survivor_id: int
     merged_id: int
     merged_at: LocalTime

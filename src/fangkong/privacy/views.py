@@ -1,7 +1,8 @@
 """Web pages of the personal-data lifecycle: the retention rules with their dry run, emergencies with
 their close, purge and deletion report, likely duplicates with the side-by-side comparison, merge and
-undo, access outside one's jurisdiction with a stated reason, and the supervisor's review of it. They
-only shape what ``privacy.service`` returns; people are shown masked through the registry's own read.
+undo (of two registry entries, or of a tracing record and the person it turned out to be), access
+outside one's jurisdiction with a stated reason, and the supervisor's review of it. They only shape
+what ``privacy.service`` returns; people are shown masked through the registry's own read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.permissions import Permission
 from fangkong.privacy.rules import access as access_rules
 from fangkong.privacy.rules import retention as retention_rules
-from fangkong.privacy.service import access, emergency, merge, retention
+from fangkong.privacy.service import access, emergency, merge, records, retention
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -232,6 +233,40 @@ def merge_people(
     merged_id: Annotated[int, Form(ge=1, le=2_147_483_647)],
 ) -> Response:
     merge.merge(session, _actor(principal, request), principal.jpath, survivor_id, merged_id)
+    return RedirectResponse("/privacy/merge", status_code=303)
+
+
+@router.get("/privacy/merge/record", response_class=HTMLResponse)
+def record_compare_page(
+    request: Request, principal: Merger, session: SessionDep, person: Id, record: Id
+) -> Response:
+    """A registry person beside the unidentified tracing record that is probably them (both masked),
+    with the records each names, table by table."""
+    left = people.get(session, principal, person)
+    right = records.view(session, principal.jpath, record)
+    return render(
+        request,
+        "privacy/record_compare.html",
+        {
+            "left": left,
+            "right": right,
+            "left_counts": merge.linked_counts(session, person),
+            "right_counts": records.linked_counts(session, record),
+        },
+        principal=principal,
+    )
+
+
+@router.post("/privacy/merge/record")
+def link_record(
+    request: Request,
+    principal: Merger,
+    session: SessionDep,
+    person_id: Annotated[int, Form(ge=1, le=2_147_483_647)],
+    record_id: Annotated[int, Form(ge=1, le=2_147_483_647)],
+) -> Response:
+    """Move every case, contact and exposure naming the tracing record to the person (undoable)."""
+    records.link(session, _actor(principal, request), principal.jpath, person_id, record_id)
     return RedirectResponse("/privacy/merge", status_code=303)
 
 

@@ -78,4 +78,6 @@ class ManagementPlanRecord(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "source", name="uq_management_plans_person_source"),
         Index("ix_management_plans_jpath_state", "jpath", "state"),
+        # Plans linked to a person (a case's household, a carer) are found when that person is merged.
+        Index("ix_management_plans_linked_person_id", "linked_person_id"),
     )

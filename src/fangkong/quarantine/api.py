@@ -66,7 +66,10 @@ from fangkong.quarantine.schemas import (
     SitePage,
     SitePlacedPublic,
     SitePublic,
+    SiteStaffingPublic,
     SiteUpdate,
+    StaffPostingCreate,
+    StaffPostingPublic,
     StatusChangeCreate,
     StatusChangePublic,
     StayPublic,
@@ -167,7 +170,6 @@ def update_site(
         contact_phone=site.contact_phone,
         tier=site.tier,
         hours_to_open=site.hours_to_open,
-        staff_on_duty=site.staff_on_duty,
     )
     merged = current.model_copy(update=body.model_dump(exclude_unset=True, exclude_none=True))
     site = service.sites.update_site(session, principal, site_id, _site_input(merged), ip=client_ip(request))
@@ -586,3 +588,65 @@ def census(
     if chart:
         shaped.chart = figures.chart(lang)
     return shaped
+
+
+# ------------------------------------------------------------------------------------------ staffing
+
+
+def _staffing_public(session: SessionDep, principal: Principal, site_id: int) -> SiteStaffingPublic:
+    found = service.staffing.staffing(session, principal, site_id)
+    return SiteStaffingPublic(
+        site_id=site_id,
+        beds=found.beds,
+        on_duty=found.on_duty,
+        posted=found.posted,
+        minimum=found.minimum,
+        missing={g.role: g.missing for g in found.gaps},
+        checked=found.keeps_roster,
+        source=found.source,
+        postings=[
+            StaffPostingPublic(
+                id=r.posting.id,
+                staff_id=r.staff.id,
+                staff_name=r.staff.name,
+                unit=r.staff.unit,
+                role=r.posting.role.value,
+                starts_at=r.posting.starts_at,
+                ends_at=r.posting.ends_at,
+            )
+            for r in found.rows
+        ],
+    )
+
+
+@router.get("/sites/{site_id}/staffing", response_model=SiteStaffingPublic)
+def site_staffing(site_id: ItemId, principal: Reader, session: SessionDep) -> SiteStaffingPublic:
+    """Who is posted to the site, against the minimum it needs before it opens."""
+    return _staffing_public(session, principal, site_id)
+
+
+@router.post("/sites/{site_id}/postings", response_model=SiteStaffingPublic, status_code=201)
+def post_staff(
+    site_id: ItemId, body: StaffPostingCreate, principal: Manager, session: SessionDep, request: Request
+) -> SiteStaffingPublic:
+    """Post a staff member (available, not deployed elsewhere, not posted elsewhere in the period)."""
+    service.staffing.post_staff(
+        session,
+        principal,
+        site_id,
+        body.staff_id,
+        body.role,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        ip=client_ip(request),
+    )
+    return _staffing_public(session, principal, site_id)
+
+
+@router.post("/sites/{site_id}/postings/{posting_id}/end", response_model=SiteStaffingPublic)
+def unpost_staff(
+    site_id: ItemId, posting_id: ItemId, principal: Manager, session: SessionDep, request: Request
+) -> SiteStaffingPublic:
+    """End a posting now."""
+    service.staffing.unpost_staff(session, principal, site_id, posting_id, ip=client_ip(request))
+    return _staffing_public(session, principal, site_id)

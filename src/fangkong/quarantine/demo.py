@@ -121,7 +121,6 @@ def seed_sites(
                     contact_phone=f"0571-8800{tier:04d}",
                     tier=tier,
                     hours_to_open=TIER_HOURS_TO_OPEN[tier - 1],
-                    staff_on_duty=max(4, count // 10) if tier == 1 else 0,
                 ),
                 ip="demo",
             )
@@ -168,8 +167,8 @@ def _people_for_cases(
 def seed_outbreak(session: Session, vault: Vault, county: Jurisdiction, cases: int = 2) -> tuple[int, int]:
     """Two reported cases with their contacts, placed and partly transferred. Returns (placed, checked in)."""
     from fangkong.tracing import service as tracing
-    from fangkong.tracing.models import Classification
     from fangkong.tracing.persons import PersonInput
+    from fangkong.tracing.service import Classification
 
     bus = build_bus()
     investigator = demo_principal(session, "investigator")

@@ -198,7 +198,7 @@ class PersonNeeds(Base):
     jpath: Mapped[str] = mapped_column(PathString)
     needs_care: Mapped[bool] = mapped_column(Boolean, default=False)
     chronically_ill: Mapped[bool] = mapped_column(Boolean, default=False)
-    note: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(200), default="", info={"personal_text": True})
     updated_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow, onupdate=utcnow)
 
 
@@ -249,7 +249,7 @@ class Stay(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_transfer_batches.id"), index=True)
     checked_in_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Instant)
-    end_reason: Mapped[str] = mapped_column(Text, default="")
+    end_reason: Mapped[str] = mapped_column(Text, default="", info={"personal_text": True})
 
     __table_args__ = (
         # A person holds at most one active stay: two coordinators cannot place the same person twice.
@@ -272,6 +272,6 @@ class RoomEvent(Base):
     room_id: Mapped[int] = mapped_column(ForeignKey("quarantine_rooms.id"), index=True)
     stay_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_stays.id"))
     action: Mapped[str] = mapped_column(String(24))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="", info={"personal_text": True})
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)

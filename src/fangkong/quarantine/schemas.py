@@ -8,7 +8,7 @@ open) are given in English, as in the rest of the JSON API; the pages word them 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -56,7 +56,6 @@ class SiteCreate(BaseModel):
     contact_phone: str = Field(default="", max_length=30)
     tier: int = Field(default=1, ge=1, le=99)
     hours_to_open: int = Field(default=24, ge=0, le=720)
-    staff_on_duty: int = Field(default=0, ge=0, le=10_000)
 
 
 class SiteUpdate(BaseModel):
@@ -71,7 +70,6 @@ class SiteUpdate(BaseModel):
     contact_phone: str | None = Field(default=None, max_length=30)
     tier: int | None = Field(default=None, ge=1, le=99)
     hours_to_open: int | None = Field(default=None, ge=0, le=720)
-    staff_on_duty: int | None = Field(default=None, ge=0, le=10_000)
 
 
 class SitePublic(BaseModel):
@@ -92,6 +90,7 @@ class SitePublic(BaseModel):
     status_changed_at: LocalTime
     tier: int
     hours_to_open: int
+    # People posted there now (resources' postings).
     staff_on_duty: int
     rooms: int
     in_service: int
@@ -575,3 +574,37 @@ class CensusPublic(BaseModel):
     projection: list[ProjectedDayPublic]
     # An ECharts option of occupancy against capacity with the activation threshold (when asked for).
     chart: dict[str, Any] | None = None
+
+
+class StaffPostingCreate(BaseModel):
+    """Post a staff member to the site: lead, medical, security, cleaning or support, from a day (default
+    today: from now) until a day or open-ended."""
+
+    staff_id: int = Field(ge=1, le=2**31 - 1)
+    role: Literal["lead", "medical", "security", "cleaning", "support"]
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+
+
+class StaffPostingPublic(BaseModel):
+    id: int
+    staff_id: int
+    staff_name: str
+    unit: str
+    role: str
+    starts_at: LocalTime
+    ends_at: LocalTime | None
+
+
+class SiteStaffingPublic(BaseModel):
+    """A site's posted staff against the minimum a site of its size needs before it opens."""
+
+    site_id: int
+    beds: int
+    on_duty: int
+    posted: dict[str, int]
+    minimum: dict[str, int]
+    missing: dict[str, int]
+    checked: bool
+    source: str
+    postings: list[StaffPostingPublic]

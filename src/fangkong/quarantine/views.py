@@ -143,7 +143,7 @@ def _sites_context(
         "statuses": [s.value for s in SiteStatus],
         "kinds": [k.value for k in SiteKind],
         "places": _places(session, principal) if can["can_manage"] else [],
-        "form": {"tier": "1", "hours_to_open": "24", "staff_on_duty": "0", "kind": SiteKind.hotel.value},
+        "form": {"tier": "1", "hours_to_open": "24", "kind": SiteKind.hotel.value},
         "errors": [],
         **can,
     }
@@ -179,7 +179,6 @@ def create_site(
     contact_phone: Annotated[str, Form(max_length=30)] = "",
     tier: Annotated[str, Form(max_length=6)] = "1",
     hours_to_open: Annotated[str, Form(max_length=6)] = "24",
-    staff_on_duty: Annotated[str, Form(max_length=6)] = "0",
 ) -> Response:
     try:
         data = service.sites.SiteInput(
@@ -192,7 +191,6 @@ def create_site(
             contact_phone=contact_phone.strip(),
             tier=_number(tier, "tier", low=1, high=9),
             hours_to_open=_number(hours_to_open, "hours_to_open", low=0, high=720),
-            staff_on_duty=_number(staff_on_duty, "staff_on_duty", low=0, high=10_000),
         )
         site = service.sites.create_site(session, principal, data, ip=client_ip(request))
     except DomainError as exc:
@@ -211,7 +209,6 @@ def create_site(
             "contact_phone": contact_phone,
             "tier": tier,
             "hours_to_open": hours_to_open,
-            "staff_on_duty": staff_on_duty,
         }
         return render(request, "quarantine/sites.html", context, principal=principal, status_code=422)
     return RedirectResponse(f"/quarantine/sites/{site.id}", status_code=303)
@@ -248,6 +245,10 @@ def site_page(request: Request, site_id: RowId, principal: Reader, session: Sess
             "site": site,
             "board": service.stays.room_board(session, principal, site_id),
             "history": service.activation.history(session, principal, site_id),
+            "staffing": service.staffing.staffing(session, principal, site_id),
+            "postable": service.staffing.postable(session, principal, site_id) if can["can_manage"] else [],
+            "posting_roles": service.staffing.ROLES,
+            "today": clock.today().isoformat(),
             "actions": actions,
             "colours": STATE_COLOURS,
             "states": [s.value for s in RoomState],
@@ -291,6 +292,51 @@ def change_status(
         raise InvalidInput([RowError(1, "action", Message("unknown action “{value}”", value=action))])
     step(session, principal, site_id, ip=client_ip(request))
     return RedirectResponse(f"/quarantine/sites/{site_id}", status_code=303)
+
+
+def _optional_date(text: str, field: str) -> dt.date | None:
+    value = text.strip()
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            [RowError(1, field, Message("“{value}” is not a date (write it as 2022-07-01)", value=text))]
+        ) from None
+
+
+@router.post("/quarantine/sites/{site_id}/postings")
+def post_staff(
+    request: Request,
+    site_id: RowId,
+    principal: Manager,
+    session: SessionDep,
+    staff_id: Annotated[str, Form(max_length=12)] = "",
+    role: Annotated[str, Form(max_length=20)] = "",
+    starts_on: Annotated[str, Form(max_length=10)] = "",
+    ends_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Post a staff member to the site in a role, from a day (today: now) until a day or open-ended."""
+    service.staffing.post_staff(
+        session,
+        principal,
+        site_id,
+        _number(staff_id, "staff_id", low=1, high=2**31 - 1),
+        role,
+        starts_on=_optional_date(starts_on, "starts_on"),
+        ends_on=_optional_date(ends_on, "ends_on"),
+        ip=client_ip(request),
+    )
+    return RedirectResponse(f"/quarantine/sites/{site_id}#staff", status_code=303)
+
+
+@router.post("/quarantine/sites/{site_id}/postings/{posting_id}/end")
+def unpost_staff(
+    request: Request, site_id: RowId, posting_id: RowId, principal: Manager, session: SessionDep
+) -> Response:
+    service.staffing.unpost_staff(session, principal, site_id, posting_id, ip=client_ip(request))
+    return RedirectResponse(f"/quarantine/sites/{site_id}#staff", status_code=303)
 
 
 @router.post("/quarantine/sites/{site_id}/rooms/{room_id}/cleaning")

@@ -13,12 +13,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.deps import Require, RowId, SessionDep, client_ip
+from fangkong.core.deps import Require, RowId, SessionDep, VaultDep, client_ip
 from fangkong.core.permissions import Permission
 from fangkong.resources import schemas as s
-from fangkong.resources.models import Skill, TeamKind
-from fangkong.resources.service import common, deployments, overview, staff, supplies, teams, training
+from fangkong.resources import schemas_postings as sp
+from fangkong.resources.models import PostedSiteKind, Skill, TeamKind
+from fangkong.resources.service import (
+    common,
+    deployments,
+    overview,
+    postings,
+    roster,
+    staff,
+    supplies,
+    teams,
+    training,
+)
 
 router = APIRouter(prefix="/api/resources", tags=["resources"])
 
@@ -30,9 +42,9 @@ Keeper = Annotated[Principal, Depends(Require(Permission.supplies_manage))]
 def staff_public(row: staff.StaffRow) -> s.StaffPublic:
     p = row.staff
     return s.StaffPublic(
-        id=p.id, jpath=p.jpath, name=p.name, unit=p.unit, work_phone=p.work_phone,
-        available=p.available, on_call=p.on_call, deployed_away=row.deployed_away, skills=row.skills,
-        certified=row.valid,
+        id=p.id, jpath=p.jpath, name=p.name, unit=p.unit, phone_masked=p.phone_masked,
+        available=p.available, shift_today=row.shift_today, deployed_away=row.deployed_away,
+        skills=row.skills, certified=row.valid,
     )  # fmt: skip
 
 
@@ -88,12 +100,12 @@ def list_staff(principal: Reader, session: SessionDep, skill: Skill | None = Non
 
 @router.post("/staff", response_model=s.StaffPublic, status_code=201)
 def add_staff(
-    body: s.StaffCreate, principal: Manager, session: SessionDep, request: Request
+    body: s.StaffCreate, principal: Manager, session: SessionDep, vault: VaultDep, request: Request
 ) -> s.StaffPublic:
     person = staff.add_staff(
         session, principal, jurisdiction_code=body.jurisdiction_code, name=body.name, unit=body.unit,
         skills=[k.value for k in body.skills], work_phone=body.work_phone, username=body.username,
-        on_call=body.on_call, ip=client_ip(request),
+        vault=vault, ip=client_ip(request),
     )  # fmt: skip
     return _one_staff(session, principal, person.id)
 
@@ -107,10 +119,48 @@ def get_staff(staff_id: RowId, principal: Reader, session: SessionDep) -> s.Staf
 def set_availability(
     staff_id: RowId, body: s.Availability, principal: Manager, session: SessionDep, request: Request
 ) -> s.StaffPublic:
-    staff.set_availability(
-        session, principal, staff_id, available=body.available, on_call=body.on_call, ip=client_ip(request)
-    )
+    staff.set_availability(session, principal, staff_id, available=body.available, ip=client_ip(request))
     return _one_staff(session, principal, staff_id)
+
+
+@router.post("/staff/{staff_id}/phone", response_model=s.PhonePublic)
+def reveal_phone(
+    staff_id: RowId, principal: Manager, session: SessionDep, vault: VaultDep, request: Request
+) -> s.PhonePublic:
+    """The full work phone, for those who manage staff (recorded in the audit log)."""
+    phone = staff.reveal_phone(session, vault, principal, staff_id, client_ip(request))
+    return s.PhonePublic(staff_id=staff_id, work_phone=phone)
+
+
+@router.post("/roster", response_model=s.ShiftPublic)
+def set_shift(
+    body: s.ShiftCreate, principal: Manager, session: SessionDep, request: Request
+) -> s.ShiftPublic:
+    """Put a person on duty or on call for a day ("off" clears the day)."""
+    row = roster.set_shift(
+        session, principal, body.staff_id, body.day, body.kind, team_id=body.team_id, ip=client_ip(request)
+    )
+    person = common.get_staff(session, principal, body.staff_id)
+    return s.ShiftPublic(
+        staff_id=person.id, name=person.name, day=body.day, kind=row.kind if row else None,
+        team_id=row.team_id if row else None,
+    )  # fmt: skip
+
+
+@router.get("/roster/today", response_model=list[s.ShiftPublic])
+def roster_today(principal: Reader, session: SessionDep) -> list[s.ShiftPublic]:
+    """Who is on duty or on call today (local day) in the caller's scope, by team."""
+    today = clock.today()
+    return [
+        s.ShiftPublic(
+            staff_id=r.staff.id,
+            name=r.staff.name,
+            day=today,
+            kind=r.kind,
+            team_id=r.team.id if r.team else None,
+        )
+        for r in roster.today_lines(session, principal.jpath, today)
+    ]
 
 
 @router.post("/staff/{staff_id}/certifications", response_model=s.CertificationPublic, status_code=201)
@@ -378,3 +428,25 @@ def set_threshold(
 def counts(principal: Reader, session: SessionDep) -> s.CountsPublic:
     """Teams deployed, staff on duty and gaps in the caller's scope (the command dashboard's card)."""
     return s.CountsPublic(**overview.counts(session, principal.jpath))
+
+
+# ------------------------------------------------------------------------------ postings (issue 17)
+
+
+@router.get("/postings", response_model=list[sp.PostingPublic])
+def list_postings(
+    principal: Reader, session: SessionDep, site_kind: PostedSiteKind | None = None
+) -> list[sp.PostingPublic]:
+    """Staff posted now, and to come, at the sites in your area (posting is done from the site's page)."""
+    return [sp.posting_public(r) for r in postings.list_postings(session, principal, kind=site_kind)]
+
+
+@router.get("/teams-for", response_model=list[sp.TeamChoicePublic])
+def teams_for(
+    principal: Reader,
+    session: SessionDep,
+    jurisdiction_code: Annotated[str, Query(min_length=1, max_length=12)],
+) -> list[sp.TeamChoicePublic]:
+    """The teams a place's tasks may be given to: its own and those above, below, and in support there."""
+    node = common.jurisdiction_in_scope(session, principal, jurisdiction_code, "jurisdiction_code")
+    return [sp.TeamChoicePublic(**vars(t)) for t in postings.teams_for_place(session, node.path)]

@@ -49,7 +49,8 @@ def staff_command(
         data: list[dict[str, Any]] = [
             {
                 "id": r.staff.id, "name": r.staff.name, "unit": r.staff.unit, "jpath": r.staff.jpath,
-                "available": r.staff.available, "on_call": r.staff.on_call, "deployed_away": r.deployed_away,
+                "available": r.staff.available, "deployed_away": r.deployed_away,
+                "shift_today": r.shift_today.value if r.shift_today else None, "phone": r.staff.phone_masked,
                 "skills": [k.value for k in r.skills], "certified": [k.value for k in r.valid],
             }
             for r in rows
@@ -258,6 +259,60 @@ def receive_command(
         console.print(f"stock {data['id']} ({data['kind']}): {data['on_hand']:,} on hand")
 
 
+@app.command("roster")
+def roster_command(
+    jurisdiction: Code = "",
+    day: Annotated[str, typer.Option(help="the day, YYYY-MM-DD (default: today)")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Who is on duty (值班) or on call (备班) on a day, by team, from the duty roster."""
+    from fangkong.core import clock
+    from fangkong.resources.service import roster
+
+    try:
+        wanted = dt.date.fromisoformat(day) if day else clock.today()
+    except ValueError:
+        err.print(f"[bold red]error:[/] --day: not a date: {day!r}")
+        raise typer.Exit(2) from None
+    with system_scope(jurisdiction) as (session, me):
+        data = [
+            {"staff_id": r.staff.id, "name": r.staff.name, "kind": r.kind.value,
+             "phone": r.staff.phone_masked, "team_id": r.team.id if r.team else None,
+             "team": r.team.name if r.team else None}
+            for r in roster.today_lines(session, me.jpath, wanted)
+        ]  # fmt: skip
+    if as_json:
+        echo_json({"day": wanted.isoformat(), "shifts": data})
+        return
+    _print(
+        f"Roster {wanted.isoformat()}: {len(data)}",
+        ["team", "staff", "name", "shift", "phone"],
+        [[d["team"] or "-", d["staff_id"], d["name"], d["kind"], d["phone"] or "-"] for d in data],
+    )
+
+
+@app.command("roster-import")
+def roster_import_command(
+    path: Annotated[str, typer.Argument(help="a .csv or .xlsx file: 人员编号, 日期, 班次, 队伍编号")],
+    user: User,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check the file, write nothing")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Import the duty roster (all or nothing: a bad row names its row and column, nothing is written)."""
+    from pathlib import Path
+
+    from fangkong.resources.service import roster
+
+    with acting_user(user, Permission.resources_manage, as_json=as_json) as (session, me):
+        report = roster.import_roster(session, me, Path(path), dry_run=dry_run, ip="cli")
+        data = {"rows": report.rows, "written": report.written, "dry_run": report.dry_run,
+                "days": [d.isoformat() for d in report.days]}  # fmt: skip
+    if as_json:
+        echo_json(data)
+    else:
+        console.print(f"{data['rows']:,} shifts checked, {data['written']:,} written")
+
+
 @app.command("counts")
 def counts_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
     """Staff on duty, teams deployed, readiness gaps and reorder alerts."""
@@ -284,3 +339,52 @@ def consume_ppe_command(as_json: AsJson = False) -> None:
         echo_json({"ok": True, "day": day, "ppe_sets": sets})
     else:
         console.print(f"{day}: {sets:,} protective suit sets drawn for occupied quarantine rooms")
+
+
+@app.command("postings")
+def postings_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
+    """Staff posted now, and to come, at the sites (quarantine and sampling) of a subtree."""
+    from fangkong.resources.schemas_postings import posting_public
+    from fangkong.resources.service import postings
+
+    with system_scope(jurisdiction) as (session, me):
+        data = [posting_public(r).model_dump(mode="json") for r in postings.list_postings(session, me)]
+    if as_json:
+        echo_json(data)
+        return
+    _print(
+        f"Postings: {len(data)}",
+        ["id", "site", "name", "post", "from", "until"],
+        [
+            [d["id"], d["site_name"], d["staff_name"], d["role"], d["starts_at"], d["ends_at"] or "-"]
+            for d in data
+        ],
+    )
+
+
+@app.command("post")
+def post_command(
+    site_id: Annotated[int, typer.Argument(min=1, help="the quarantine site's id")],
+    staff_id: Annotated[int, typer.Argument(min=1, help="the staff member's id")],
+    role: Annotated[str, typer.Argument(help="lead, medical, security, cleaning or support")],
+    user: User,
+    until: Annotated[str, typer.Option(help="last day, YYYY-MM-DD (default: open-ended)")] = "",
+    as_json: AsJson = False,
+) -> None:
+    """Post a staff member to a quarantine site (from now); refused with the reason for someone not
+    available, deployed elsewhere, not certified for the post or already posted."""
+    from fangkong.quarantine.service import staffing
+
+    try:
+        ends_on = dt.date.fromisoformat(until) if until else None
+    except ValueError:
+        err.print(f"[bold red]error:[/] --until: not a date: {until!r}")
+        raise typer.Exit(2) from None
+    with acting_user(user, Permission.quarantine_manage, as_json=as_json) as (session, me):
+        posting_id = staffing.post_staff(session, me, site_id, staff_id, role, ends_on=ends_on)
+        on_duty = staffing.staffing(session, me, site_id).on_duty
+        data = {"id": posting_id, "site_id": site_id, "staff_id": staff_id, "role": role, "on_duty": on_duty}
+    if as_json:
+        echo_json(data)
+    else:
+        console.print(f"posting {posting_id}: staff {staff_id} posted as {role}; {on_duty} on duty there")

@@ -3,9 +3,11 @@
 Every county gets its staff (certified for their skills, a few certificates due for renewal and one
 expired), its five teams, a store of every supply with two weeks of use behind it, and the demo county
 enough certified samplers for the testing round the testing part opens there. A team of the first county
-is deployed to the demo county and checked in; a sampler course was held last month. Staff rows are
-written in one batch each (the session's insert of many rows); stock moves go through the supplies use
-case so the alerts are raised as in real use.
+is deployed to the demo county and checked in; a sampler course was held last month and another is
+under way (results half entered), and a tabletop exercise gave each team member a part. Every county's
+staff have a duty roster for the current week. Staff rows are written in one batch each (the session's
+insert of many rows), their work phones encrypted in one pass (``Vault.encrypt_texts``); the roster is
+one batched write; stock moves go through the supplies use case so the alerts are raised as in real use.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
+from fangkong.core.auth import Principal
 from fangkong.core.bulk import write_rows
+from fangkong.core.crypto import Vault
 from fangkong.core.demo_loader import demo_principal
 from fangkong.core.models import Jurisdiction, Level, Person
+from fangkong.core.phone import mask_phone
 from fangkong.core.scope import under
-from fangkong.resources import rules
+from fangkong.resources import demo_postings, rules
 from fangkong.resources.models import (
     Certification,
     MoveReason,
+    Shift,
+    ShiftKind,
     Skill,
     Staff,
     StaffSkill,
@@ -37,7 +44,7 @@ from fangkong.resources.models import (
     TeamLevel,
     TeamMember,
 )
-from fangkong.resources.service import deployments, supplies, training
+from fangkong.resources.service import deployments, roster, supplies, training
 
 # Staff of each county by skill (demo choice: a county CDC and its community health centres).
 STAFF_PER_COUNTY = {
@@ -74,6 +81,9 @@ class DemoResources:
     deployed: int
     stores: int
     alerts: int
+    shifts: int = 0
+    # Staff posted to the open quarantine sites (``demo_postings``).
+    posted: int = 0
 
 
 def _name(i: int) -> str:
@@ -83,22 +93,26 @@ def _name(i: int) -> str:
 
 
 def _county_staff(
-    session: Session, county: Jurisdiction, extra_samplers: int, offset: int
+    session: Session, vault: Vault, county: Jurisdiction, extra_samplers: int, offset: int
 ) -> dict[Skill, list[int]]:
-    """The county's staff with their skills and certifications, written in one batch each."""
+    """The county's staff with their skills and certifications, written in one batch each; work phones
+    encrypted and hashed in one pass each."""
     today = clock.today()
     plan = [
         (skill, n + (extra_samplers if skill is Skill.sampling else 0))
         for skill, n in STAFF_PER_COUNTY.items()
     ]
+    count = sum(n for _, n in plan)
+    phones = [f"0571-8{(offset + i) % 10_000_000:07d}" for i in range(count)]
+    ciphers = vault.encrypt_texts(phones)
+    hashes = vault.keyed_hashes_normalised([p.replace("-", "") for p in phones])
     people = [
         Staff(
             jurisdiction_id=county.id, jpath=county.path, name=_name(offset + i),
-            unit=f"{county.name}{UNITS[i % 3]}",
-            work_phone=f"0571-8{(offset + i) % 10_000_000:07d}", available=i % 17 != 5, on_call=i % 5 == 0,
-            created_at=clock.utcnow(),
+            unit=f"{county.name}{UNITS[i % 3]}", phone_cipher=ciphers[i], phone_hash=hashes[i],
+            phone_masked=mask_phone(phones[i]), available=i % 17 != 5, created_at=clock.utcnow(),
         )
-        for i in range(sum(n for _, n in plan))
+        for i in range(count)
     ]  # fmt: skip
     session.add_all(people)
     session.flush()
@@ -179,9 +193,88 @@ def _write_history(session: Session, history: list[tuple[Stock, int]], today: dt
     session.flush()
 
 
-def seed(session: Session, county_codes: list[str], demo_county_code: str) -> DemoResources:
+def _roster(session: Session, counties: list[Jurisdiction], today: dt.date) -> int:
+    """This week's duty roster for every county's staff in one batched write: during an outbreak everyone
+    works six days of seven, each resting on a different day by turns, and one member of each team is on
+    call each day instead (demo choices)."""
+    monday = roster.week_start(today)
+    paths = [c.path for c in counties]
+    team_of: dict[int, int] = {}
+    for team_id, staff_id in session.execute(
+        select(TeamMember.team_id, TeamMember.staff_id)
+        .join(Team, Team.id == TeamMember.team_id)
+        .where(Team.jpath.in_(paths))
+        .order_by(TeamMember.id)
+    ):
+        team_of.setdefault(staff_id, team_id)
+    members: dict[int, list[int]] = {}
+    for staff_id, team_id in team_of.items():
+        members.setdefault(team_id, []).append(staff_id)
+    now = clock.utcnow()
+    rows: list[tuple[object, ...]] = []
+    for staff_id, jpath in session.execute(
+        select(Staff.id, Staff.jpath).where(Staff.jpath.in_(paths)).order_by(Staff.id)
+    ):
+        team = team_of.get(staff_id)
+        for d in range(7):
+            day = monday + dt.timedelta(days=d)
+            kind: ShiftKind | None = None
+            if team is not None and members[team][d % len(members[team])] == staff_id:
+                kind = ShiftKind.on_call
+            elif d != staff_id % 7:
+                kind = ShiftKind.on_duty
+            if kind is not None:
+                rows.append((staff_id, jpath, day, kind.value, team, "system", now))
+    columns = ("staff_id", "jpath", "day", "kind", "team_id", "created_by", "created_at")
+    write_rows(session, Shift.__table__, columns, rows)  # type: ignore[arg-type]
+    session.flush()
+    return len(rows)
+
+
+def _training(session: Session, admin: Principal, demo_team: Team, today: dt.date) -> None:
+    """A sampler course held last month (results in), a disinfection course held this week (half the
+    results entered), and a tabletop exercise of the demo county's teams."""
+    sampler_ids = list(session.scalars(select(TeamMember.staff_id).where(TeamMember.team_id == demo_team.id)))
+    course = training.create_course(
+        session, admin, title="采样人员实操培训与考核", skill=Skill.sampling.value, ip="demo"
+    )
+    held = training.hold_session(session, admin, course.id, today - dt.timedelta(days=30), ip="demo")
+    for i, staff_id in enumerate(sampler_ids):
+        training.record_result(session, admin, held.id, staff_id, 70 + (i * 7) % 30, ip="demo")
+    refresher = training.create_course(
+        session, admin, title="消杀规范复训", skill=Skill.disinfection.value, valid_days=180, ip="demo"
+    )
+    this_week = training.hold_session(
+        session, admin, refresher.id, max(roster.week_start(today), today - dt.timedelta(days=1)), ip="demo"
+    )
+    cleaners = list(
+        session.scalars(
+            select(StaffSkill.staff_id)
+            .join(Staff, Staff.id == StaffSkill.staff_id)
+            .where(StaffSkill.skill == Skill.disinfection, Staff.jpath == demo_team.jpath)
+            .order_by(StaffSkill.staff_id)
+        )
+    )
+    training.add_participants(session, admin, this_week.id, cleaners, ip="demo")
+    for i, staff_id in enumerate(cleaners[: len(cleaners) // 2]):
+        training.record_result(session, admin, this_week.id, staff_id, 75 + (i * 11) % 25, ip="demo")
+    for team_id in session.scalars(select(Team.id).where(Team.jpath == demo_team.jpath).order_by(Team.id)):
+        training.join_exercise(
+            session, team_id, title="聚集性疫情桌面推演", held_on=today - dt.timedelta(days=14),
+            source="demo:tabletop", part="桌面推演：流调、采样、转运衔接",
+        )  # fmt: skip
+
+
+def seed(
+    session: Session, county_codes: list[str], demo_county_code: str, vault: Vault | None = None
+) -> DemoResources:
     admin = demo_principal(session, "admin")
     today = clock.today()
+    if vault is None:
+        from fangkong.core.config import get_settings
+
+        settings = get_settings()
+        vault = Vault(settings.encryption_key, settings.hash_key)
     counties = list(
         session.scalars(
             select(Jurisdiction).where(Jurisdiction.code.in_(county_codes)).order_by(Jurisdiction.code)
@@ -204,7 +297,7 @@ def seed(session: Session, county_codes: list[str], demo_county_code: str) -> De
             ) or 0  # fmt: skip
             # Samplers for a round of everyone, one more per community for rounding, and a margin.
             extra = math.ceil(residents / PEOPLE_PER_SAMPLER) + int(communities) + 10
-        staff = _county_staff(session, county, extra, n * 1000)
+        staff = _county_staff(session, vault, county, extra, n * 1000)
         staff_count += sum(len(v) for v in staff.values())
         made = _teams(session, county, staff)
         teams_made += made
@@ -231,15 +324,10 @@ def seed(session: Session, county_codes: list[str], demo_county_code: str) -> De
             ip="demo",
         )  # fmt: skip
         deployed = deployments.check_in(session, admin, sent.id, ip="demo")
-    course = training.create_course(
-        session, admin, title="采样人员实操培训与考核", skill=Skill.sampling.value, ip="demo"
-    )
-    held = training.hold_session(session, admin, course.id, today - dt.timedelta(days=30), ip="demo")
-    for i, staff_id in enumerate(
-        session.scalars(
-            select(TeamMember.staff_id).where(TeamMember.team_id == sampling_teams[demo_county_code].id)
-        )
-    ):
-        training.record_result(session, admin, held.id, staff_id, 70 + (i * 7) % 30, ip="demo")
+    _training(session, admin, sampling_teams[demo_county_code], today)
+    shifts = _roster(session, counties, today)
     alerts = len(supplies.stock_rows(session, "/", alerts_only=True))
-    return DemoResources(staff_count, len(teams_made), deployed, len(counties) * len(STOCK), alerts)
+    posted = demo_postings.seed(session, county_codes)
+    return DemoResources(
+        staff_count, len(teams_made), deployed, len(counties) * len(STOCK), alerts, shifts, posted
+    )

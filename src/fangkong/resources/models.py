@@ -20,13 +20,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fangkong.core.clock import utcnow
-from fangkong.core.db import Base, Instant, PathString
+from fangkong.core.db import Base, HashString, Instant, PathString
 
 _enum = {"native_enum": False, "length": 32}
 
@@ -72,6 +73,11 @@ class SupplyKind(enum.StrEnum):
     medicine = "medicine"  # packs for sealed areas
 
 
+class ShiftKind(enum.StrEnum):
+    on_duty = "on_duty"  # 值班: at work that day
+    on_call = "on_call"  # 备班: reachable and ready to come in
+
+
 class MoveReason(enum.StrEnum):
     receipt = "receipt"
     issue = "issue"
@@ -92,9 +98,12 @@ class Staff(Base):
     # Work names as on the duty roster (like a user's display name), not registry personal data.
     name: Mapped[str] = mapped_column(String(50))
     unit: Mapped[str] = mapped_column(String(100))
-    work_phone: Mapped[str] = mapped_column(String(20), default="")
+    # The work phone as personal data is kept (core.crypto): ciphertext, keyed hash (matches the people
+    # registry's phone hash, so privacy's sweep finds it) and the masked form pages show by default.
+    phone_cipher: Mapped[bytes | None] = mapped_column(LargeBinary)
+    phone_hash: Mapped[str | None] = mapped_column(HashString, index=True)
+    phone_masked: Mapped[str | None] = mapped_column(String(20))
     available: Mapped[bool] = mapped_column(Boolean, default=True)
-    on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
 
@@ -265,3 +274,65 @@ class StockMove(Base):
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (Index("ix_resources_stock_moves_stock_day", "stock_id", "moved_on"),)
+
+
+class Shift(Base):
+    """One day of the duty roster for one person: on duty or on call, for a team when given."""
+
+    __tablename__ = "resources_shifts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("resources_staff.id"))
+    # The staff member's jurisdiction, copied so the scope filter and the day's counts need no join.
+    jpath: Mapped[str] = mapped_column(PathString)
+    day: Mapped[dt.date] = mapped_column(Date)
+    kind: Mapped[ShiftKind] = mapped_column(Enum(ShiftKind, **_enum))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("resources_teams.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("staff_id", "day", name="uq_resources_shifts"),
+        Index("ix_resources_shifts_day_jpath", "day", "jpath"),
+    )
+
+
+class PostingRole(enum.StrEnum):
+    """What a posted person does at a site (the posts a quarantine site's guide names, and sampling)."""
+
+    lead = "lead"  # 负责人
+    medical = "medical"  # 医护: health observation, tests, care
+    security = "security"  # 安保
+    cleaning = "cleaning"  # 保洁消杀
+    support = "support"  # 后勤, information liaison and the rest
+    sampler = "sampler"  # 采样 at a sampling site
+
+
+class PostedSiteKind(enum.StrEnum):
+    """The kind of site a person is posted to; the site itself belongs to another capability."""
+
+    quarantine_site = "quarantine_site"
+    sampling_site = "sampling_site"
+
+
+class Posting(Base):
+    """A staff member posted to a site for a period (from ``starts_at``, until ``ends_at`` or open), with
+    the role they hold there. ``site_id`` names a row of the other capability's table (no foreign key:
+    the capabilities share no tables); ``jpath`` is the site's, so the scope filter applies."""
+
+    __tablename__ = "resources_postings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("resources_staff.id"), index=True)
+    site_kind: Mapped[PostedSiteKind] = mapped_column(Enum(PostedSiteKind, **_enum))
+    site_id: Mapped[int] = mapped_column(Integer)
+    site_name: Mapped[str] = mapped_column(String(120))
+    jpath: Mapped[str] = mapped_column(PathString, index=True)
+    role: Mapped[PostingRole] = mapped_column(Enum(PostingRole, **_enum))
+    starts_at: Mapped[dt.datetime] = mapped_column(Instant)
+    # None: open-ended; set when the person is unposted (or the period given ends).
+    ends_at: Mapped[dt.datetime | None] = mapped_column(Instant)
+    posted_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
+
+    __table_args__ = (Index("ix_resources_postings_site", "site_kind", "site_id"),)

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from fangkong.core.clock import as_local
-from fangkong.resources.models import MoveReason, Skill, SupplyKind, TeamKind, TeamLevel
+from fangkong.resources.models import MoveReason, ShiftKind, Skill, SupplyKind, TeamKind, TeamLevel
 
 LocalTime = Annotated[dt.datetime, AfterValidator(as_local)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
@@ -23,12 +23,10 @@ class StaffCreate(BaseModel):
     skills: list[Skill] = Field(default_factory=list, max_length=7)
     work_phone: str = Field(default="", max_length=20)
     username: str = Field(default="", max_length=64)
-    on_call: bool = False
 
 
 class Availability(BaseModel):
     available: bool
-    on_call: bool = False
 
 
 class CertificationCreate(BaseModel):
@@ -42,9 +40,10 @@ class StaffPublic(BaseModel):
     jpath: str
     name: str
     unit: str
-    work_phone: str
+    # Masked (138****1234); the full number only through the audited reveal.
+    phone_masked: str | None
     available: bool
-    on_call: bool
+    shift_today: ShiftKind | None
     deployed_away: bool
     skills: list[Skill]
     certified: list[Skill]
@@ -243,3 +242,24 @@ class CountsPublic(BaseModel):
     teams_not_ready: int
     staff_gap: int
     reorder_alerts: int
+
+
+class ShiftCreate(BaseModel):
+    staff_id: Id
+    day: dt.date
+    # "on_duty", "on_call", or "off" to clear the day.
+    kind: str = Field(min_length=1, max_length=10)
+    team_id: Id | None = None
+
+
+class ShiftPublic(BaseModel):
+    staff_id: int
+    name: str
+    day: dt.date
+    kind: ShiftKind | None
+    team_id: int | None
+
+
+class PhonePublic(BaseModel):
+    staff_id: int
+    work_phone: str

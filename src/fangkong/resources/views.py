@@ -13,14 +13,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.deps import FormDep, Require, RowId, SessionDep, client_ip
+from fangkong.core.deps import FormDep, Require, RowId, SessionDep, VaultDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
 from fangkong.resources import rules
 from fangkong.resources.models import Skill, SupplyKind, TeamKind
-from fangkong.resources.service import deployments, overview, staff, supplies, teams
+from fangkong.resources.service import deployments, overview, roster, staff, supplies, teams
 from fangkong.resources.service.deployments import MemberPlan
 from fangkong.web.templating import render
 
@@ -30,6 +30,8 @@ NAV: list[tuple[Permission, str, str]] = [
     (Permission.resources_read, "/resources/staff", "Staff"),
     (Permission.resources_read, "/resources/deployments", "Deployments"),
     (Permission.resources_read, "/resources/supplies", "Supplies"),
+    (Permission.resources_read, "/resources/roster", "Duty roster"),
+    (Permission.resources_read, "/resources/training", "Training"),
 ]
 
 Reader = Annotated[Principal, Depends(Require(Permission.resources_read))]
@@ -115,7 +117,23 @@ def teams_page(request: Request, principal: Reader, session: SessionDep) -> HTML
             "staff_rows": staff.list_staff(session, principal)
             if principal.can(Permission.resources_manage)
             else [],
+            # Each team's contact list: its leader and whoever the roster puts on call today.
+            "on_call": roster.on_call_by_team(session, principal.jpath),
         },
+        principal=principal,
+    )
+
+
+@router.get("/resources/teams/{team_id}", response_class=HTMLResponse)
+def team_page(request: Request, team_id: RowId, principal: Reader, session: SessionDep) -> HTMLResponse:
+    """A team: members and readiness, and the open tasks given to it (issue 17's assignment)."""
+    from fangkong.response.service.tasks import open_tasks_of_team
+
+    row = teams.team_row(session, principal, team_id)
+    return render(
+        request,
+        "resources/team.html",
+        {"r": row, "tasks": open_tasks_of_team(session, principal, team_id), "labels": LABELS},
         principal=principal,
     )
 
@@ -192,7 +210,9 @@ def _date(text: str, field: str) -> dt.date:
 
 
 @router.post("/resources/staff")
-def add_staff(request: Request, form: FormDep, principal: Manager, session: SessionDep) -> Response:
+def add_staff(
+    request: Request, form: FormDep, principal: Manager, session: SessionDep, vault: VaultDep
+) -> Response:
     """Put a person on the staff list (the skills ticked are the ones they work in)."""
     staff.add_staff(
         session,
@@ -202,10 +222,19 @@ def add_staff(request: Request, form: FormDep, principal: Manager, session: Sess
         unit=str(form.get("unit", ""))[:200],
         skills=[str(v)[:40] for v in form.getlist("skills")][:10],
         work_phone=str(form.get("work_phone", ""))[:40],
-        on_call=form.get("on_call") == "yes",
+        vault=vault,
         ip=client_ip(request),
     )
     return RedirectResponse("/resources/staff", status_code=303)
+
+
+@router.post("/resources/staff/{staff_id}/phone", response_class=HTMLResponse)
+def reveal_phone(
+    request: Request, staff_id: RowId, principal: Manager, session: SessionDep, vault: VaultDep
+) -> HTMLResponse:
+    """The full work phone in place of the masked one (recorded in the audit log)."""
+    phone = staff.reveal_phone(session, vault, principal, staff_id, client_ip(request))
+    return render(request, "resources/_phone.html", {"phone": phone}, principal=principal)
 
 
 @router.post("/resources/staff/certify")
@@ -346,3 +375,14 @@ def transfer(
         ip=client_ip(request),
     )
     return RedirectResponse("/resources/supplies", status_code=303)
+
+
+def _include_subpages() -> None:
+    """The training and duty-roster pages live in modules of their own; they are served with these."""
+    from fangkong.resources import roster_views, training_views
+
+    router.include_router(training_views.router)
+    router.include_router(roster_views.router)
+
+
+_include_subpages()

@@ -121,6 +121,9 @@ class Task(Base):
     owner_role: Mapped[str] = mapped_column(String(32))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     team: Mapped[str | None] = mapped_column(String(100))
+    # The resources team the task is given to (its name is kept in ``team`` for the history and for
+    # tasks given to a team by name before teams were kept).
+    team_id: Mapped[int | None] = mapped_column(Integer, index=True)
     state: Mapped[TaskState] = mapped_column(Enum(TaskState, **_enum), default=TaskState.open)
     depends_on_id: Mapped[int | None] = mapped_column(ForeignKey("response_tasks.id"))
     opened_at: Mapped[dt.datetime] = mapped_column(Instant)
@@ -135,7 +138,7 @@ class Task(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     closed_at: Mapped[dt.datetime | None] = mapped_column(Instant)
     closed_by: Mapped[str | None] = mapped_column(String(64))
-    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text, info={"personal_text": True})
     evidence: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
@@ -158,7 +161,7 @@ class TaskEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     jpath: Mapped[str] = mapped_column(PathString)
-    note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text, info={"personal_text": True})
 
 
 class DailyClosure(Base):

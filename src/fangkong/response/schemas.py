@@ -46,6 +46,7 @@ class TaskPublic(BaseModel):
     owner_role: str
     assignee_id: int | None
     team: str | None
+    team_id: int | None
     state: TaskState
     depends_on_id: int | None
     opened_at: LocalTime
@@ -99,10 +100,12 @@ class TaskDetailPublic(BaseModel):
 
 
 class AssignCreate(BaseModel):
-    """A user whose role owns the task, or a team's name (one of the two)."""
+    """A user whose role owns the task, or a team working for the task's place: by id, or by its name
+    (one of the three)."""
 
     user_id: RowIdField | None = None
     team: str | None = Field(default=None, min_length=1, max_length=100)
+    team_id: RowIdField | None = None
 
 
 class CompleteCreate(BaseModel):
@@ -118,6 +121,7 @@ class BulkCreate(BaseModel):
     ids: list[RowIdField] = Field(min_length=1, max_length=MAX_BULK)
     user_id: RowIdField | None = None
     team: str | None = Field(default=None, max_length=100)
+    team_id: RowIdField | None = None
     evidence: str | None = Field(default=None, max_length=1000)
     reason: str | None = Field(default=None, max_length=1000)
 

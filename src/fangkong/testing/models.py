@@ -243,14 +243,20 @@ class Tube(Base):
 
 
 class TubeMember(Base):
-    """A person's sample in a tube: one scan of the handheld (idempotent by device and sequence)."""
+    """A person's sample in a tube: one scan of the handheld (idempotent by device and sequence).
+
+    Ten million rows a round: ``tube_id``, ``round_id`` and ``person_id`` carry no foreign key (each would
+    cost a trigger and a row lock per binding, about half the insert; migration 0019 says why that is
+    safe), and one unique key ``(person_id, round_id)`` both refuses a person twice in a round and finds a
+    person's tests.
+    """
 
     __tablename__ = "testing_tube_members"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tube_id: Mapped[int] = mapped_column(ForeignKey("testing_tubes.id"), index=True)
-    round_id: Mapped[int | None] = mapped_column(ForeignKey("testing_rounds.id"))
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    tube_id: Mapped[int] = mapped_column(Integer, index=True)
+    round_id: Mapped[int | None] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(Integer)
     jpath: Mapped[str] = mapped_column(PathString)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("testing_orders.id"))
     device_id: Mapped[str] = mapped_column(String(40))
@@ -260,7 +266,7 @@ class TubeMember(Base):
 
     __table_args__ = (
         UniqueConstraint("device_id", "device_seq", name="uq_testing_tube_members_device_seq"),
-        UniqueConstraint("round_id", "person_id", name="uq_testing_tube_members_round_person"),
+        UniqueConstraint("person_id", "round_id", name="uq_testing_tube_members_person_round"),
         Index("ix_testing_tube_members_round_jpath", "round_id", "jpath"),
     )
 
@@ -272,8 +278,11 @@ class LabResult(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     barcode: Mapped[str] = mapped_column(String(40))
-    tube_id: Mapped[int | None] = mapped_column(ForeignKey("testing_tubes.id"), index=True)
-    laboratory_id: Mapped[int | None] = mapped_column(ForeignKey("testing_laboratories.id"))
+    # No foreign keys (a million rows a round; each key a trigger and a row lock per row): the loader
+    # takes both ids from the rows it has just read in the same transaction, and neither tubes nor
+    # laboratories are ever deleted (migration 0019).
+    tube_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    laboratory_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     result: Mapped[TestResult] = mapped_column(Enum(TestResult, **_enum))
     # Ct values by gene as JSON ({"ORF1ab": 31.2, "N": 29.8}); none for antigen tests.

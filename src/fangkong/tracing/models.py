@@ -153,7 +153,7 @@ class Case(Base):
     found_under_management: Mapped[bool] = mapped_column(Boolean, default=False)
     # The smallest case id of the connected component of chain links this case belongs to.
     cluster_id: Mapped[int] = mapped_column(Integer, index=True)
-    notes: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text, info={"personal_text": True})
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
@@ -177,7 +177,7 @@ class CaseHistory(Base):
     to_classification: Mapped[Classification] = mapped_column(
         Enum(Classification, native_enum=False, length=16)
     )
-    reason: Mapped[str] = mapped_column(String(300))
+    reason: Mapped[str] = mapped_column(String(300), info={"personal_text": True})
     by_user_id: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -191,7 +191,7 @@ class Visit(Base):
     jpath: Mapped[str] = mapped_column(PathString)
     kind: Mapped[PlaceKind] = mapped_column(Enum(PlaceKind, native_enum=False, length=12))
     place_name: Mapped[str] = mapped_column(String(200))
-    address: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(200), info={"personal_text": True})
     transport_no: Mapped[str | None] = mapped_column(String(40))
     carriage: Mapped[str | None] = mapped_column(String(10))
     seat: Mapped[str | None] = mapped_column(String(10))
@@ -199,7 +199,7 @@ class Visit(Base):
     end: Mapped[dt.datetime | None] = mapped_column(Instant)
     # Normalised place (or vehicle) so that two cases' visits to the same place meet on one index.
     place_key: Mapped[str] = mapped_column(String(64), index=True)
-    note: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
 
@@ -219,7 +219,7 @@ class Contact(Base):
     category: Mapped[ContactCategory] = mapped_column(Enum(ContactCategory, native_enum=False, length=20))
     # Who decided: the protocol's classifier, or an investigator overriding it (their words in reason).
     decided_by: Mapped[str] = mapped_column(String(12), default="classifier")
-    reason: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text, info={"personal_text": True})
     via_contact_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_contacts.id"), index=True)
     setting: Mapped[str | None] = mapped_column(String(30))
     first_exposure: Mapped[dt.datetime] = mapped_column(Instant)
@@ -238,6 +238,8 @@ class Contact(Base):
         Index("ix_tracing_contacts_jpath_id", "jpath", "id"),
         # The contact list's default filter counted from the index alone (a county's list answers fast).
         Index("ix_tracing_contacts_status_jpath", "status", "jpath", "category"),
+        # A person's contacts (their history, a merge moving them, a purge finding them) by person.
+        Index("ix_tracing_contacts_person_id", "person_id"),
         UniqueConstraint("case_id", "subject_key", name="uq_tracing_contacts_case_subject"),
         CheckConstraint("(person_id IS NULL) <> (unidentified_id IS NULL)", name="one_person"),
     )
@@ -267,12 +269,14 @@ class Exposure(Base):
     protected: Mapped[bool] = mapped_column(Boolean, default=False)
     distance_m: Mapped[float | None] = mapped_column(Float)
     duration_minutes: Mapped[float | None] = mapped_column(Float)
-    note: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
     __table_args__ = (
         Index("ix_tracing_exposures_jpath_id", "jpath", "id"),
+        # A merge moves one person's exposures and a purge finds them: by person, not by a table scan.
+        Index("ix_tracing_exposures_person_id", "person_id"),
         CheckConstraint("(person_id IS NULL) <> (unidentified_id IS NULL)", name="one_person"),
     )
 
@@ -290,7 +294,7 @@ class ChainLink(Base):
     exposure_id: Mapped[int | None] = mapped_column(ForeignKey("tracing_exposures.id"))
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     cluster_id: Mapped[int] = mapped_column(Integer, index=True)
-    note: Mapped[str | None] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
     created_by: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
@@ -325,7 +329,7 @@ class AssistRequest(Base):
     phone_masked: Mapped[str | None] = mapped_column(String(11))
     sex: Mapped[str | None] = mapped_column(String(1))
     age: Mapped[int | None] = mapped_column(Integer)
-    message: Mapped[str | None] = mapped_column(String(500))
+    message: Mapped[str | None] = mapped_column(String(500), info={"personal_text": True})
     status: Mapped[AssistStatus] = mapped_column(Enum(AssistStatus, native_enum=False, length=16))
     sent_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
     sent_by: Mapped[int | None] = mapped_column(Integer)
@@ -340,11 +344,12 @@ class AssistRequest(Base):
     handled_by: Mapped[int | None] = mapped_column(Integer)
     # The receiver's registry person: never shown to the sender.
     located_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
-    plan_summary: Mapped[str | None] = mapped_column(String(300))
-    outcome: Mapped[str | None] = mapped_column(String(300))
-    declined_reason: Mapped[str | None] = mapped_column(String(300))
+    plan_summary: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
+    outcome: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
+    declined_reason: Mapped[str | None] = mapped_column(String(300), info={"personal_text": True})
 
     __table_args__ = (
         Index("ix_tracing_assist_requests_sender_jpath_id", "sender_jpath", "id"),
         Index("ix_tracing_assist_requests_receiver_jpath_id", "receiver_jpath", "id"),
+        Index("ix_tracing_assist_requests_located_person_id", "located_person_id"),
     )

@@ -147,7 +147,7 @@ class Contraindication(Base):
     recorded_on: Mapped[dt.date] = mapped_column(Date)
     # A postponement ends on this day; permanent reasons have none.
     until: Mapped[dt.date | None] = mapped_column(Date)
-    note: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(200), default="", info={"personal_text": True})
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
@@ -213,7 +213,7 @@ class OutreachAttempt(Base):
     method: Mapped[OutreachMethod] = mapped_column(Enum(OutreachMethod, **_enum))
     outcome: Mapped[OutreachOutcome] = mapped_column(Enum(OutreachOutcome, **_enum))
     appointment_on: Mapped[dt.date | None] = mapped_column(Date)
-    note: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(String(200), default="", info={"personal_text": True})
     recorded_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)
 
@@ -230,7 +230,7 @@ class AdverseEvent(Base):
     lot: Mapped[str] = mapped_column(String(40), index=True)
     product: Mapped[str] = mapped_column(String(60))
     onset_on: Mapped[dt.date] = mapped_column(Date)
-    symptoms: Mapped[str] = mapped_column(Text)
+    symptoms: Mapped[str] = mapped_column(Text, info={"personal_text": True})
     severity: Mapped[Severity] = mapped_column(Enum(Severity, **_enum))
     outcome: Mapped[AefiOutcome] = mapped_column(Enum(AefiOutcome, **_enum))
     # Part of a cluster (two or more like events after the same lot or site): reported within 2 h.

@@ -127,3 +127,17 @@ def test_counts_outside_ones_jurisdiction_or_in_a_sandbox_are_refused(client, wo
     assert response.status_code == 422 and code in response.json()["errors"][0]["message"]
     away = client.get(f"/api/modeling/rt?jurisdiction_id={world.jurisdictions['330203']}", headers=headers)
     assert away.status_code == 404
+
+
+def test_the_api_takes_rt_from_our_cases_and_our_chains_or_says_there_are_none(client, world: World) -> None:  # type: ignore[no-untyped-def]
+    headers = token_for(client, "home_command_centre")
+    _upload(client, headers)
+    # Counts "from our cases" read tracing, which has none here: nothing to estimate, said so.
+    ours = client.get("/api/modeling/rt?counts=tracing", headers=headers)
+    assert ours.status_code == 200 and ours.json()["whole"] is None and ours.json()["message"]
+    assert client.get("/api/modeling/rt?counts=uploaded", headers=headers).json()["source"] == "uploaded"
+    # The chains' serial interval needs links with both onsets: refused naming the field, not a fallback.
+    chains = client.get("/api/modeling/rt?si=chains", headers=headers)
+    assert chains.status_code == 422 and chains.json()["errors"][0]["field"] == "si"
+    assert client.get("/api/modeling/rt?si=measured", headers=headers).status_code == 422
+    assert client.get("/api/modeling/rt?counts=all", headers=headers).status_code == 422

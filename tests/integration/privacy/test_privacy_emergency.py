@@ -1,6 +1,7 @@
 """The end-of-emergency purge, on SQLite and PostgreSQL: only a province-level administrator closes an
 emergency; the purge waits out the confirmation period; afterwards no personal field or keyed hash of
-the purged people is left in any table (every table and column scanned), the counts by day, age band
+the purged people is left in any table (every table and column scanned), nor a name typed into the
+free text of any capability (notes, typed addresses, reasons, an access reason), the counts by day, age band
 and jurisdiction and the dashboard's stored figures are what they were, and the deletion report and
 the audit log say how many of each class, never whom."""
 
@@ -87,11 +88,60 @@ def _scan(session: Any, secrets: set[object]) -> list[str]:
     return hits
 
 
+def _typed(name: str) -> str:
+    """What a user might type into a note: the person's name inside a longer text."""
+    return f"电话联系{name}，其家属称住在幸福路12号"
+
+
+def _plant_free_text(session: Any, person: Person, name: str, made: dict[str, int]) -> set[str]:
+    """A note naming the person typed into every personal text column of every table that has one:
+    on the person's own rows, on rows hanging off them (a visit of their case), on a record about them
+    kept by someone else (an access grant), and on rows filed in their jurisdiction only (a task's
+    note). Returns the tables planted in."""
+    planted = set()
+    for t in tables().values():
+        texts = {c.name: _typed(name) for c in linkage.personal_text_columns(t)}
+        if not texts:
+            continue
+        refs = [c for c in t.columns if c in {r.column for r in linkage.person_refs()}]
+        parents = [
+            (c, fk.column.table.name)
+            for c in t.columns
+            for fk in c.foreign_keys
+            if fk.column.table.name in made and fk.column.table is not t
+        ]
+        if t.name in made:
+            session.execute(t.update().where(next(iter(t.primary_key.columns)) == made[t.name]).values(texts))
+        elif any(c.name == "person_id" for c in refs):
+            make(session, t.name, person_id=person.id, jpath=person.jpath, **texts)
+        elif parents:
+            column, parent = parents[0]
+            # person_id passes to the parents make() adds (a chain link's other case is theirs too).
+            make(
+                session,
+                t.name,
+                **{column.name: made[parent]},
+                person_id=person.id,
+                jpath=person.jpath,
+                **texts,
+            )
+        elif refs:
+            make(session, t.name, **{refs[0].name: person.id}, **texts)
+        else:
+            assert "jpath" in t.c, f"{t.name} has personal text but nothing ties it to a person or place"
+            make(session, t.name, jpath=person.jpath, **texts)
+        planted.add(t.name)
+    return planted
+
+
 @pytest.fixture
-def collected(app: Any, world: World) -> dict[str, Any]:
-    """Records of every person-linked table for the home county's people, stored figures beside them."""
+def collected(app: Any, world: World, settings: Any) -> dict[str, Any]:
+    """Records of every person-linked table for the home county's people, stored figures beside them,
+    and a note naming the person typed into every free-text column that may hold one."""
     db = app.state.db
+    vault = Vault(settings.encryption_key, settings.hash_key)
     purged = world.people[HOME_COUNTY]
+    names = []
     with db.unit_of_work() as session:
         for rule in RECORD_CLASSES:
             if rule.person_column:  # an anonymising purge: every class keeps its rows
@@ -101,15 +151,16 @@ def collected(app: Any, world: World) -> dict[str, Any]:
         owning = sorted({r.table.name for r in linkage.person_refs() if r.owns})
         for pid in purged:
             person = session.get(Person, pid)
-            for name in owning:
-                make(session, name, person_id=pid, jpath=person.jpath)
+            made = {name: make(session, name, person_id=pid, jpath=person.jpath) for name in owning}
             # Copies of identity without a link: an arrival registered before the person was known.
             make(session, "arrivals", id_hash=person.id_hash, phone_hash=person.phone_hash, pii=person.pii)
+            names.append(vault.decrypt_person(person.pii).name)
+            planted = _plant_free_text(session, person, names[-1], made)
         contact = make(session, "tracing_contacts", person_id=purged[0], jpath=person.jpath)
         make(session, "tracing_assist_requests", contact_id=contact, located_person_id=purged[0], pii=b"x")
         for name in STORED:
             make(session, name, jpath="/330000/330100/330106/")
-    return {"purged": purged, "kept": world.people[FOREIGN_COUNTY]}
+    return {"purged": purged, "kept": world.people[FOREIGN_COUNTY], "names": names, "planted": planted}
 
 
 def test_an_anonymising_purge_leaves_no_trace_of_the_people_and_every_count_as_it_was(
@@ -119,7 +170,20 @@ def test_an_anonymising_purge_leaves_no_trace_of_the_people_and_every_count_as_i
     vault = Vault(settings.encryption_key, settings.hash_key)
     with db.unit_of_work() as session:
         secrets = _secrets(session, vault, collected["purged"], collected["kept"], world)
+        secrets |= set(collected["names"])
         assert set(_scan(session, secrets)) >= {"people.pii", "people.id_hash", "arrivals.id_hash"}
+        # The typed notes are there to be found: in every capability's free text, and the access reason.
+        typed = {hit.split(".")[0] for hit in _scan(session, set(collected["names"]))}
+        assert typed == collected["planted"]
+        assert {
+            "tracing_cases",
+            "tracing_visits",
+            "quarantine_room_events",
+            "arrivals",
+            "response_task_events",
+            "vaccination_outreach",
+            "privacy_access_grants",
+        } <= typed
         counts_before = _counts(session)
         cases = session.scalar(select(func.count()).select_from(tables()["tracing_cases"]))
         stored_before = {name: _dump(session, name) for name in STORED}
@@ -186,8 +250,10 @@ def test_a_deleting_purge_takes_the_people_and_their_records(
     with db.unit_of_work() as session:
         assert session.scalar(select(func.count()).where(Person.id.in_(collected["purged"]))) == 0
         for ref in linkage.person_refs():
+            if ref.weak:  # a record about the person kept by someone else: stays, its free text blank
+                continue
             left = session.scalar(select(func.count()).where(ref.column.in_(collected["purged"])))
             assert left == 0, ref.table.name
-        assert _scan(session, secrets) == []
+        assert _scan(session, secrets | set(collected["names"])) == []
         assert {name: _dump(session, name) for name in STORED} == stored_before
         assert session.scalar(select(func.count()).where(Person.id.in_(collected["kept"]))) == 3

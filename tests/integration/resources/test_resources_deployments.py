@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from conftest import FOREIGN_COUNTY, HOME_COUNTY, World
+from fangkong.core import clock
 from fangkong.core.errors import Conflict, InvalidInput, NotFound
 from fangkong.resources.models import DeploymentState
-from fangkong.resources.service import deployments, staff, teams
+from fangkong.resources.service import deployments, roster, staff, teams
 from resources_support import acting, add_certified
 
 
@@ -26,6 +27,8 @@ def test_check_in_and_out_update_both_jurisdictions_counts(app, world: World) ->
         ids = [add_certified(session, me, f"采样{i}", "sampling", code=FOREIGN_COUNTY) for i in range(4)]
         for i in ids:
             teams.add_member(session, me, team.id, i, leader=i == ids[0])
+            # On duty today by the roster: the counts follow who works today.
+            roster.set_shift(session, me, i, clock.today(), "on_duty")
         sent = deployments.send(
             session,
             me,

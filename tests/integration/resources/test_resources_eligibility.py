@@ -52,7 +52,7 @@ def test_unavailable_staff_are_not_eligible_and_readiness_counts_only_the_ready(
         for i in ids:
             teams.add_member(session, me, team.id, i)
         assert teams.team_row(session, me, team.id).readiness.state is ReadinessState.ready
-        staff.set_availability(session, me, ids[0], available=False, on_call=False)
+        staff.set_availability(session, me, ids[0], available=False)
         row = teams.team_row(session, me, team.id)
         assert (row.readiness.ready, row.readiness.gap) == (2, 1)
         assert row.readiness.state is ReadinessState.partly_ready

@@ -227,6 +227,10 @@ def test_the_rt_page_offers_both_serial_intervals_and_shows_the_nowcast_band(
     assert view.whole is not None and view.whole.latest is not None
     latest = re.search(r'data-testid="rt-latest">([\d.]+)<', chains.text)
     assert latest is not None and latest.group(1) == f"{view.whole.latest:.2f}"
+    # The API gives the same choice: our counts with our chains' serial interval.
+    api = client.get("/api/modeling/rt?counts=tracing&si=chains", headers=headers).json()
+    assert (api["source"], api["whole"]["mean"]) == ("tracing", view.whole.mean)
+    assert api["si_mean"] == pytest.approx(view.si_mean)
 
     # The command dashboard's curve carries the same nowcast beside the counts by onset.
     board = client.get("/dashboard", headers=headers)

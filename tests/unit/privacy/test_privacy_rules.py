@@ -47,3 +47,9 @@ def test_the_glass_may_be_broken_inside_the_province_only_and_never_into_a_drill
     assert access.same_province("/330000/330100/330106/", "/330000/330200/330203/")
     assert not access.same_province("/330000/330100/", "/320000/320100/")
     assert not access.same_province("/~/330000/330100/330106/330106999/", "/330000/330200/")
+    assert not access.same_province("/330000/330200/", "/~/330000/330100/330106/330106999/")
+    # Inside one drill's sandbox the drill plays it (one community reads another's referred contact).
+    sandbox = "/~/330000/330100/330106/330106999/"
+    assert access.same_province(f"{sandbox}330106999001/", f"{sandbox}330106999002/")
+    assert access.same_province(sandbox, f"{sandbox}330106999002/")
+    assert not access.same_province(f"{sandbox}330106999001/", "/~/330000/330100/330106/330106998/")

@@ -62,3 +62,16 @@ def test_a_code_is_not_the_registry_hash_of_the_id() -> None:
 def test_ids_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         ScanCodes(_key()).code_for(0)
+
+
+def test_the_check_is_the_base32_of_the_keyed_blake2b() -> None:
+    """The table-driven encoder writes exactly RFC 4648 base32 (codes printed before it still read)."""
+    import hashlib
+
+    key = _key()
+    codes = ScanCodes(key)
+    keyed = hashlib.blake2b(key=base64.urlsafe_b64decode(key), digest_size=5, person=b"fangkong-scan-1")
+    for person in (1, 9, 31, 1024, 65_537, 10_000_000, 999_999_999_999):
+        state = keyed.copy()
+        state.update(str(person).encode("ascii"))
+        assert codes.code_for(person) == f"FK1-{person}-{base64.b32encode(state.digest()).decode()}"

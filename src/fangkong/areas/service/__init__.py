@@ -9,6 +9,17 @@
 
 from __future__ import annotations
 
+# The words of an area other capabilities (the drill) speak: its state and risk level.
+from fangkong.areas.models import AreaState, RiskLevel
 from fangkong.areas.service import arrivals, checkpoints, daily, designation, doorstep, public
 
-__all__ = ["arrivals", "checkpoints", "daily", "designation", "doorstep", "public"]
+__all__ = [
+    "AreaState",
+    "RiskLevel",
+    "arrivals",
+    "checkpoints",
+    "daily",
+    "designation",
+    "doorstep",
+    "public",
+]

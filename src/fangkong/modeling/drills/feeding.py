@@ -3,8 +3,9 @@
 Case reports and the autopilot's investigations go through ``tracing.service``, fever-clinic figures
 through ``surveillance.observations`` followed by a detection run, the autopilot's alert responses
 through ``surveillance.alerts``, sampling and lab rounds through :mod:`drill_testing`, quarantine
-placements through :mod:`drill_quarantine` and the elderly outreach calls through
-:mod:`drill_vaccination`. Each returns a reference to the record it made.
+placements through :mod:`drill_quarantine`, the elderly outreach calls through
+:mod:`drill_vaccination` and reads with a stated reason, their review and the sandbox's retention dry
+run through :mod:`drill_privacy`. Each returns a reference to the record it made.
 """
 
 from __future__ import annotations
@@ -80,6 +81,14 @@ def _feed(
         day = _calendar(drill, int(due_hours // 24))
         assert day is not None
         return drill_quarantine.placement_round(session, bus, principal, day)
+    if kind in ("privacy_access", "privacy_review", "privacy_retention"):
+        from fangkong.modeling import drill_privacy
+
+        if kind == "privacy_access":
+            return drill_privacy.access_round(session, drill, int(payload["day"]))
+        if kind == "privacy_review":
+            return drill_privacy.review_round(session, drill)
+        return drill_privacy.retention_forecast(session, drill)
     raise DomainError(f"unknown drill event {kind!r}")
 
 

@@ -182,6 +182,10 @@ def start_drill(
         from fangkong.modeling import drill_vaccination
 
         events.extend(drill_vaccination.schedule(request.days))
+    if request.autopilot and capability_available("fangkong.privacy.service"):
+        from fangkong.modeling import drill_privacy
+
+        events.extend(drill_privacy.schedule(request.days))
     linked = sum(1 for c in outbreak.cases if c.infector is not None)
     summary = {
         "infections": outbreak.infections,

@@ -61,7 +61,9 @@ def request_access(
         "person",
         person.id,
         jpath=principal.jpath,
-        detail={"grant_id": grant.id, "reason": reason, "reason_text": grant.reason_text},
+        # The typed reason stays on the grant (it may name someone, and goes with the person); the log
+        # keeps who, when and the reason's code only.
+        detail={"grant_id": grant.id, "reason": reason, "typed": bool(grant.reason_text)},
     )
     return grant
 

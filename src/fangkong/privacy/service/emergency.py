@@ -49,6 +49,8 @@ class PurgeReport:
     purged_by: str
     people_action: str
     people: int = 0
+    # Rows whose typed free text was blanked by the jurisdiction sweep (counted, never shown).
+    free_text_rows: int = 0
     classes: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -203,6 +205,11 @@ def purge(
             else:
                 linkage.anonymise_rows(session, t, _collected(t, row))
         pinned.drop(session.connection())
+    # Free text typed during the emergency in its jurisdiction (a task's note, a room's event) may name
+    # people even where no person is linked: it goes too, the rows stay.
+    for t in linkage.tables().values():
+        if "jpath" in t.c and linkage.personal_text_columns(t):
+            report.free_text_rows += linkage.blank_text(session, t, _collected(t, row))
     row.purged_at = clock.utcnow()
     row.report = json.dumps(report.as_dict(), ensure_ascii=False)
     audit.record(
@@ -212,7 +219,12 @@ def purge(
         "emergency",
         row.id,
         jpath=row.jpath,
-        detail={"people": report.people, "people_action": people_action, "classes": report.classes},
+        detail={
+            "people": report.people,
+            "people_action": people_action,
+            "classes": report.classes,
+            "free_text_rows": report.free_text_rows,
+        },
     )
     return report
 

@@ -6,13 +6,21 @@ person-linked and identity columns of every capability's tables through ``Table`
 
 - a person reference is a column with a foreign key to ``people.id``, or an integer column named
   ``person_id`` or ``..._person_id`` (links kept without a constraint);
+- a column marked ``info={"person_ref": True}`` refers to a person too, but only weakly: the row is a
+  record *about* the person kept by someone else (an access grant), so it follows a merge and loses its
+  free text with the person, and it outlives a deleted person (its id then points at nobody);
 - an identity column is a ciphertext (binary), a keyed hash (a ``..._hash`` string of 32 characters, the
-  width of every keyed hash) or a pre-masked display form (``..._masked``).
+  width of every keyed hash) or a pre-masked display form (``..._masked``);
+- a personal text column is free text a user typed that may name people (notes, typed addresses,
+  reasons), marked on the model with ``info={"personal_text": True}``: nothing in its type says so.
 
 Anonymising overwrites identity columns: binary with empty bytes (or NULL), masks with ``*``, hashes with a
 tombstone (``~`` and the row's id, unique where the column must be, and never the hash of anything) or
-NULL. Every statement selects its rows with a subquery, so a million people cost a few statements per
-table, not a million round trips.
+NULL; personal text is blanked (NULL, or the empty string where the column is required). Free text on a
+row that hangs off a person's record (a case's visits, a stay's room events, a contact's assist request:
+one foreign key away, in a table with no people of its own) is blanked with the person too. Every
+statement selects its rows with a subquery, so a million people cost a few statements per table, not a
+million round trips.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from sqlalchemy import (
     cast,
     delete,
     exists,
+    func,
     insert,
     literal,
     null,
@@ -61,7 +70,13 @@ def table(name: str) -> Table | None:
     return tables().get(name)
 
 
+PERSONAL_TEXT = "personal_text"
+PERSON_REF = "person_ref"
+
+
 def _refers_to_people(column: Column[object]) -> bool:
+    if column.info.get(PERSON_REF):
+        return True
     if any(fk.column.table.name == PEOPLE for fk in column.foreign_keys):
         return True
     named = column.name == "person_id" or column.name.endswith("_person_id")
@@ -78,6 +93,12 @@ class PersonRef:
         """The row belongs to the person (``person_id``) rather than merely pointing at them
         (``located_person_id``): deleting the person deletes the first and unlinks the second."""
         return self.column.name == "person_id"
+
+    @property
+    def weak(self) -> bool:
+        """A record about the person kept by someone else (``info={"person_ref": True}``): it stays
+        when the person goes, its free text blanked."""
+        return bool(self.column.info.get(PERSON_REF))
 
 
 def person_refs() -> list[PersonRef]:
@@ -98,6 +119,16 @@ def identity_columns(t: Table) -> list[Column[object]]:
     ]
 
 
+def personal_text_columns(t: Table) -> list[Column[object]]:
+    """Free-text columns marked as possibly naming people (``info={"personal_text": True}``)."""
+    return [c for c in t.columns if c.info.get(PERSONAL_TEXT)]
+
+
+def wiped_columns(t: Table) -> list[Column[object]]:
+    """What anonymising overwrites: identity, then personal text."""
+    return identity_columns(t) + [c for c in personal_text_columns(t) if c not in identity_columns(t)]
+
+
 def _is_hash(c: Column[object]) -> bool:
     return c.name.endswith("_hash") and isinstance(c.type, String) and c.type.length == HASH_WIDTH
 
@@ -109,8 +140,10 @@ def _pk(t: Table) -> Column[object]:
 
 def _tombstones(t: Table) -> dict[str, object]:
     values: dict[str, object] = {}
-    for c in identity_columns(t):
-        if c.nullable:
+    for c in wiped_columns(t):
+        if c.info.get(PERSONAL_TEXT):
+            values[c.name] = null() if c.nullable else ""
+        elif c.nullable:
             values[c.name] = null()
         elif isinstance(c.type, LargeBinary):
             values[c.name] = b""
@@ -124,8 +157,10 @@ def _tombstones(t: Table) -> dict[str, object]:
 def _not_wiped(t: Table) -> ColumnElement[bool]:
     """Rows with some identity left (a row anonymised before is not written again)."""
     left: list[ColumnElement[bool]] = []
-    for c in identity_columns(t):
-        if c.nullable:
+    for c in wiped_columns(t):
+        if c.info.get(PERSONAL_TEXT):
+            left.append(func.coalesce(c, "") != "")
+        elif c.nullable:
             left.append(c.isnot(None))
         elif isinstance(c.type, LargeBinary):
             left.append(c != b"")
@@ -137,7 +172,7 @@ def _not_wiped(t: Table) -> ColumnElement[bool]:
 
 
 def anonymise_rows(session: Session, t: Table, where: ColumnElement[bool]) -> int:
-    """Overwrite the identity columns of the rows ``where`` selects; the rows stay."""
+    """Overwrite the identity and personal text columns of the rows ``where`` selects; the rows stay."""
     values = _tombstones(t)
     if not values:
         return 0
@@ -186,22 +221,53 @@ def _pinned_hashes(session: Session, people: Table, chosen: Table) -> Table:
     return pin(session, ids.union(phones), "privacy_pinned_hashes", String(HASH_WIDTH))
 
 
+def _person_linked(t: Table) -> list[Column[object]]:
+    return [c for c in t.columns if _refers_to_people(c)]
+
+
+def _hanging_off(t: Table, chosen: Table) -> list[ColumnElement[bool]]:
+    """Rows of ``t`` one foreign key away from a record of the chosen people (a visit of their case)."""
+    out: list[ColumnElement[bool]] = []
+    for c in t.columns:
+        for fk in c.foreign_keys:
+            parent = fk.column.table
+            if parent is t or parent.name in (PEOPLE, HOUSEHOLDS):
+                continue
+            for ref in _person_linked(parent):
+                out.append(c.in_(select(fk.column).where(ref.in_(select(chosen.c.id)))))
+    return out
+
+
 def _sweep_linked(session: Session, chosen: Table) -> None:
-    """Identity in other tables that belongs to the chosen people: on rows linked to them, and on rows
-    that carry one of their hashes without a link (an arrival before the person was registered). One
-    statement per column, each a semi-join on a pinned table (an OR of subqueries would not be)."""
+    """Identity and personal text in other tables that belong to the chosen people: on rows linked to
+    them (or hanging off such a row), and on rows that carry one of their hashes without a link (an
+    arrival before the person was registered). One statement per column, each a semi-join on a pinned
+    table (an OR of subqueries would not be)."""
     people = _people()
     hashes = _pinned_hashes(session, people, chosen)
     for t in Base.metadata.sorted_tables:
-        if t.name in (PEOPLE, HOUSEHOLDS) or not identity_columns(t):
+        if t.name in (PEOPLE, HOUSEHOLDS) or not wiped_columns(t):
             continue
-        for c in t.columns:
-            if _refers_to_people(c):
-                anonymise_rows(session, t, c.in_(select(chosen.c.id)))
+        for c in _person_linked(t):
+            anonymise_rows(session, t, c.in_(select(chosen.c.id)))
+        # A table with people of its own (a contact, an exposure) speaks of them, not of its parent's.
+        if personal_text_columns(t) and not any(c.name == "person_id" for c in _person_linked(t)):
+            for near in _hanging_off(t, chosen):
+                anonymise_rows(session, t, near)
         for c in identity_columns(t):
             if _is_hash(c):
                 anonymise_rows(session, t, c.in_(select(hashes.c.id)))
     hashes.drop(session.connection())
+
+
+def blank_text(session: Session, t: Table, where: ColumnElement[bool]) -> int:
+    """Blank the personal text of the rows ``where`` selects (nothing else of them changes)."""
+    columns = personal_text_columns(t)
+    if not columns:
+        return 0
+    values = {c.name: null() if c.nullable else "" for c in columns}
+    typed = or_(*[func.coalesce(c, "") != "" for c in columns])
+    return int(session.execute(update(t).where(where, typed).values(values)).rowcount or 0)  # type: ignore[attr-defined]
 
 
 def anonymise_people(session: Session, chosen: Select[Any] | Table) -> int:
@@ -245,6 +311,8 @@ def delete_people(session: Session, chosen: Select[Any]) -> int:
     ids = select(pinned.c.id)
     _sweep_linked(session, pinned)
     for ref in person_refs():
+        if ref.weak:
+            continue  # swept above: its free text is blank, its row stays
         if ref.owns:
             delete_rows(session, ref.table, ref.column.in_(ids))
         elif ref.column.nullable:

@@ -1,6 +1,9 @@
 """Merging duplicate people: likely duplicates, a side-by-side comparison, the merge that moves every
 linked record to the survivor, and its undo within the window.
 
+Linking an unidentified tracing record to the person it turned out to be is the same kind of merge
+(see ``records``): listed here, undone and finalised here.
+
 The merge moves the value of every person reference (found from the metadata, see ``linkage``) from
 the merged entry to the survivor and writes down the primary keys it moved, table by table, so the undo
 moves back exactly those rows. A table keyed by the person (one row per person: needs, status, flags)
@@ -26,7 +29,7 @@ from fangkong.core.models import Person
 from fangkong.core.scope import path_in_scope, under
 from fangkong.privacy.models import PersonMerge
 from fangkong.privacy.rules.merge import UNDO_WINDOW_DAYS
-from fangkong.privacy.service import linkage
+from fangkong.privacy.service import linkage, records
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,9 @@ class Candidate:
 def pending_merged_ids(session: Session) -> set[int]:
     rows = session.scalars(
         select(PersonMerge.merged_id).where(
-            PersonMerge.undone_at.is_(None), PersonMerge.finalised_at.is_(None)
+            PersonMerge.kind == records.PERSON,
+            PersonMerge.undone_at.is_(None),
+            PersonMerge.finalised_at.is_(None),
         )
     )
     return {int(r) for r in rows}
@@ -73,8 +78,8 @@ def likely_duplicates(session: Session, scope_path: str, limit: int = 200) -> li
         for x, y in pairs
         if x not in pending and y not in pending
     ]
-    unidentified = linkage.table("tracing_unidentified_people")
-    if unidentified is not None and "id_hash" in unidentified.c and "person_id" in unidentified.c:
+    unidentified = records.records_table()
+    if unidentified is not None and "id_hash" in unidentified.c:
         rows = session.execute(
             select(unidentified.c.id, Person.id)
             .join(Person, Person.id_hash == unidentified.c.id_hash)
@@ -179,6 +184,9 @@ def undo(session: Session, actor: audit.Actor, scope_path: str, merge_id: int) -
         raise Conflict(Message("This merge has already been undone."))
     if row.finalised_at is not None or clock.as_utc(row.undo_until) < clock.utcnow():
         raise Conflict(Message("The undo window of this merge has closed."))
+    if row.kind == records.TRACING_RECORD:
+        records.undo(session, row)
+        return _undone(session, actor, row)
     tables = linkage.tables()
     for move in json.loads(row.moves):
         t = tables.get(move["table"])
@@ -197,6 +205,10 @@ def undo(session: Session, actor: audit.Actor, scope_path: str, merge_id: int) -
                 .where(and_(pk.in_(part), column == row.survivor_id))
                 .values({column.name: row.merged_id})
             )
+    return _undone(session, actor, row)
+
+
+def _undone(session: Session, actor: audit.Actor, row: PersonMerge) -> PersonMerge:
     row.undone_at, row.undone_by = clock.utcnow(), actor.username
     audit.record(
         session,
@@ -205,7 +217,7 @@ def undo(session: Session, actor: audit.Actor, scope_path: str, merge_id: int) -
         "person_merge",
         row.id,
         jpath=row.jpath,
-        detail={"survivor_id": row.survivor_id, "merged_id": row.merged_id},
+        detail={"survivor_id": row.survivor_id, "merged_id": row.merged_id, "kind": row.kind},
     )
     return row
 
@@ -222,7 +234,10 @@ def finalise_due(session: Session, actor: audit.Actor) -> int:
         )
     )
     for row in due:
-        linkage.delete_people(session, select(Person.id).where(Person.id == row.merged_id))
+        if row.kind == records.TRACING_RECORD:
+            records.finalise(session, row)
+        else:
+            linkage.delete_people(session, select(Person.id).where(Person.id == row.merged_id))
         row.finalised_at = clock.utcnow()
     return len(due)
 

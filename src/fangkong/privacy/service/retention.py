@@ -240,3 +240,37 @@ def run(session: Session, actor: audit.Actor, *, dry_run: bool, as_of: dt.date |
 
 def recent_runs(session: Session, limit: int = 20) -> list[RetentionRun]:
     return list(session.scalars(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(limit)))
+
+
+@dataclass
+class SandboxForecast:
+    """What the drill-sandbox rule will take of one sandbox and when (a dry run: nothing is written)."""
+
+    action: str
+    period_days: int
+    active: bool
+    goes_on: dt.date
+    people: int
+    records: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**self.__dict__, "goes_on": self.goes_on.isoformat()}
+
+
+def sandbox_forecast(session: Session, sandbox_path: str, ends_on: dt.date) -> SandboxForecast:
+    """The drill-sandbox rule applied to one sandbox ending on ``ends_on``: the people it will delete,
+    their records table by table, and the first day the nightly job takes them."""
+    rule = next(r for r in rules_in_force(session) if r.record_class == "drill_sandboxes")
+    people = linkage.table(linkage.PEOPLE)
+    assert people is not None
+    inside = select(people.c.id).where(people.c.jpath >= sandbox_path, people.c.jpath < sandbox_path + "~")
+    # A record is past its period once its day is before the cut-off: the day after the period ends.
+    goes_on = ends_on + dt.timedelta(days=max(rule.period_days, rr.MINIMUM_PERIOD_DAYS) + 1)
+    forecast = SandboxForecast(rule.action, rule.period_days, rule.active, goes_on, _count(session, inside))
+    for ref in linkage.person_refs():
+        if not ref.owns:
+            continue
+        n = session.scalar(select(func.count()).select_from(ref.table).where(ref.column.in_(inside))) or 0
+        if n:
+            forecast.records[ref.table.name] = forecast.records.get(ref.table.name, 0) + int(n)
+    return forecast

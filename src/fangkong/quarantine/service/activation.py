@@ -49,6 +49,7 @@ from fangkong.quarantine.rules.capacity import (
     transition_problem,
 )
 from fangkong.quarantine.service.sites import actor, get_site
+from fangkong.quarantine.service.staffing import opening_refusal
 
 # ---------------------------------------------------------------------------------------------- rules
 
@@ -390,8 +391,15 @@ def activate(
 def mark_open(
     session: Session, principal: Principal, site_id: int, *, reason: str = "", ip: str = ""
 ) -> SiteStatusChange:
-    """A preparing site is ready: it receives people from now on."""
+    """A preparing site is ready: it receives people from now on, once its minimum staff is posted
+    (``staffing``: the refusal names each post still missing)."""
     site = get_site(session, principal, site_id)
+    problem = transition_problem(site.name, site.status, SiteStatus.open)
+    if problem is not None:
+        raise Conflict(problem)
+    short = opening_refusal(session, site)
+    if short is not None:
+        raise Conflict(short)
     return _move(
         session,
         principal,

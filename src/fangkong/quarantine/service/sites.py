@@ -32,12 +32,11 @@ from fangkong.quarantine.models import (
     SiteStatus,
 )
 from fangkong.quarantine.rules.capacity import RESERVE_ROOMS_PER_10K, RESERVE_STANDARD_SOURCE, reserve_figures
+from fangkong.resources.service import postings
 
 MAX_PAGE_SIZE = 200
 # Beds a room may hold: a family room of a large household; more is a typing error.
 MAX_BEDS = 12
-# Most staff one site reports on duty; more is a typing error.
-MAX_STAFF = 10_000
 # Longest time to open a reserve site, hours (a month): more is a typing error.
 MAX_HOURS_TO_OPEN = 720
 
@@ -60,7 +59,6 @@ class SiteInput:
     contact_phone: str = ""
     tier: int = 1
     hours_to_open: int = 24
-    staff_on_duty: int = 0
 
 
 def _parse_kind(value: SiteKind | str) -> SiteKind | None:
@@ -97,7 +95,6 @@ def _checked(session: Session, principal: Principal, data: SiteInput) -> tuple[S
     for name_, number, low, high in (
         ("tier", data.tier, 1, 99),
         ("hours_to_open", data.hours_to_open, 0, MAX_HOURS_TO_OPEN),
-        ("staff_on_duty", data.staff_on_duty, 0, MAX_STAFF),
     ):
         if not low <= number <= high:
             errors.append(
@@ -146,7 +143,7 @@ def create_site(session: Session, principal: Principal, data: SiteInput, *, ip: 
         status=SiteStatus.reserve,
         tier=data.tier,
         hours_to_open=data.hours_to_open,
-        staff_on_duty=data.staff_on_duty,
+        staff_on_duty=0,
     )
     session.add(site)
     session.flush()
@@ -188,7 +185,6 @@ def update_site(
     site.contact_phone = data.contact_phone.strip()
     site.tier = data.tier
     site.hours_to_open = data.hours_to_open
-    site.staff_on_duty = data.staff_on_duty
     session.flush()
     audit.record(
         session,
@@ -299,6 +295,8 @@ def occupied_rooms(session: Session) -> list[tuple[int, str, int]]:
 
 def site_rows(session: Session, sites: Sequence[QuarantineSite]) -> list[SiteRow]:
     tallies = room_tallies(session, [s.id for s in sites])
+    # Staff on duty: the people posted there now (resources' postings), not a number typed in.
+    duty = postings.on_duty(session, postings.QUARANTINE_SITE, [s.id for s in sites])
     places = dict(
         session.execute(
             select(Jurisdiction.id, Jurisdiction.name).where(
@@ -324,7 +322,7 @@ def site_rows(session: Session, sites: Sequence[QuarantineSite]) -> list[SiteRow
                 status_changed_at=site.status_changed_at,
                 tier=site.tier,
                 hours_to_open=site.hours_to_open,
-                staff_on_duty=site.staff_on_duty,
+                staff_on_duty=duty.get(site.id, 0),
                 rooms=tally.rooms,
                 rooms_by_state=dict(tally.by_state),
                 rooms_by_kind=dict(tally.by_kind),

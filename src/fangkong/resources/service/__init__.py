@@ -1,5 +1,5 @@
 """Use cases of the resources capability, one module per line of work; this is their public face."""
 
-from fangkong.resources.service import deployments, overview, staff, supplies, teams, training
+from fangkong.resources.service import deployments, overview, roster, staff, supplies, teams, training
 
-__all__ = ["deployments", "overview", "staff", "supplies", "teams", "training"]
+__all__ = ["deployments", "overview", "roster", "staff", "supplies", "teams", "training"]

@@ -1,6 +1,10 @@
-"""Staff: who works in the response, their skills and certifications, availability and the on-call
-roster; who is eligible for a post today; the renewal worklist; and the counts the command sees (on
-duty at home, away on deployments, support received).
+"""Staff: who works in the response, their skills and certifications, availability and work phone; who
+is eligible for a post today; the renewal worklist; and the counts the command sees (on duty today by
+the duty roster, away on deployments, support received).
+
+A work phone is personal data and is kept as the people registry keeps a phone (``core.crypto``): a
+ciphertext, a keyed hash beside it (the same hash a person's mobile gets, so the privacy sweep finds it)
+and a masked form that pages show; the full number is read only by ``reveal_phone``, audited.
 
 Eligibility is computed, never stored: a certification that expires takes its holder off the eligible
 list the next morning without anyone touching the record.
@@ -9,6 +13,7 @@ list the next morning without anyone touching the record.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,15 +22,19 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
+from fangkong.core.crypto import Vault
 from fangkong.core.errors import Conflict, InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import User
+from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile
 from fangkong.core.scope import ancestor_paths, under
 from fangkong.resources import rules
 from fangkong.resources.models import (
     Certification,
     Deployment,
     DeploymentMember,
+    Shift,
+    ShiftKind,
     Skill,
     Staff,
     StaffSkill,
@@ -45,6 +54,8 @@ class StaffRow:
     skills: list[Skill]
     valid: list[Skill]
     deployed_away: bool
+    # Today's line of the duty roster (None: not rostered today).
+    shift_today: ShiftKind | None = None
 
     def eligible_for(self, skill: Skill) -> bool:
         return rules.eligible(self.staff.available, self.deployed_away, set(self.valid), skill)
@@ -65,6 +76,28 @@ def parse_skills(values: Sequence[str], field: str = "skills") -> list[Skill]:
     return skills
 
 
+def clean_phone(text: str) -> str:
+    """A work phone as kept: a mobile in its 11-digit national form, a fixed line as digits and dashes
+    (``0571-87000000``); raises InvalidInput naming ``work_phone``."""
+    text = text.strip()
+    try:
+        return normalise_mobile(text)
+    except InvalidPhone:
+        pass
+    # Full-width digits and dashes (typed with a Chinese input method) are the ASCII ones.
+    compact = "".join(unicodedata.normalize("NFKC", text).split())
+    digits = compact.replace("-", "")
+    if not (digits.isascii() and digits.isdigit()) or not 7 <= len(digits) <= 15 or len(compact) > PHONE_MAX:
+        raise bad("work_phone", Message("a work phone is a mobile number or digits and dashes"))
+    return compact
+
+
+def phone_columns(vault: Vault, phone: str) -> tuple[bytes, str, str]:
+    """(ciphertext, keyed hash, masked form) of a cleaned work phone. The hash is over the digits alone,
+    so a staff mobile hashes as the same person's mobile does in the registry."""
+    return vault.encrypt_text(phone), vault.keyed_hash(phone.replace("-", "")), mask_phone(phone)
+
+
 def add_staff(
     session: Session,
     principal: Principal,
@@ -75,18 +108,22 @@ def add_staff(
     skills: Sequence[str] = (),
     work_phone: str = "",
     username: str = "",
-    on_call: bool = False,
+    vault: Vault | None = None,
     ip: str = "",
 ) -> Staff:
-    """Put a person on the staff list of a jurisdiction in scope."""
+    """Put a person on the staff list of a jurisdiction in scope (a work phone needs the ``vault``)."""
     errors: list[RowError] = []
     name, unit, work_phone = name.strip(), unit.strip(), work_phone.strip()
     if not name or len(name) > NAME_MAX:
         errors.append(RowError(1, "name", Message("a name of 1 to {n} characters is required", n=NAME_MAX)))
     if not unit or len(unit) > UNIT_MAX:
         errors.append(RowError(1, "unit", Message("a unit of 1 to {n} characters is required", n=UNIT_MAX)))
-    if len(work_phone) > PHONE_MAX or (work_phone and not work_phone.replace("-", "").isdigit()):
-        errors.append(RowError(1, "work_phone", Message("a work phone is digits and dashes only")))
+    phone = ""
+    if work_phone:
+        try:
+            phone = clean_phone(work_phone)
+        except InvalidInput as invalid:
+            errors.extend(invalid.errors)
     user_id = None
     if username.strip():
         user_id = session.scalar(select(User.id).where(User.username == username.strip()))
@@ -103,15 +140,19 @@ def add_staff(
         errors.extend(invalid.errors)
     if errors:
         raise InvalidInput(errors)
+    if phone and vault is None:
+        raise RuntimeError("a work phone is encrypted: pass the vault")
+    cipher, keyed, masked = phone_columns(vault, phone) if phone and vault else (None, None, None)
     person = Staff(
         jurisdiction_id=node.id,
         jpath=node.path,
         user_id=user_id,
         name=name,
         unit=unit,
-        work_phone=work_phone,
+        phone_cipher=cipher,
+        phone_hash=keyed,
+        phone_masked=masked,
         available=True,
-        on_call=on_call,
         created_at=clock.utcnow(),
     )
     session.add(person)
@@ -123,11 +164,11 @@ def add_staff(
 
 
 def set_availability(
-    session: Session, principal: Principal, staff_id: int, *, available: bool, on_call: bool, ip: str = ""
+    session: Session, principal: Principal, staff_id: int, *, available: bool, ip: str = ""
 ) -> Staff:
+    """Mark a person available or not (on leave, ill); who works which day is the duty roster's."""
     person = get_staff(session, principal, staff_id)
     person.available = available
-    person.on_call = on_call
     audit.record(
         session,
         actor(principal, ip),
@@ -135,9 +176,27 @@ def set_availability(
         "staff",
         person.id,
         jpath=person.jpath,
-        detail={"available": available, "on_call": on_call},
+        detail={"available": available},
     )
     return person
+
+
+def reveal_phone(session: Session, vault: Vault, principal: Principal, staff_id: int, ip: str = "") -> str:
+    """A staff member's full work phone, for those who manage staff; the read is audited first."""
+    person = get_staff(session, principal, staff_id)
+    if person.phone_cipher is None or not person.phone_cipher:
+        return ""
+    phone = vault.decrypt_text(person.phone_cipher)
+    audit.record(
+        session,
+        actor(principal, ip),
+        "resources.staff.phone_reveal",
+        "staff",
+        person.id,
+        jpath=person.jpath,
+        detail={"fields": ["work_phone"]},
+    )
+    return phone
 
 
 def certify(
@@ -216,6 +275,7 @@ def rows(
     ids = [s.id for s, _ in found]
     skills: dict[int, list[Skill]] = {}
     valid: dict[int, list[Skill]] = {}
+    shifts: dict[int, ShiftKind] = {}
     for chunk in range(0, len(ids), 500):
         part = ids[chunk : chunk + 500]
         for sid, sk in session.execute(
@@ -232,8 +292,13 @@ def rows(
             .distinct()
         ):
             valid.setdefault(sid, []).append(sk)
+        shifts.update(
+            session.execute(
+                select(Shift.staff_id, Shift.kind).where(Shift.staff_id.in_(part), Shift.day == day)
+            ).all()
+        )
     return [
-        StaffRow(s, sorted(skills.get(s.id, [])), sorted(valid.get(s.id, [])), bool(away))
+        StaffRow(s, sorted(skills.get(s.id, [])), sorted(valid.get(s.id, [])), bool(away), shifts.get(s.id))
         for s, away in found
     ]
 
@@ -333,10 +398,11 @@ class RenewalRow:
 
 
 def renewals_due(
-    session: Session, principal: Principal, within: int = rules.RENEWAL_WINDOW_DAYS
+    session: Session, principal: Principal, within: int = rules.RENEWAL_WINDOW_DAYS, jpath: str | None = None
 ) -> list[RenewalRow]:
     """Certifications expired or expiring within ``within`` days whose holder has no later one of the
-    same skill: the renewal worklist, soonest first."""
+    same skill: the renewal worklist, soonest first (of ``jpath``'s subtree, checked in scope by the
+    caller; default the caller's whole scope)."""
     day = clock.today()
     latest = (
         select(
@@ -344,7 +410,7 @@ def renewals_due(
             Certification.skill,
             func.max(Certification.expires_on).label("expires_on"),
         )
-        .where(under(Certification.jpath, principal.jpath))
+        .where(under(Certification.jpath, jpath or principal.jpath))
         .group_by(Certification.staff_id, Certification.skill)
         .subquery()
     )
@@ -359,27 +425,38 @@ def renewals_due(
 
 @dataclass(frozen=True)
 class DutyCounts:
-    """Staff of a jurisdiction's subtree as the command sees them."""
+    """Staff of a jurisdiction's subtree as the command sees them today."""
 
     staff: int
     available: int
-    on_call: int
+    rostered: int  # on duty today by the roster, available and not away
+    on_call: int  # on call today by the roster, available and not away
     away: int  # their own staff now checked in on deployments elsewhere
     support: int  # other jurisdictions' staff checked in here
 
     @property
     def on_duty(self) -> int:
-        """Working here now: their own available staff not away, and the support received."""
-        return self.available - self.away + self.support
+        """Working here today: their own staff the roster puts on duty, and the support received."""
+        return self.rostered + self.support
 
 
-def duty_counts(session: Session, jpath: str) -> DutyCounts:
-    staff, available, on_call = session.execute(
+def duty_counts(session: Session, jpath: str, day: dt.date | None = None) -> DutyCounts:
+    """The day's counts (default today, local): the roster says who works; a person away on a
+    deployment or marked unavailable does not count here whatever the roster says."""
+    day = day or clock.today()
+    present = Staff.available.is_(True) & ~_away_clause()
+    staff, available = session.execute(
+        select(func.count(Staff.id), func.count(Staff.id).filter(Staff.available.is_(True))).where(
+            under(Staff.jpath, jpath)
+        )
+    ).one()
+    rostered, on_call = session.execute(
         select(
-            func.count(Staff.id),
-            func.count(Staff.id).filter(Staff.available.is_(True)),
-            func.count(Staff.id).filter(Staff.on_call.is_(True)),
-        ).where(under(Staff.jpath, jpath))
+            func.count(Shift.id).filter(Shift.kind == ShiftKind.on_duty),
+            func.count(Shift.id).filter(Shift.kind == ShiftKind.on_call),
+        )
+        .join(Staff, Staff.id == Shift.staff_id)
+        .where(Shift.day == day, under(Shift.jpath, jpath), present)
     ).one()
     checked_in = (
         select(func.count(func.distinct(DeploymentMember.staff_id)))
@@ -394,4 +471,6 @@ def duty_counts(session: Session, jpath: str) -> DutyCounts:
         )
     )
     support = session.scalar(checked_in.where(under(Deployment.to_jpath, jpath), ~under(Staff.jpath, jpath)))
-    return DutyCounts(int(staff), int(available), int(on_call), int(away or 0), int(support or 0))
+    return DutyCounts(
+        int(staff), int(available), int(rostered), int(on_call), int(away or 0), int(support or 0)
+    )

@@ -6,8 +6,10 @@ participant's part and hours.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -18,7 +20,7 @@ from fangkong.core.errors import Conflict, InvalidInput, NotFound, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.scope import path_in_scope, under
 from fangkong.resources import rules
-from fangkong.resources.models import Attendance, Course, Staff, TrainingSession
+from fangkong.resources.models import Attendance, Course, Skill, Staff, TrainingSession
 from fangkong.resources.service import staff as staff_service
 from fangkong.resources.service.common import actor, bad, get_staff, jurisdiction_in_scope
 
@@ -256,3 +258,202 @@ def list_sessions(session: Session, principal: Principal) -> list[SessionRow]:
         .limit(200)
     ).all()
     return [SessionRow(s, int(a or 0), int(p or 0)) for s, a, p in found]
+
+
+# ------------------------------------------------------------------------------- pages' reads and forms
+
+PAGE_SIZE = 50
+MAX_PARTICIPANTS = 200
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    course: Course
+    sessions: int
+    passed: int
+
+
+def course_rows(session: Session, principal: Principal) -> list[CourseRow]:
+    """Courses in scope with how many sessions were held and how many passed their exams."""
+    held = (
+        select(
+            TrainingSession.course_id,
+            func.count(func.distinct(TrainingSession.id)).label("sessions"),
+            func.count(Attendance.id).filter(Attendance.passed.is_(True)).label("passed"),
+        )
+        .outerjoin(Attendance, Attendance.session_id == TrainingSession.id)
+        .where(TrainingSession.course_id.is_not(None))
+        .group_by(TrainingSession.course_id)
+        .subquery()
+    )
+    found = session.execute(
+        select(Course, held.c.sessions, held.c.passed)
+        .outerjoin(held, held.c.course_id == Course.id)
+        .where(under(Course.jpath, principal.jpath))
+        .order_by(Course.id.desc())
+    ).all()
+    return [CourseRow(c, int(n or 0), int(p or 0)) for c, n, p in found]
+
+
+def _session_rows(session: Session, where: list[Any], page: int) -> tuple[list[SessionRow], int]:
+    total = int(session.scalar(select(func.count(TrainingSession.id)).where(*where)) or 0)
+    counts = (
+        select(
+            Attendance.session_id,
+            func.count(Attendance.id).label("attended"),
+            func.count(Attendance.id).filter(Attendance.passed.is_(True)).label("passed"),
+        )
+        .group_by(Attendance.session_id)
+        .subquery()
+    )
+    found = session.execute(
+        select(TrainingSession, counts.c.attended, counts.c.passed)
+        .outerjoin(counts, counts.c.session_id == TrainingSession.id)
+        .where(*where)
+        .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
+        .offset((max(page, 1) - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE)
+    ).all()
+    return [SessionRow(s, int(a or 0), int(p or 0)) for s, a, p in found], total
+
+
+def course_sessions(
+    session: Session, principal: Principal, course_id: int, page: int = 1
+) -> tuple[list[SessionRow], int]:
+    """A course's sessions in scope, latest first, a page at a time (and how many there are)."""
+    course = get_course(session, principal, course_id)
+    return _session_rows(
+        session, [TrainingSession.course_id == course.id, under(TrainingSession.jpath, principal.jpath)], page
+    )
+
+
+def exercises(session: Session, principal: Principal, page: int = 1) -> tuple[list[SessionRow], int]:
+    """Exercises in scope (drills count as exercises), latest first."""
+    return _session_rows(
+        session, [TrainingSession.is_exercise.is_(True), under(TrainingSession.jpath, principal.jpath)], page
+    )
+
+
+@dataclass(frozen=True)
+class Line:
+    """A participant of a session: their attendance (score, pass, part, hours) and who they are."""
+
+    attendance: Attendance
+    staff: Staff
+
+
+def lines(session: Session, principal: Principal, session_id: int) -> list[Line]:
+    held = get_session(session, principal, session_id)
+    return [
+        Line(a, s)
+        for a, s in session.execute(
+            select(Attendance, Staff)
+            .join(Staff, Staff.id == Attendance.staff_id)
+            .where(Attendance.session_id == held.id)
+            .order_by(Staff.name, Staff.id)
+        ).all()
+    ]
+
+
+def candidates(session: Session, principal: Principal, session_id: int) -> list[Staff]:
+    """Staff of the session's jurisdiction not yet on its list (whom the form offers to add)."""
+    held = get_session(session, principal, session_id)
+    taken = select(Attendance.staff_id).where(Attendance.session_id == held.id)
+    return list(
+        session.scalars(
+            select(Staff)
+            .where(under(Staff.jpath, held.jpath), Staff.id.not_in(taken))
+            .order_by(Staff.name, Staff.id)
+            .limit(500)
+        )
+    )
+
+
+def add_participants(
+    session: Session, principal: Principal, session_id: int, staff_ids: Sequence[int], *, ip: str = ""
+) -> int:
+    """Put people on a session's attendance list (their results come later); returns how many were added."""
+    held = get_session(session, principal, session_id)
+    if not staff_ids:
+        raise bad("staff_ids", Message("choose at least one person"))
+    if len(staff_ids) > MAX_PARTICIPANTS:
+        raise bad("staff_ids", Message("at most {n} people at a time", n=MAX_PARTICIPANTS))
+    people = [get_staff(session, principal, i) for i in dict.fromkeys(staff_ids)]
+    present = set(
+        session.scalars(
+            select(Attendance.staff_id).where(
+                Attendance.session_id == held.id, Attendance.staff_id.in_([p.id for p in people])
+            )
+        )
+    )
+    added = [p for p in people if p.id not in present]
+    session.add_all(Attendance(session_id=held.id, staff_id=p.id) for p in added)
+    session.flush()
+    audit.record(
+        session,
+        actor(principal, ip),
+        "resources.session.attendance",
+        "training_session",
+        held.id,
+        jpath=held.jpath,
+        detail={"staff_ids": [p.id for p in added]},
+    )
+    return len(added)
+
+
+def line_of(session: Session, principal: Principal, session_id: int, staff_id: int) -> Line:
+    held = get_session(session, principal, session_id)
+    person = get_staff(session, principal, staff_id)
+    found = session.scalar(
+        select(Attendance).where(Attendance.session_id == held.id, Attendance.staff_id == person.id)
+    )
+    if found is None:
+        raise NotFound(Message("{name} is not on this session's list", name=person.name))
+    return Line(found, person)
+
+
+RENEWAL_COLUMNS = ("Name", "Unit", "Jurisdiction", "Skill", "Expires on", "Status")
+
+
+def renewals_xlsx(
+    session: Session,
+    principal: Principal,
+    rows: Sequence[staff_service.RenewalRow],
+    *,
+    skill_labels: dict[Skill, str],
+    places: dict[str, str],
+    language: str = "zh",
+    jpath: str = "",
+) -> bytes:
+    """The renewal worklist as an Excel workbook (XlsxWriter, as the other worklists export), audited:
+    it lists names, which stay inside the platform only when the export is recorded."""
+    import xlsxwriter  # type: ignore[import-untyped]
+
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"constant_memory": True})
+    sheet = book.add_worksheet(Message("Certifications due for renewal").render(language)[:31])
+    bold = book.add_format({"bold": True})
+    dates = book.add_format({"num_format": "yyyy-mm-dd"})
+    for col, title in enumerate(RENEWAL_COLUMNS):
+        sheet.write(0, col, Message(title).render(language), bold)
+    sheet.set_column(0, 2, 16)
+    sheet.set_column(3, 5, 12)
+    expired, soon = Message("Expired").render(language), Message("Expiring soon").render(language)
+    for n, r in enumerate(rows, start=1):
+        sheet.write(n, 0, r.staff.name)
+        sheet.write(n, 1, r.staff.unit)
+        sheet.write(n, 2, places.get(r.staff.jpath, ""))
+        sheet.write(n, 3, Message(skill_labels[r.skill]).render(language))
+        sheet.write_datetime(n, 4, dt.datetime.combine(r.expires_on, dt.time.min), dates)
+        sheet.write(n, 5, expired if r.expired else soon)
+    book.close()
+    audit.record(
+        session,
+        actor(principal, "web"),
+        "resources.renewals.export",
+        "jurisdiction",
+        jpath or principal.jpath,
+        jpath=jpath or principal.jpath,
+        detail={"rows": len(rows)},
+    )
+    return output.getvalue()

@@ -77,7 +77,9 @@ def list_tasks(
 @router.post("/tasks/bulk", response_model=BulkPublic)
 def bulk_action(body: BulkCreate, principal: Worker, session: SessionDep, request: Request) -> BulkPublic:
     """One action on many tasks; each id answers for itself (done, or why not)."""
-    data = tasks.ActionInput(user_id=body.user_id, team=body.team, evidence=body.evidence, reason=body.reason)
+    data = tasks.ActionInput(
+        user_id=body.user_id, team=body.team, team_id=body.team_id, evidence=body.evidence, reason=body.reason
+    )
     results = tasks.bulk(session, principal, tasks.Action(body.action), body.ids, data, ip=client_ip(request))
     done = sum(1 for r in results if r.ok)
     return BulkPublic(
@@ -103,7 +105,13 @@ def assign(
     task_id: RowId, body: AssignCreate, principal: Worker, session: SessionDep, request: Request
 ) -> TaskPublic:
     task = tasks.assign(
-        session, principal, task_id, user_id=body.user_id, team=body.team, ip=client_ip(request)
+        session,
+        principal,
+        task_id,
+        user_id=body.user_id,
+        team=body.team,
+        team_id=body.team_id,
+        ip=client_ip(request),
     )
     return _public(task)
 

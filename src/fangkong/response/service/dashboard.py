@@ -117,9 +117,40 @@ def _vaccination(session: Session, path: str) -> VaccinationFigures | None:
 
 
 def _resources(session: Session, path: str) -> dict[str, int]:
+    from fangkong.quarantine.service.staffing import open_sites_short
+    from fangkong.resources.service import postings
     from fangkong.resources.service.overview import counts
 
-    return counts(session, path)
+    figures = counts(session, path)
+    # Staff posted to sites now, and open quarantine sites with fewer posted than their minimum (issue 17).
+    figures["posted"] = sum(r.posted for r in postings.on_duty_by_place(session, path))
+    figures["sites_short"] = len(open_sites_short(session, path))
+    return figures
+
+
+@dataclass(frozen=True)
+class StaffingGaps:
+    """The command's gaps of staff: teams below their standard size or readiness, open quarantine sites
+    short of their minimum staff, and the staff posted to sites per jurisdiction."""
+
+    teams_below: list[tuple[int, str, int, int]]  # (team id, name, ready, standard)
+    sites_short: list[tuple[int, str, int, int]]  # (site id, name, on duty, minimum)
+    on_duty_by_place: list[tuple[str, int, int]]  # (place, staff posted, sites staffed)
+
+
+def staffing_gaps(session: Session, path: str) -> StaffingGaps:
+    """Read from resources (teams, postings) and quarantine (sites' minimums) for the dashboard."""
+    from fangkong.quarantine.service.staffing import open_sites_short
+    from fangkong.resources.service import postings, teams
+
+    below = [
+        (r.team.id, r.team.name, r.readiness.ready, r.readiness.standard)
+        for r in teams.teams_of(session, path)
+        if r.readiness.gap
+    ]
+    short = [(s.id, s.name, s.on_duty, s.needed) for s in open_sites_short(session, path)]
+    duty = [(r.name, r.posted, r.sites) for r in postings.on_duty_by_place(session, path)]
+    return StaffingGaps(below, short, duty)
 
 
 @dataclass(frozen=True)
@@ -150,6 +181,7 @@ class Dashboard:
     vaccination: VaccinationFigures | None = None
     # The resources capability's figures of the subtree: staff on duty, teams deployed, gaps, alerts.
     resources: dict[str, int] = field(default_factory=dict)
+    staffing: StaffingGaps | None = None
     # The nowcast of the onset curve (tracing.service.onset_nowcast), aligned with ``days``: median and
     # interval on the days the reporting delay still hides cases, None elsewhere.
     nowcast: list[int | None] = field(default_factory=list)
@@ -444,6 +476,7 @@ def dashboard(
         children=child_rows,
         vaccination=_vaccination(session, path),
         resources=_resources(session, path),
+        staffing=staffing_gaps(session, path),
         nowcast=curve.median[-len(days) :] if curve is not None else blank,
         nowcast_low=curve.lower[-len(days) :] if curve is not None else blank,
         nowcast_high=curve.upper[-len(days) :] if curve is not None else blank,

@@ -3,7 +3,9 @@ reopen, and the same actions on many tasks at once (SORMAS users ask for bulk ac
 
 Scope: a principal sees a task owned in their subtree, or one that happened there (a county keeps
 seeing the task it escalated to the city) and may act on what they see. Assigning needs a user whose
-role owns the task and who sees it, or a team's name; cancelling needs a reason and reopening a
+role owns the task and who sees it, or a team that works for the task's place (the resources
+capability's teams of that place and above, and teams deployed there in support: picked by id, or by
+its name); cancelling needs a reason and reopening a
 finished task needs ``tasks.manage``. Every write leaves a history row and an audit entry.
 """
 
@@ -25,6 +27,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, User
 from fangkong.core.permissions import Permission
 from fangkong.core.scope import path_in_scope, under
+from fangkong.resources.service.postings import TeamChoice, teams_for_place
 from fangkong.response.models import Task, TaskEvent, TaskState, Trigger
 
 MAX_PAGE_SIZE = 200
@@ -230,6 +233,7 @@ def assignable_users(session: Session, principal: Principal, task: Task) -> list
 class ActionInput:
     user_id: int | None = None
     team: str | None = None
+    team_id: int | None = None
     evidence: str | None = None
     reason: str | None = None
 
@@ -258,8 +262,11 @@ def _check_input(session: Session, principal: Principal, action: Action, data: A
     if action in (Action.cancel, Action.reopen) and not principal.can(Permission.tasks_manage):
         raise Forbidden(f"your role lacks the permission {Permission.tasks_manage.value}")
     if action is Action.assign:
-        if (data.user_id is None) == (not (data.team or "").strip()):
+        given = [data.user_id is not None, data.team_id is not None, bool((data.team or "").strip())]
+        if sum(given) != 1:
             raise InvalidInput([RowError(1, "user_id", Message("give either a user or a team"))])
+        if data.team_id is not None:
+            return ActionInput(team_id=data.team_id)
         if data.team is not None and data.user_id is None:
             team = data.team.strip()
             if len(team) > 100:
@@ -295,10 +302,11 @@ def _apply(
                 raise NotFound(Message("no user {id} in your scope", id=data.user_id))
             if user.role.value != task.owner_role or not sees(task, place.path):
                 raise DomainError(Message("this user's role or jurisdiction does not own this task"))
-            task.assignee_id, task.team = user.id, None
+            task.assignee_id, task.team, task.team_id = user.id, None, None
             return user.display_name
-        task.assignee_id, task.team = None, data.team
-        return data.team
+        team = _team_for(session, task, data)
+        task.assignee_id, task.team, task.team_id = None, team.name, team.id
+        return team.name
     if action is Action.start:
         if task.state is not TaskState.open:
             raise DomainError(Message("only an open task can be started"))
@@ -329,6 +337,42 @@ def _apply(
     task.state = TaskState.in_progress if task.started_at else TaskState.open
     task.closed_at = task.closed_by = task.cancel_reason = None
     return Message("it was {state}", state=Message(previous, ctx="task state")).dumps()
+
+
+def _team_for(session: Session, task: Task, data: ActionInput) -> TeamChoice:
+    """The team the input names, if it works for the task's place; else an error naming the field."""
+    choices = teams_for_place(session, task.jpath)
+    if data.team_id is not None:
+        found = next((t for t in choices if t.id == data.team_id), None)
+        if found is None:
+            problem = Message("team {id} does not work for this task's place", id=data.team_id)
+            raise InvalidInput([RowError(1, "team_id", problem)])
+        return found
+    name = data.team or ""
+    named = [t for t in choices if t.name == name]
+    if not named:
+        raise InvalidInput([RowError(1, "team", Message("no team named {name} works here", name=name))])
+    if len(named) > 1:
+        problem = Message("several teams are named {name}: choose one by its id", name=name)
+        raise InvalidInput([RowError(1, "team", problem)])
+    return named[0]
+
+
+def team_choices(session: Session, task: Task) -> list[TeamChoice]:
+    """The teams the task may be given to (the assign form's choices)."""
+    return teams_for_place(session, task.jpath)
+
+
+def open_tasks_of_team(session: Session, principal: Principal, team_id: int) -> list[Task]:
+    """Unfinished tasks given to a team that the principal sees, by deadline (the team's page)."""
+    return list(
+        session.scalars(
+            select(Task)
+            .where(Task.team_id == team_id, Task.state.in_(UNFINISHED), visible(principal.jpath))
+            .order_by(Task.due_at, Task.id)
+            .limit(MAX_PAGE_SIZE)
+        )
+    )
 
 
 def _aware(at: dt.datetime) -> dt.datetime:
@@ -471,9 +515,11 @@ def assign(
     *,
     user_id: int | None = None,
     team: str | None = None,
+    team_id: int | None = None,
     ip: str = "",
 ) -> Task:
-    return act(session, principal, task_id, Action.assign, ActionInput(user_id=user_id, team=team), ip=ip)
+    data = ActionInput(user_id=user_id, team=team, team_id=team_id)
+    return act(session, principal, task_id, Action.assign, data, ip=ip)
 
 
 def start(session: Session, principal: Principal, task_id: int, *, ip: str = "") -> Task:

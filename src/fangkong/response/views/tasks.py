@@ -18,6 +18,7 @@ from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.models import Role
 from fangkong.core.permissions import Permission
+from fangkong.resources.service.postings import teams_for_place
 from fangkong.response.models import Task, TaskState, Trigger
 from fangkong.response.service import tasks, templates
 from fangkong.web.errors import is_htmx
@@ -100,6 +101,8 @@ def tasks_page(
             "triggers": [t.value for t in Trigger],
             "can_manage": principal.can(Permission.tasks_manage),
             "can_templates": principal.can(Permission.templates_manage),
+            # The bulk form's teams: those working for the user's own place (each task checks its own).
+            "teams": teams_for_place(session, principal.jpath),
         },
         principal=principal,
     )
@@ -113,6 +116,7 @@ def bulk_action(
     action: Annotated[str, Form(max_length=20)],
     ids: Annotated[list[int], Form()],
     team: Annotated[str, Form(max_length=100)] = "",
+    team_id: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None,
     evidence: Annotated[str, Form(max_length=1000)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
@@ -123,7 +127,9 @@ def bulk_action(
         raise InvalidInput(
             [RowError(1, "action", Message("“{value}” is not one of the choices", value=action[:20]))]
         ) from None
-    data = tasks.ActionInput(team=team or None, evidence=evidence or None, reason=reason or None)
+    data = tasks.ActionInput(
+        team=team or None, team_id=team_id, evidence=evidence or None, reason=reason or None
+    )
     results = tasks.bulk(session, principal, chosen, ids, data, ip=client_ip(request))
     if not is_htmx(request):
         return RedirectResponse("/tasks", status_code=303)
@@ -187,6 +193,7 @@ def task_page(request: Request, task_id: RowId, principal: Worker, session: Sess
             "users": tasks.assignable_users(session, principal, task)
             if task.state in tasks.UNFINISHED
             else [],
+            "teams": tasks.team_choices(session, task) if task.state in tasks.UNFINISHED else [],
             "can_manage": principal.can(Permission.tasks_manage),
         },
         principal=principal,
@@ -202,6 +209,7 @@ def task_action(
     action: Annotated[str, Form(max_length=20)],
     user_id: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None,
     team: Annotated[str, Form(max_length=100)] = "",
+    team_id: Annotated[int | None, Form(ge=1, le=2_147_483_647)] = None,
     evidence: Annotated[str, Form(max_length=1000)] = "",
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
@@ -213,7 +221,7 @@ def task_action(
             [RowError(1, "action", Message("“{value}” is not one of the choices", value=action[:20]))]
         ) from None
     data = tasks.ActionInput(
-        user_id=user_id, team=team or None, evidence=evidence or None, reason=reason or None
+        user_id=user_id, team=team or None, team_id=team_id, evidence=evidence or None, reason=reason or None
     )
     tasks.act(session, principal, task_id, chosen, data, ip=client_ip(request))
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+# The word other capabilities (the drill's lab) use when they report a result.
+from fangkong.testing.models import TestResult
 from fangkong.testing.service import coverage, daily, labs, orders, recall, results, rounds, scanning
 
-__all__ = ["coverage", "daily", "labs", "orders", "recall", "results", "rounds", "scanning"]
+__all__ = ["TestResult", "coverage", "daily", "labs", "orders", "recall", "results", "rounds", "scanning"]

@@ -26,6 +26,8 @@ The package holds one module per use case; this module is its public face (calle
 - :mod:`.scans`: what a scan is (a handheld's ``Scan``, a site system's ``SamplingRecord``), what became
   of it, the reports of a call, and the checks of a scan's own shape;
 - :mod:`.binding`: the handheld's path, ``bind``, and its writes;
+- :mod:`.live`: the handhelds' calls arriving together, bound and committed together (group commit),
+  each answered with its own outcomes once they are durable;
 - :mod:`.bulk`: a site system's upload, ``ingest_records``, checked and written set-based by joins;
 - :mod:`.staging`: the session's temporary staging tables (shared with the results upload);
 - :mod:`.lookups`: the reads both paths build on.

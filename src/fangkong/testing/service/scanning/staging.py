@@ -40,8 +40,10 @@ def stage_rows(
                 copy.set_types([_PG_TYPES.get(kind, "varchar") for _, kind in columns])
                 for row in rows:
                     copy.write_row(row)
-            if len(rows) > 10_000:
-                # The planner joins a million staged scans by hash only if it knows there are that many.
+            if len(rows) > 1_000:
+                # The planner joins a million staged scans by hash only if it knows there are that many,
+                # and looks a few thousand up by index in a table of millions only if it knows there are
+                # only that many (unanalysed, a temporary table is guessed from its pages).
                 cursor.execute(f"ANALYZE {table}")
         return
     connection.exec_driver_sql(f"DELETE FROM {table}")
