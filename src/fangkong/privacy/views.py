@@ -22,6 +22,7 @@ from fangkong.core.permissions import Permission
 from fangkong.privacy.rules import access as access_rules
 from fangkong.privacy.rules import retention as retention_rules
 from fangkong.privacy.service import access, emergency, merge, records, retention
+from fangkong.web.forms import whole_number
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,20 +43,6 @@ Id = Annotated[int, Query(ge=1, le=2_147_483_647)]
 
 def _actor(principal: Principal, request: Request) -> audit.Actor:
     return audit.Actor(principal.user_id, principal.username, client_ip(request))
-
-
-def _number(field: str, value: str, low: int, high: int) -> int:
-    try:
-        number = int(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            [RowError(1, field, Message("“{value}” is not a whole number", value=value[:20]))]
-        ) from None
-    if not low <= number <= high:
-        raise InvalidInput(
-            [RowError(1, field, Message("must be between {low} and {high}", low=low, high=high))]
-        )
-    return number
 
 
 # -------------------------------------------------------------------------------- retention rules
@@ -88,7 +75,7 @@ def set_rule(
     action: Annotated[str, Form(max_length=16)],
     active: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    period = _number("period_days", period_days, 1, 100_000)
+    period = whole_number(period_days, "period_days", low=1, high=100_000)
     retention.set_rule(session, _actor(principal, request), record_class, period, action, active == "yes")
     return RedirectResponse("/privacy", status_code=303)
 
@@ -304,7 +291,7 @@ def break_the_glass(
     reason_text: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Open one person outside your jurisdiction for a shift, for the reason given; then show them."""
-    person = _number("person_id", person_id, 1, 2_147_483_647)
+    person = whole_number(person_id, "person_id", low=1, high=2_147_483_647)
     access.request_access(session, principal, person, reason, reason_text, client_ip(request))
     return RedirectResponse(f"/people/{person}", status_code=303)
 

@@ -32,6 +32,7 @@ from fangkong.core.scope import under
 from fangkong.core.uploads import save_upload
 from fangkong.quarantine import service
 from fangkong.quarantine.models import RoomKind, RoomState, SiteKind, SiteStatus
+from fangkong.web.forms import whole_number
 from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -93,18 +94,6 @@ def _places(session: Session, principal: Principal) -> list[Jurisdiction]:
         )
         if not j.is_sandbox
     ]
-
-
-def _number(text: str, field: str, *, low: int, high: int) -> int:
-    value = text.strip()
-    if not value.lstrip("-").isdigit():
-        raise InvalidInput([RowError(1, field, Message("“{value}” is not a whole number", value=text))])
-    number = int(value)
-    if number < low:
-        raise InvalidInput([RowError(1, field, Message("must be at least {limit}", limit=low))])
-    if number > high:
-        raise InvalidInput([RowError(1, field, Message("must be at most {limit}", limit=high))])
-    return number
 
 
 def _optional_time(text: str, field: str) -> dt.datetime | None:
@@ -189,8 +178,8 @@ def create_site(
             operator=operator.strip(),
             contact_name=contact_name.strip(),
             contact_phone=contact_phone.strip(),
-            tier=_number(tier, "tier", low=1, high=9),
-            hours_to_open=_number(hours_to_open, "hours_to_open", low=0, high=720),
+            tier=whole_number(tier, "tier", low=1, high=9),
+            hours_to_open=whole_number(hours_to_open, "hours_to_open", low=0, high=720),
         )
         site = service.sites.create_site(session, principal, data, ip=client_ip(request))
     except DomainError as exc:
@@ -223,8 +212,8 @@ def set_rule(
     forecast_hours: Annotated[str, Form(max_length=6)] = "48",
 ) -> Response:
     """The jurisdiction's activation rule: the command centre decides when the next tier opens."""
-    share = _number(occupancy_percent, "occupancy_percent", low=1, high=100) / 100
-    hours = _number(forecast_hours, "forecast_hours", low=1, high=720)
+    share = whole_number(occupancy_percent, "occupancy_percent", low=1, high=100) / 100
+    hours = whole_number(forecast_hours, "forecast_hours", low=1, high=720)
     service.activation.set_rule(session, principal, share, hours, ip=client_ip(request))
     return RedirectResponse("/quarantine#rule", status_code=303)
 
@@ -322,7 +311,7 @@ def post_staff(
         session,
         principal,
         site_id,
-        _number(staff_id, "staff_id", low=1, high=2**31 - 1),
+        whole_number(staff_id, "staff_id", low=1, high=2**31 - 1),
         role,
         starts_on=_optional_date(starts_on, "starts_on"),
         ends_on=_optional_date(ends_on, "ends_on"),
@@ -494,10 +483,10 @@ def place_one(
     room_id: Annotated[str, Form(max_length=12)] = "",
     carer_for: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    room = _number(room_id, "room_id", low=1, high=2_147_483_647) if room_id.strip() else None
+    room = whole_number(room_id, "room_id", low=1, high=2_147_483_647) if room_id.strip() else None
     if room is None:
         raise InvalidInput([RowError(1, "room_id", Message("is required"))])
-    carer = _number(carer_for, "carer_for", low=1, high=2_147_483_647) if carer_for.strip() else None
+    carer = whole_number(carer_for, "carer_for", low=1, high=2_147_483_647) if carer_for.strip() else None
     stay = service.placement.place_in_room(
         session, principal, person_id, room, carer_for=carer, ip=client_ip(request)
     )
@@ -546,12 +535,12 @@ def plan_batches(
     seats: Annotated[str, Form(max_length=4)] = "10",
     pickup_at: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    site = _number(site_id, "site_id", low=1, high=2_147_483_647) if site_id.strip() else None
+    site = whole_number(site_id, "site_id", low=1, high=2_147_483_647) if site_id.strip() else None
     service.transfers.plan_batches(
         session,
         principal,
         site_id=site,
-        seats=_number(seats, "seats", low=1, high=60),
+        seats=whole_number(seats, "seats", low=1, high=60),
         pickup_at=_optional_time(pickup_at, "pickup_at"),
         ip=client_ip(request),
     )

@@ -5,7 +5,6 @@ Registered by ``resources.views``."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -16,13 +15,13 @@ from fangkong.core import clock
 from fangkong.core.auth import Principal
 from fangkong.core.deps import FormDep, Require, RowId, SessionDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
-from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
 from fangkong.resources import rules
 from fangkong.resources.models import Course
 from fangkong.resources.service import staff, training
 from fangkong.resources.service.common import jurisdiction_in_scope
+from fangkong.web.forms import iso_date, whole_number
 from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -44,27 +43,6 @@ def _labels() -> dict[str, object]:
 def _my_code(session: SessionDep, principal: Principal) -> str:
     node = session.get(Jurisdiction, principal.jurisdiction_id)
     return node.code if node is not None else ""
-
-
-def _number(text: str, field: str, *, low: int, high: int) -> int:
-    value = text.strip()
-    if not value.isdigit():
-        raise InvalidInput([RowError(1, field, Message("“{value}” is not a whole number", value=text[:20]))])
-    number = int(value)
-    if not low <= number <= high:
-        raise InvalidInput(
-            [RowError(1, field, Message("must be between {low} and {high}", low=low, high=high))]
-        )
-    return number
-
-
-def _date(text: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(
-            [RowError(1, field, Message("“{value}” is not a date (write it as 2022-07-01)", value=text[:20]))]
-        ) from None
 
 
 # -------------------------------------------------------------------------------------------- courses
@@ -98,11 +76,11 @@ def create_course(
     errors: list[RowError] = []
     days = score = 0
     try:
-        days = _number(valid_days, "valid_days", low=1, high=3650)
+        days = whole_number(valid_days, "valid_days", low=1, high=3650)
     except InvalidInput as invalid:
         errors.extend(invalid.errors)
     try:
-        score = _number(pass_score, "pass_score", low=0, high=100)
+        score = whole_number(pass_score, "pass_score", low=0, high=100)
     except InvalidInput as invalid:
         errors.extend(invalid.errors)
     try:
@@ -149,7 +127,7 @@ def hold_session(
     held_on: Annotated[str, Form(max_length=20)] = "",
     jurisdiction_code: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    day = _date(held_on, "held_on")
+    day = iso_date(held_on, "held_on")
     held = training.hold_session(
         session, principal, course_id, day, jurisdiction_code=jurisdiction_code, ip=client_ip(request)
     )
@@ -186,7 +164,7 @@ def add_participants(
 ) -> Response:
     """Put people on the session's list (the results are entered beside each name afterwards)."""
     chosen = [str(v)[:12] for v in form.getlist("staff_ids")][: training.MAX_PARTICIPANTS + 1]
-    ids = [_number(v, "staff_ids", low=1, high=2_147_483_647) for v in chosen]
+    ids = [whole_number(v, "staff_ids", low=1, high=2_147_483_647) for v in chosen]
     training.add_participants(session, principal, session_id, ids, ip=client_ip(request))
     return RedirectResponse(f"/resources/training/sessions/{session_id}", status_code=303)
 
@@ -201,8 +179,8 @@ def record_result(
     exam_score: Annotated[str, Form(max_length=6)] = "",
 ) -> Response:
     """One participant's exam result; htmx swaps the participant's row (a pass shows the certificate)."""
-    person = _number(staff_id, "staff_id", low=1, high=2_147_483_647)
-    score = _number(exam_score, "exam_score", low=0, high=100)
+    person = whole_number(staff_id, "staff_id", low=1, high=2_147_483_647)
+    score = whole_number(exam_score, "exam_score", low=0, high=100)
     training.record_result(session, principal, session_id, person, score, ip=client_ip(request))
     if request.headers.get("HX-Request") != "true":
         return RedirectResponse(f"/resources/training/sessions/{session_id}", status_code=303)

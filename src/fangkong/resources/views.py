@@ -4,7 +4,6 @@ stock left, reorder alerts and a chart of days left per store and supply (EChart
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Annotated
 
@@ -14,14 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fangkong.core import clock
 from fangkong.core.auth import Principal
 from fangkong.core.deps import FormDep, Require, RowId, SessionDep, VaultDep, client_ip
-from fangkong.core.errors import InvalidInput, RowError
-from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
 from fangkong.resources import rules
 from fangkong.resources.models import Skill, SupplyKind, TeamKind
 from fangkong.resources.service import deployments, overview, roster, staff, supplies, teams
 from fangkong.resources.service.deployments import MemberPlan
+from fangkong.web.forms import iso_date, whole_number
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -188,27 +186,6 @@ def supplies_page(request: Request, principal: Reader, session: SessionDep) -> H
 # ------------------------------------------------------------------------------------------- forms
 
 
-def _number(text: str, field: str, *, low: int, high: int) -> int:
-    value = text.strip()
-    if not value.lstrip("-").isdigit():
-        raise InvalidInput([RowError(1, field, Message("“{value}” is not a whole number", value=text[:20]))])
-    number = int(value)
-    if not low <= number <= high:
-        raise InvalidInput(
-            [RowError(1, field, Message("must be between {low} and {high}", low=low, high=high))]
-        )
-    return number
-
-
-def _date(text: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(
-            [RowError(1, field, Message("“{value}” is not a date (write it as 2022-07-01)", value=text[:20]))]
-        ) from None
-
-
 @router.post("/resources/staff")
 def add_staff(
     request: Request, form: FormDep, principal: Manager, session: SessionDep, vault: VaultDep
@@ -247,8 +224,8 @@ def certify(
     passed_on: Annotated[str, Form(max_length=20)],
 ) -> Response:
     """Record a certification passed (an exam taken elsewhere)."""
-    day = _date(passed_on, "passed_on")
-    person = _number(staff_id, "staff_id", low=1, high=2_147_483_647)
+    day = iso_date(passed_on, "passed_on")
+    person = whole_number(staff_id, "staff_id", low=1, high=2_147_483_647)
     staff.certify(session, principal, person, skill, day, ip=client_ip(request))
     return RedirectResponse("/resources/staff", status_code=303)
 
@@ -280,8 +257,8 @@ def add_member(
     teams.add_member(
         session,
         principal,
-        _number(team_id, "team_id", low=1, high=2_147_483_647),
-        _number(staff_id, "staff_id", low=1, high=2_147_483_647),
+        whole_number(team_id, "team_id", low=1, high=2_147_483_647),
+        whole_number(staff_id, "staff_id", low=1, high=2_147_483_647),
         leader=leader == "yes",
         ip=client_ip(request),
     )
@@ -300,7 +277,7 @@ def send(
     working_group: Annotated[str, Form(max_length=60)] = "",
 ) -> Response:
     """Send a whole team in support (支援), one batch, one working group."""
-    team = _number(team_id, "team_id", low=1, high=2_147_483_647)
+    team = whole_number(team_id, "team_id", low=1, high=2_147_483_647)
     row = teams.team_row(session, principal, team)
     deployments.send(
         session,
@@ -324,7 +301,7 @@ def check_in(
     batch: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
     """Check in on arrival: one batch, or everyone not yet checked in."""
-    wanted = _number(batch, "batch", low=1, high=20) if batch.strip() else None
+    wanted = whole_number(batch, "batch", low=1, high=20) if batch.strip() else None
     deployments.check_in(session, principal, deployment_id, batch=wanted, ip=client_ip(request))
     return RedirectResponse("/resources/deployments", status_code=303)
 
@@ -350,7 +327,7 @@ def receive(
         principal,
         jurisdiction_code=jurisdiction_code,
         kind=kind,
-        quantity=_number(quantity, "quantity", low=1, high=supplies.QUANTITY_MAX),
+        quantity=whole_number(quantity, "quantity", low=1, high=supplies.QUANTITY_MAX),
         site=site,
         ip=client_ip(request),
     )
@@ -369,9 +346,9 @@ def transfer(
     supplies.transfer(
         session,
         principal,
-        _number(stock_id, "stock_id", low=1, high=2_147_483_647),
+        whole_number(stock_id, "stock_id", low=1, high=2_147_483_647),
         to_jurisdiction_code,
-        _number(quantity, "quantity", low=1, high=supplies.QUANTITY_MAX),
+        whole_number(quantity, "quantity", low=1, high=supplies.QUANTITY_MAX),
         ip=client_ip(request),
     )
     return RedirectResponse("/resources/supplies", status_code=303)

@@ -53,6 +53,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from fangkong.core.db import Base
+from fangkong.core.errors import NotFound
+from fangkong.core.models import Person
+from fangkong.core.scope import path_in_scope
 from fangkong.models_registry import import_all_models
 
 PEOPLE = "people"
@@ -356,3 +359,21 @@ def pin(session: Session, stmt: Select[Any] | CompoundSelect[Any], name: str, ki
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(f"ANALYZE {name}")  # the planner must know its size to join on it
     return pinned
+
+
+def rows_per_table(session: Session, columns: list[tuple[Table, Column[Any]]], value: int) -> dict[str, int]:
+    """How many rows of each table hold ``value`` in one of these columns (the comparison pages)."""
+    counts: dict[str, int] = {}
+    for t, column in columns:
+        n = session.scalar(select(func.count()).select_from(t).where(column == value)) or 0
+        if n:
+            counts[t.name] = counts.get(t.name, 0) + int(n)
+    return counts
+
+
+def person_in_scope(session: Session, scope_path: str, person_id: int) -> Person:
+    """A living person (not anonymised) in the reader's subtree, else "not found"."""
+    person = session.get(Person, person_id)
+    if person is None or not path_in_scope(person.jpath, scope_path) or person.id_hash.startswith("~"):
+        raise NotFound(f"person {person_id} not found")
+    return person

@@ -18,7 +18,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -93,19 +93,7 @@ def likely_duplicates(session: Session, scope_path: str, limit: int = 200) -> li
 
 def linked_counts(session: Session, person_id: int) -> dict[str, int]:
     """Rows per table that refer to the person (for the comparison page)."""
-    counts: dict[str, int] = {}
-    for ref in linkage.person_refs():
-        n = session.scalar(select(func.count()).select_from(ref.table).where(ref.column == person_id)) or 0
-        if n:
-            counts[ref.table.name] = counts.get(ref.table.name, 0) + int(n)
-    return counts
-
-
-def _person_in_scope(session: Session, scope_path: str, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None or not path_in_scope(person.jpath, scope_path) or person.id_hash.startswith("~"):
-        raise NotFound(f"person {person_id} not found")
-    return person
+    return linkage.rows_per_table(session, [(r.table, r.column) for r in linkage.person_refs()], person_id)
 
 
 def merge(
@@ -113,8 +101,8 @@ def merge(
 ) -> PersonMerge:
     if survivor_id == merged_id:
         raise Conflict(Message("A person cannot be merged into themselves."))
-    survivor = _person_in_scope(session, scope_path, survivor_id)
-    merged = _person_in_scope(session, scope_path, merged_id)
+    survivor = linkage.person_in_scope(session, scope_path, survivor_id)
+    merged = linkage.person_in_scope(session, scope_path, merged_id)
     if merged_id in pending_merged_ids(session) or survivor_id in pending_merged_ids(session):
         raise Conflict(Message("This person is already merged; undo that merge first."))
     moves: list[dict[str, object]] = []

@@ -25,14 +25,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Table, func, select, update
+from sqlalchemy import Column, Table, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.errors import Conflict, NotFound
 from fangkong.core.i18n import Message
-from fangkong.core.models import Person
 from fangkong.core.scope import path_in_scope
 from fangkong.privacy.models import PersonMerge
 from fangkong.privacy.rules.merge import UNDO_WINDOW_DAYS
@@ -114,19 +113,7 @@ def view(session: Session, scope_path: str, record_id: int) -> RecordView:
 
 def linked_counts(session: Session, record_id: int) -> dict[str, int]:
     """Rows per table that name the record (for the comparison page)."""
-    counts: dict[str, int] = {}
-    for ref in record_refs():
-        n = session.scalar(select(func.count()).select_from(ref.table).where(ref.column == record_id)) or 0
-        if n:
-            counts[ref.table.name] = counts.get(ref.table.name, 0) + int(n)
-    return counts
-
-
-def _person(session: Session, scope_path: str, person_id: int) -> Person:
-    person = session.get(Person, person_id)
-    if person is None or not path_in_scope(person.jpath, scope_path) or person.id_hash.startswith("~"):
-        raise NotFound(f"person {person_id} not found")
-    return person
+    return linkage.rows_per_table(session, [(r.table, r.column) for r in record_refs()], record_id)
 
 
 def link(
@@ -137,7 +124,7 @@ def link(
 
     records = records_table()
     record = _record(session, scope_path, record_id)
-    person = _person(session, scope_path, person_id)
+    person = linkage.person_in_scope(session, scope_path, person_id)
     assert records is not None
     if record.person_id is not None:
         raise Conflict(Message("This tracing record is already linked to a person."))

@@ -241,24 +241,8 @@ class SessionRow:
 
 
 def list_sessions(session: Session, principal: Principal) -> list[SessionRow]:
-    counts = (
-        select(
-            Attendance.session_id,
-            func.count(Attendance.id).label("attended"),
-            func.count(Attendance.id).filter(Attendance.passed.is_(True)).label("passed"),
-        )
-        .group_by(Attendance.session_id)
-        .subquery()
-    )
-    found = session.execute(
-        select(TrainingSession, counts.c.attended, counts.c.passed)
-        .outerjoin(counts, counts.c.session_id == TrainingSession.id)
-        .where(under(TrainingSession.jpath, principal.jpath))
-        .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
-        .limit(200)
-    ).all()
-    return [SessionRow(s, int(a or 0), int(p or 0)) for s, a, p in found]
-
+    """The latest sessions in scope (the API's list: its first 200)."""
+    return _session_rows(session, [under(TrainingSession.jpath, principal.jpath)], 1, size=200)[0]
 
 # ------------------------------------------------------------------------------- pages' reads and forms
 
@@ -295,7 +279,9 @@ def course_rows(session: Session, principal: Principal) -> list[CourseRow]:
     return [CourseRow(c, int(n or 0), int(p or 0)) for c, n, p in found]
 
 
-def _session_rows(session: Session, where: list[Any], page: int) -> tuple[list[SessionRow], int]:
+def _session_rows(
+    session: Session, where: list[Any], page: int, size: int = PAGE_SIZE
+) -> tuple[list[SessionRow], int]:
     total = int(session.scalar(select(func.count(TrainingSession.id)).where(*where)) or 0)
     counts = (
         select(
@@ -311,8 +297,8 @@ def _session_rows(session: Session, where: list[Any], page: int) -> tuple[list[S
         .outerjoin(counts, counts.c.session_id == TrainingSession.id)
         .where(*where)
         .order_by(TrainingSession.held_on.desc(), TrainingSession.id.desc())
-        .offset((max(page, 1) - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .offset((max(page, 1) - 1) * size)
+        .limit(size)
     ).all()
     return [SessionRow(s, int(a or 0), int(p or 0)) for s, a, p in found], total
 

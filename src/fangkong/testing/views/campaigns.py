@@ -20,7 +20,8 @@ from fangkong.core.scope import under
 from fangkong.testing.models import Campaign, CampaignRound, RoundState, SamplingSite, Tube, TubeMember
 from fangkong.testing.rules.rounds import POOL_SIZES, ROUND_DEADLINE_HOURS
 from fangkong.testing.service import rounds
-from fangkong.testing.views.common import Manager, Reader, _can, _hours_left, _number, _places, router
+from fangkong.testing.views.common import Manager, Reader, _can, _hours_left, _places, router
+from fangkong.web.forms import whole_number
 from fangkong.web.templating import render
 
 
@@ -90,8 +91,8 @@ def create_campaign(
         name=name,
         areas=areas,
         sealed=sealed,
-        pool_size=_number(pool_size, "pool_size", low=1, high=20),
-        deadline_hours=_number(deadline_hours, "deadline_hours", low=1, high=168),
+        pool_size=whole_number(pool_size, "pool_size", low=1, high=20),
+        deadline_hours=whole_number(deadline_hours, "deadline_hours", low=1, high=168),
         reason=reason.strip(),
     )
     return RedirectResponse(f"/testing/campaigns/{campaign.id}", status_code=303)
@@ -198,7 +199,7 @@ def close_round(
     community_positives: Annotated[str, Form(max_length=9)] = "",
 ) -> Response:
     positives = (
-        _number(community_positives, "community_positives", low=0, high=10_000_000)
+        whole_number(community_positives, "community_positives", low=0, high=10_000_000)
         if community_positives.strip()
         else None
     )

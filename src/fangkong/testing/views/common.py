@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 from fangkong.core import clock
 from fangkong.core.auth import Principal
 from fangkong.core.deps import Require
-from fangkong.core.errors import InvalidInput, RowError
-from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction, Level
 from fangkong.core.permissions import Permission
 from fangkong.core.scope import under
@@ -54,18 +52,6 @@ def _can(principal: Principal) -> dict[str, bool]:
         "can_sample": principal.can(Permission.testing_sample),
         "can_upload": principal.can(Permission.lab_results),
     }
-
-
-def _number(text: str, field: str, *, low: int, high: int) -> int:
-    value = text.strip()
-    if not value.lstrip("-").isdigit():
-        raise InvalidInput([RowError(1, field, Message("“{value}” is not a whole number", value=text))])
-    number = int(value)
-    if number < low:
-        raise InvalidInput([RowError(1, field, Message("must be at least {limit}", limit=low))])
-    if number > high:
-        raise InvalidInput([RowError(1, field, Message("must be at most {limit}", limit=high))])
-    return number
 
 
 def _places(session: Session, principal: Principal, levels: Sequence[Level]) -> list[Jurisdiction]:

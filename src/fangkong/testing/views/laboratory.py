@@ -21,8 +21,9 @@ from fangkong.core.uploads import save_upload
 from fangkong.testing import fhir_results
 from fangkong.testing.models import Laboratory
 from fangkong.testing.service import results
-from fangkong.testing.views.common import MAX_RESULTS_FILE_BYTES, Lab, Reader, _number, router
+from fangkong.testing.views.common import MAX_RESULTS_FILE_BYTES, Lab, Reader, router
 from fangkong.web.errors import is_htmx
+from fangkong.web.forms import whole_number
 from fangkong.web.templating import language_of, render
 
 
@@ -64,7 +65,7 @@ def upload_results(
     context = _lab_context(session, principal)
     lab = None
     if laboratory_id.strip():
-        lab = _number(laboratory_id, "laboratory_id", low=1, high=2_147_483_647)
+        lab = whole_number(laboratory_id, "laboratory_id", low=1, high=2_147_483_647)
     context["laboratory_id"] = lab
     with tempfile.TemporaryDirectory() as tmp:
         path = save_upload(file, tmp, default_name="results.csv", limit=MAX_RESULTS_FILE_BYTES)

@@ -12,7 +12,8 @@ from fangkong.analytics.pooling import PoolingInputError
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.testing.rules import pool_planner as planner
-from fangkong.testing.views.common import Reader, _number, router
+from fangkong.testing.views.common import Reader, router
+from fangkong.web.forms import whole_number
 from fangkong.web.templating import render
 
 
@@ -45,7 +46,7 @@ def planner_page(
                 raise InvalidInput(
                     [RowError(1, "prevalence", Message("must lie between 0 and 100 per cent, both excluded"))]
                 )
-            people = _number(population, "population", low=1, high=2_000_000_000)
+            people = whole_number(population, "population", low=1, high=2_000_000_000)
             capacity = _float(lab_capacity, "lab_capacity")
             if capacity <= 0:
                 raise InvalidInput(
