@@ -469,6 +469,7 @@ BAD: dict[str, Callable[[], Bad]] = {
     ),
     "POST /quarantine/rule": lambda: Bad({"occupancy_percent": "150"}, "occupancy_percent", novalidate=True),
     "POST /quarantine/transfers": lambda: Bad({"seats": "0"}, "seats", novalidate=True),
+    "POST /testing/sites/{id}/samplers": lambda: Bad({"ends_on": "2000-01-01"}, "ends_on", novalidate=True),
     "GET /testing/worklist": lambda: Bad({"day": "2099-01-01"}, filter=True),
     "GET /testing/planner": lambda: Bad({"prevalence": "150"}, filter=True, novalidate=True),
     "POST /testing/campaigns": lambda: Bad(

@@ -23,7 +23,7 @@ from fangkong.core.models import Jurisdiction, Level, Person
 from fangkong.core.scope import under
 from fangkong.testing.models import TestResult
 from fangkong.testing.rules.codes import ScanCodes
-from fangkong.testing.service import labs, orders, results, rounds, scanning
+from fangkong.testing.service import labs, orders, results, rounds, scanning, site_staffing
 from fangkong.wiring import build_bus
 
 # Share of the round's residents scanned by the time the demo opens (modelling choice).
@@ -72,7 +72,9 @@ def seed(session: Session, hash_key: str, county_code: str) -> DemoTesting:
     )
     started = clock.from_local(dt.datetime.combine(clock.today(), dt.time(7, 0)))
     opened = rounds.open_round(session, coordinator, campaign.id, starts_at=min(started, clock.utcnow()))
-    rounds.set_up_sites(session, coordinator, opened.id)
+    sites = rounds.set_up_sites(session, coordinator, opened.id)
+    # The county's certified samplers stand at the sites (their pages name who samples there).
+    site_staffing.fill_from_roster(session, coordinator, [site.id for site in sites], ip="demo")
     people = list(
         session.scalars(
             select(Person.id)

@@ -46,6 +46,10 @@ UNIT_MAX = 100
 PHONE_MAX = 20
 
 
+# The skill other capabilities ask about (testing posts samplers), without importing resources' models.
+SAMPLING = Skill.sampling
+
+
 @dataclass(frozen=True)
 class StaffRow:
     """A staff member as the worklist shows them: skills, valid certifications and where they are."""

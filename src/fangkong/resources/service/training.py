@@ -244,6 +244,7 @@ def list_sessions(session: Session, principal: Principal) -> list[SessionRow]:
     """The latest sessions in scope (the API's list: its first 200)."""
     return _session_rows(session, [under(TrainingSession.jpath, principal.jpath)], 1, size=200)[0]
 
+
 # ------------------------------------------------------------------------------- pages' reads and forms
 
 PAGE_SIZE = 50

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+import datetime as dt
+from typing import Annotated
+
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from fangkong.core.deps import RowId, SessionDep
+from fangkong.core import clock
+from fangkong.core.deps import RowId, SessionDep, client_ip
 from fangkong.core.errors import NotFound
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import path_in_scope
 from fangkong.testing.models import Campaign, CampaignRound, SamplingSite, Tube, TubeMember
-from fangkong.testing.service import rounds
-from fangkong.testing.views.common import Reader, _can, router
+from fangkong.testing.service import rounds, site_staffing
+from fangkong.testing.views.common import Manager, Reader, _can, router
+from fangkong.web.forms import iso_date, whole_number
 from fangkong.web.templating import render
 
 
@@ -72,7 +77,45 @@ def site_page(request: Request, site_id: RowId, principal: Reader, session: Sess
             "place": place.name if place is not None else "",
             "by_round": by_round,
             "expected": expected,
+            "samplers": site_staffing.samplers(session, principal, site.id),
+            "postable": site_staffing.postable(session, principal, site.id),
+            "today": clock.today().isoformat(),
             **_can(principal),
         },
         principal=principal,
     )
+
+
+def _optional_day(text: str, field: str) -> dt.date | None:
+    return iso_date(text, field) if text.strip() else None
+
+
+@router.post("/testing/sites/{site_id}/samplers")
+def post_sampler(
+    request: Request,
+    site_id: RowId,
+    principal: Manager,
+    session: SessionDep,
+    staff_id: Annotated[str, Form(max_length=12)] = "",
+    starts_on: Annotated[str, Form(max_length=10)] = "",
+    ends_on: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Post a certified sampler to the site, from a day (today: now) until a day or open-ended."""
+    site_staffing.post_sampler(
+        session,
+        principal,
+        site_id,
+        whole_number(staff_id, "staff_id", low=1, high=2**31 - 1),
+        starts_on=_optional_day(starts_on, "starts_on"),
+        ends_on=_optional_day(ends_on, "ends_on"),
+        ip=client_ip(request),
+    )
+    return RedirectResponse(f"/testing/sites/{site_id}#samplers", status_code=303)
+
+
+@router.post("/testing/sites/{site_id}/samplers/{posting_id}/end")
+def unpost_sampler(
+    request: Request, site_id: RowId, posting_id: RowId, principal: Manager, session: SessionDep
+) -> Response:
+    site_staffing.unpost_sampler(session, principal, site_id, posting_id, ip=client_ip(request))
+    return RedirectResponse(f"/testing/sites/{site_id}#samplers", status_code=303)
