@@ -32,7 +32,7 @@ from fangkong.core.scope import under
 from fangkong.core.uploads import save_upload
 from fangkong.quarantine import service
 from fangkong.quarantine.models import RoomKind, RoomState, SiteKind, SiteStatus
-from fangkong.web.forms import whole_number
+from fangkong.web.forms import optional_iso_date, whole_number
 from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
@@ -283,18 +283,6 @@ def change_status(
     return RedirectResponse(f"/quarantine/sites/{site_id}", status_code=303)
 
 
-def _optional_date(text: str, field: str) -> dt.date | None:
-    value = text.strip()
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            [RowError(1, field, Message("“{value}” is not a date (write it as 2022-07-01)", value=text))]
-        ) from None
-
-
 @router.post("/quarantine/sites/{site_id}/postings")
 def post_staff(
     request: Request,
@@ -313,8 +301,8 @@ def post_staff(
         site_id,
         whole_number(staff_id, "staff_id", low=1, high=2**31 - 1),
         role,
-        starts_on=_optional_date(starts_on, "starts_on"),
-        ends_on=_optional_date(ends_on, "ends_on"),
+        starts_on=optional_iso_date(starts_on, "starts_on"),
+        ends_on=optional_iso_date(ends_on, "ends_on"),
         ip=client_ip(request),
     )
     return RedirectResponse(f"/quarantine/sites/{site_id}#staff", status_code=303)

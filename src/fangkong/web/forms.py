@@ -38,3 +38,8 @@ def iso_date(text: str, field: str) -> dt.date:
     except ValueError:
         problem = Message("“{value}” is not a date (write it as 2022-07-01)", value=text[:_ECHO])
         raise InvalidInput([RowError(1, field, problem)]) from None
+
+
+def optional_iso_date(text: str, field: str) -> dt.date | None:
+    """A day as :func:`iso_date`, or None when the field was left empty (an open-ended period)."""
+    return iso_date(text, field) if text.strip() else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -18,7 +17,7 @@ from fangkong.core.scope import path_in_scope
 from fangkong.testing.models import Campaign, CampaignRound, SamplingSite, Tube, TubeMember
 from fangkong.testing.service import rounds, site_staffing
 from fangkong.testing.views.common import Manager, Reader, _can, router
-from fangkong.web.forms import iso_date, whole_number
+from fangkong.web.forms import optional_iso_date, whole_number
 from fangkong.web.templating import render
 
 
@@ -86,10 +85,6 @@ def site_page(request: Request, site_id: RowId, principal: Reader, session: Sess
     )
 
 
-def _optional_day(text: str, field: str) -> dt.date | None:
-    return iso_date(text, field) if text.strip() else None
-
-
 @router.post("/testing/sites/{site_id}/samplers")
 def post_sampler(
     request: Request,
@@ -106,8 +101,8 @@ def post_sampler(
         principal,
         site_id,
         whole_number(staff_id, "staff_id", low=1, high=2**31 - 1),
-        starts_on=_optional_day(starts_on, "starts_on"),
-        ends_on=_optional_day(ends_on, "ends_on"),
+        starts_on=optional_iso_date(starts_on, "starts_on"),
+        ends_on=optional_iso_date(ends_on, "ends_on"),
         ip=client_ip(request),
     )
     return RedirectResponse(f"/testing/sites/{site_id}#samplers", status_code=303)
