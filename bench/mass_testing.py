@@ -283,6 +283,14 @@ def main() -> None:
     parser.add_argument(
         "--offline-batch", type=int, default=50, help="scans per offline upload (a separate HTTP figure)"
     )
+    parser.add_argument(
+        "--http-workers", type=int, default=HTTP_WORKERS, help="uvicorn worker processes serving the scanner"
+    )
+    parser.add_argument(
+        "--wrk",
+        action="store_true",
+        help="also load the scanner with wrk (Debian package wrk), a load generator in C, one scan per call",
+    )
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     if args.http_only:
@@ -613,6 +621,24 @@ def _cpu_seconds(pid: int) -> float:
     return total + sum(_cpu_seconds(child) for child in children)
 
 
+def _database_cpu_seconds() -> float:
+    """User + system CPU seconds so far of every PostgreSQL process on this machine (the backends that
+    serve the calls, and the WAL writer and checkpointer that make their commits durable)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 class Handheld:
     """One handheld's HTTP/1.1 keep-alive connection: requests one after the other, each answered before
     the next (h11, the protocol state machine httpx itself runs on, over asyncio streams). httpx's own
@@ -663,6 +689,83 @@ class Handheld:
             self.writer.close()
 
 
+# Scans made for wrk: more than it can send in WRK_SECONDS (it starts again from the first if not).
+WRK_SCANS = 100_000
+WRK_SECONDS = 10
+WRK_SCRIPT = Path(__file__).with_name("scanner_wrk.lua")
+
+
+def wrk_calls(
+    args: argparse.Namespace,
+    server_pid: int,
+    port: int,
+    token: str,
+    url: str,
+    round_id: int,
+    codes: Any,
+    taken: str,
+) -> tuple[str, int, float, float, float, float]:
+    """The scanner loaded by wrk for ``WRK_SECONDS``: ``HTTP_HANDHELDS`` connections, one scan per call,
+    each handheld filling its own tubes. A load generator in C costs the machine's shared cores a tenth of
+    the Python client's CPU per call, so more of them go to the server. Returns the figures as ``run``
+    records them, the scans stored (counted in the database afterwards) in place of the calls."""
+    import re
+    import resource
+    import shutil
+    import subprocess
+
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("--wrk: wrk is not installed (apt-get install wrk)")
+    first = 2 * args.handheld_scans
+    per_device: dict[int, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        bodies = Path(tmp) / "scans.jsonl"
+        with bodies.open("w") as fh:
+            for n in range(WRK_SCANS):
+                device = n % HTTP_HANDHELDS
+                k = per_device[device] = per_device.get(device, -1) + 1
+                fh.write(json.dumps({
+                    "device_id": f"W-{device:03d}", "device_seq": k, "round_id": round_id,
+                    "barcode": f"W{device:03d}T{k // args.pool:07d}",
+                    "person_code": codes.code_for(first + n + 1), "scanned_at": taken,
+                }) + "\n")  # fmt: skip
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        server_before, database_before = _cpu_seconds(server_pid), _database_cpu_seconds()
+        done = subprocess.run(
+            [
+                wrk, "-t", "1", "-c", str(HTTP_HANDHELDS), "-d", f"{WRK_SECONDS}s", "--latency",
+                "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}", "--", str(bodies), "1", token,
+            ],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        server_cpu = _cpu_seconds(server_pid) - server_before
+        database_cpu = _database_cpu_seconds() - database_before
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    seconds_match = re.search(r"requests in ([0-9.]+)(m?s)", done.stdout)
+    tail = re.search(r"FANGKONG failed=(\d+) wrapped=(\d+) p50_ms=([0-9.]+) p99_ms=([0-9.]+)", done.stdout)
+    if seconds_match is None or tail is None:
+        raise RuntimeError(f"wrk said: {done.stdout} {done.stderr}")
+    seconds = float(seconds_match.group(1)) / (1000 if seconds_match.group(2) == "ms" else 1)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT count(*) FROM testing_tube_members WHERE device_id LIKE 'W-%'")
+        ).scalar_one()
+    engine.dispose()
+    failed, wrapped = int(tail.group(1)), int(tail.group(2))
+    log(
+        f"HTTP scanner, wrk: {stored:,} scans stored in {seconds:.1f} s, {stored / seconds:,.0f}/s;"
+        f" latency p50 {tail.group(3)} ms, p99 {tail.group(4)} ms; {failed} calls not answered 200;"
+        f" lines sent again {wrapped}; CPU wrk {client_cpu:.1f} s, server {server_cpu:.1f} s,"
+        f" PostgreSQL {database_cpu:.1f} s (machine load {os.getloadavg()[0]:.1f})"
+    )
+    if failed:
+        raise RuntimeError(f"wrk: {failed} calls were not answered 200")
+    return "1 scan per call, wrk", int(stored), seconds, client_cpu, server_cpu, database_cpu
+
+
 def http_bindings(args: argparse.Namespace) -> None:
     """The scanner endpoint over HTTP, against fangkong served by uvicorn in its own processes on its own
     PostgreSQL database (dropped at the end): ``--handheld-scans`` scans from ``HTTP_HANDHELDS`` handhelds
@@ -693,13 +796,14 @@ def http_bindings(args: argparse.Namespace) -> None:
     url, name = fresh_database()
     log(f"HTTP scanner: database {name}")
     server: subprocess.Popen[bytes] | None = None
-    measured: list[tuple[str, int, float, float, float]] = []
+    measured: list[tuple[str, int, float, float, float, float]] = []
     floor_figures = (0.0, 0.0, 0.0)
     try:
         upgrade(url)
         db = Database(url)
         community_ids, community_paths, _city = build_city(db, max(10, 2 * per_run // 2_000))
-        build_people(db, 2 * per_run, community_ids, community_paths)
+        # Persons 1..n for the Python client's single scans, n+1..2n for its queues, 2n+1.. for wrk's calls.
+        build_people(db, 2 * per_run + (WRK_SCANS if args.wrk else 0), community_ids, community_paths)
         coordinator(db, "330100")
         with acting(db)() as (session, me):
             campaign = rounds.create_campaign(
@@ -724,7 +828,7 @@ def http_bindings(args: argparse.Namespace) -> None:
             [
                 *(sys.executable, "-m", "uvicorn", "fangkong.app:create_app", "--factory"),
                 *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
-                *("--workers", str(HTTP_WORKERS), "--no-access-log", "--timeout-keep-alive", "60"),
+                *("--workers", str(args.http_workers), "--no-access-log", "--timeout-keep-alive", "60"),
             ],
             env=env,
         )
@@ -802,7 +906,9 @@ def http_bindings(args: argparse.Namespace) -> None:
             assert server is not None
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             server_before = _cpu_seconds(server.pid)
+            database_before = _database_cpu_seconds()
             seconds = asyncio.run(go())
+            database_cpu = _database_cpu_seconds() - database_before
             client_after = resource.getrusage(resource.RUSAGE_SELF)
             server_cpu = _cpu_seconds(server.pid) - server_before
             client_cpu = (client_after.ru_utime - client_before.ru_utime) + (
@@ -810,11 +916,13 @@ def http_bindings(args: argparse.Namespace) -> None:
             )
             if problems or recorded != per_run:
                 raise RuntimeError(f"HTTP scanner: {recorded:,} of {per_run:,} recorded; {problems[:3]}")
-            measured.append((label, len(bodies), seconds, client_cpu, server_cpu))
+            measured.append((label, len(bodies), seconds, client_cpu, server_cpu, database_cpu))
             log(
                 f"HTTP scanner, {label}: {recorded:,} scans in {len(bodies):,} calls from {HTTP_HANDHELDS}"
-                f" handhelds ({HTTP_WORKERS} server processes): {seconds:.1f} s, {recorded / seconds:,.0f}/s;"
-                f" CPU client {client_cpu:.1f} s, server {server_cpu:.1f} s; {resent} calls sent again"
+                f" handhelds ({args.http_workers} server processes): {seconds:.1f} s,"
+                f" {recorded / seconds:,.0f}/s;"
+                f" CPU client {client_cpu:.1f} s, server {server_cpu:.1f} s, PostgreSQL {database_cpu:.1f} s;"
+                f" {resent} calls sent again"
                 f" (machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
             )
 
@@ -852,6 +960,8 @@ def http_bindings(args: argparse.Namespace) -> None:
         )
         run(f"{args.handheld_batch} scan per call", calls_of(0, args.handheld_batch, "H"))
         run(f"offline queues of {args.offline_batch}", calls_of(per_run, args.offline_batch, "Q"))
+        if args.wrk:
+            measured.append(wrk_calls(args, server.pid, port, token, url, round_id, codes, taken))
     finally:
         if server is not None:
             server.send_signal(signal.SIGTERM)
@@ -866,20 +976,21 @@ def http_bindings(args: argparse.Namespace) -> None:
         f"{'HTTP floor: GET /healthz':<40}{floor_figures[0]:>8,.0f} /s{'':>20}"
         f"  (CPU per call: client {floor_figures[1]:.2f} ms, server {floor_figures[2]:.2f} ms)"
     )
-    for (label, calls, seconds, client_cpu, server_cpu), metric in zip(
-        measured, ("bindings_per_s", "bindings_per_s_offline_batches"), strict=True
+    for (label, calls, seconds, client_cpu, server_cpu, database_cpu), metric in zip(
+        measured, ("bindings_per_s", "bindings_per_s_offline_batches", "bindings_per_s_wrk"), strict=False
     ):
-        per_s = per_run / seconds
+        per_s = (calls if metric == "bindings_per_s_wrk" else per_run) / seconds
         print(
             f"{'scanner over HTTP, ' + label:<40}{per_s:>8,.0f} /s{'':>20}  ≥ {BINDINGS_TARGET:,.0f}/s"
             f"  (CPU per call: client {1000 * client_cpu / calls:.2f} ms,"
-            f" server {1000 * server_cpu / calls:.2f} ms)"
+            f" server {1000 * server_cpu / calls:.2f} ms, PostgreSQL {1000 * database_cpu / calls:.2f} ms)"
         )
         print(json.dumps({
             "bench": "mass_testing", "metric": metric, "value": round(per_s, 2), "unit": "1/s",
             "baseline": "target", "baseline_value": BINDINGS_TARGET,
             "ratio": round(per_s / BINDINGS_TARGET, 2), "calls": calls,
             "client_cpu_s": round(client_cpu, 2), "server_cpu_s": round(server_cpu, 2),
+            "database_cpu_s": round(database_cpu, 2),
             "healthz_per_s": round(floor_figures[0], 2),
         }))  # fmt: skip
 

@@ -25,7 +25,7 @@ from fangkong.core.auth import Principal, SessionSigner, principal_for, user_for
 from fangkong.core.config import Settings, get_settings
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database, PoolSize
-from fangkong.core.deps import BUSY_RETRY_SECONDS, DatabaseBusy, DatabaseGate, _from_cookie
+from fangkong.core.deps import BUSY_RETRY_SECONDS, DatabaseBusy, DatabaseGate, TokenPrincipals, _from_cookie
 from fangkong.core.errors import DomainError, InvalidInput, RowError, TooManyRequests
 from fangkong.core.i18n import Message, as_message, render_text
 from fangkong.core.throttle import LoginThrottle, ThrottlePolicy
@@ -205,6 +205,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    import os
+    import sys
+
+    if os.environ.get("FK_SWITCH"):
+        sys.setswitchinterval(float(os.environ["FK_SWITCH"]))
     clock.set_time_zone(settings.time_zone)
     worker_threads = settings.worker_threads
 
@@ -230,6 +235,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/docs",
         openapi_url="/api/openapi.json",
         lifespan=lifespan,
+        # fangkong exports no OpenTelemetry data; left on, FastAPI asks the global providers on every
+        # request whether it should (environment reads and all), which costs the scanner's calls.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     pool = PoolSize.for_requests(
@@ -243,6 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.vault = Vault(settings.encryption_key, settings.hash_key)
     app.state.signer = SessionSigner(settings.secret_key, settings.session_hours)
+    app.state.token_principals = TokenPrincipals()
     app.state.login_throttle = LoginThrottle(
         ThrottlePolicy(
             window=dt.timedelta(minutes=settings.login_window_minutes),
@@ -262,15 +271,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policy_exempt=frozenset(url for url in documentation if url),
     )
 
+    # Async and without I/O: it answers from the event loop even when every worker thread is busy, so a
+    # load balancer sees the process alive as long as it can serve at all. Declared first, so that it is
+    # matched before the hundreds of routes below.
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
     from fangkong.routes import include_all
 
     include_all(app)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-
-    # Async and without I/O: it answers from the event loop even when every worker thread is busy, so a
-    # load balancer sees the process alive as long as it can serve at all.
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app

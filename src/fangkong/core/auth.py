@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -20,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import as_utc, utcnow
+from fangkong.core.errors import Conflict, DomainError
+from fangkong.core.i18n import Message
 from fangkong.core.models import ApiToken, Jurisdiction, Role, User
 from fangkong.core.permissions import ROLE_PERMISSIONS, Permission
 
@@ -47,6 +50,23 @@ class Principal:
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+
+class TokenNoLongerValid(DomainError):
+    """A call read with a bearer token that was revoked, expired or whose user was deactivated since."""
+
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__(Message("this token is no longer valid: sign in again"))
+
+
+class HolderChanged(Conflict):
+    """A call read with a token whose user has since had their role or jurisdiction changed: the call is
+    refused as a whole and may be sent again (it is then read as the user is now)."""
+
+    def __init__(self) -> None:
+        super().__init__(Message("your account was changed since this call was read: send again"))
 
 
 class LoginFailed(Exception):
@@ -156,3 +176,38 @@ def user_for_token(session: Session, token: str) -> User | None:
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.is_active else None
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """Who holds a valid bearer token now: the parts of a principal that decide what it may do."""
+
+    user_id: int
+    role: Role
+    jurisdiction_id: int
+
+    def holds(self, principal: Principal) -> bool:
+        """Whether ``principal`` (read from this token earlier) still speaks for this holder."""
+        return (self.user_id, self.role, self.jurisdiction_id) == (
+            principal.user_id,
+            principal.role,
+            principal.jurisdiction_id,
+        )
+
+
+def token_holders(session: Session, digests: Collection[str]) -> dict[str, TokenHolder]:
+    """The holder of each of these tokens (by ``token_digest``) that is still valid: unexpired, of an
+    active user. One query for any number of tokens: a group of calls confirms its callers at once."""
+    if not digests:
+        return {}
+    rows = session.execute(
+        select(ApiToken.token_hash, ApiToken.expires_at, User.id, User.role, User.jurisdiction_id)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash.in_(sorted(digests)), User.is_active.is_(True))
+    ).all()
+    now = utcnow()
+    return {
+        digest: TokenHolder(user_id, role, jurisdiction_id)
+        for digest, expires_at, user_id, role, jurisdiction_id in rows
+        if expires_at is None or as_utc(expires_at) >= now
+    }

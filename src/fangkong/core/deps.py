@@ -12,10 +12,11 @@ The ``async def`` dependencies below only wait for a turn at the database or rea
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import anyio
 from anyio.lowlevel import RunVar
@@ -23,7 +24,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from fangkong.core.auth import Principal, principal_for, user_for_token
+from fangkong.core.auth import Principal, principal_for, token_digest, user_for_token
 from fangkong.core.config import Settings
 from fangkong.core.crypto import Vault
 from fangkong.core.db import Database
@@ -32,6 +33,8 @@ from fangkong.core.jurisdictions import drill_scope
 from fangkong.core.models import User
 from fangkong.core.permissions import Permission
 from fangkong.core.throttle import LoginThrottle
+
+_T = TypeVar("_T")
 
 SESSION_COOKIE = "fk_session"
 # The sandbox (jurisdiction id) of the drill the user entered on the pages.
@@ -191,15 +194,24 @@ async def sent_csrf(request: Request) -> str | None:
     return sent
 
 
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
+def _from_token(session: Session, token: str) -> Principal:
+    user = user_for_token(session, token)
+    if user is None:
+        raise NotAuthenticated()
+    return principal_for(session, user, "token")
+
+
 def optional_principal(
     request: Request, csrf: Annotated[str | None, Depends(sent_csrf)], session: SessionDep
 ) -> Principal | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        user = user_for_token(session, auth[7:].strip())
-        if user is None:
-            raise NotAuthenticated()
-        return principal_for(session, user, "token")
+    token = _bearer(request)
+    if token is not None:
+        return _from_token(session, token)
     principal = _from_cookie(request, session)
     if principal is not None and request.method not in SAFE_METHODS and csrf != principal.csrf:
         raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
@@ -230,6 +242,87 @@ class Require:
 
     def __repr__(self) -> str:
         return f"Require({self.permission.value})"
+
+
+class TokenPrincipals:
+    """The principals of bearer tokens read lately, in this process: a hint, never the last word.
+
+    The handhelds' scans come one per call, thousands a second at a round's peak; reading the caller
+    from the database on each call (token, user, jurisdiction: three queries and a worker thread) cost
+    more than binding the scan. A route that uses this (``RequireAtCommit``) confirms every token in
+    the transaction that writes its calls (``core.auth.token_holders``, one query for a whole group of
+    calls), so a token revoked or a user deactivated or moved is refused from the next commit on,
+    exactly as if it had been read afresh. Entries are read again after ``seconds`` (the display name a
+    principal carries) and the whole map is dropped when it holds ``most``.
+    """
+
+    def __init__(self, seconds: float = 60.0, most: int = 10_000) -> None:
+        self.seconds = seconds
+        self.most = most
+        self._found: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        found = self._found.get(digest)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, digest: str, principal: Principal) -> None:
+        if len(self._found) >= self.most:
+            self._found.clear()
+        self._found[digest] = (principal, time.monotonic() + self.seconds)
+
+    def drop(self, digest: str) -> None:
+        self._found.pop(digest, None)
+
+
+# The request state key under which ``RequireAtCommit`` leaves the caller's token digest (None: a cookie).
+TOKEN_DIGEST = "token_digest"
+
+
+class RequireAtCommit(Require):
+    """``Require`` for a hot write route whose service confirms the caller's token when it commits.
+
+    Async: a bearer token already read in this process costs no database turn and no worker thread
+    (``TokenPrincipals``); the route hands ``request.state.token_digest`` to the service, which must
+    refuse the call if ``token_holders`` no longer finds the principal's holder. A token not yet seen,
+    and a page's session cookie (with its CSRF check), are read as ``optional_principal`` reads them,
+    in a worker thread.
+    """
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        # No sub-dependencies: FastAPI's solving of each costs this route more than its whole work.
+        token = _bearer(request)
+        principal: Principal | None
+        if token is not None:
+            digest = token_digest(token)
+            known: TokenPrincipals = request.app.state.token_principals
+            principal = known.get(digest)
+            if principal is None:
+                principal = await _read_in_thread(request, lambda session: _from_token(session, token))
+                known.put(digest, principal)
+            setattr(request.state, TOKEN_DIGEST, digest)
+        else:
+            csrf = await sent_csrf(request)
+            principal = await _read_in_thread(
+                request, lambda session: optional_principal(request, csrf, session)
+            )
+            setattr(request.state, TOKEN_DIGEST, None)
+        if principal is None:
+            raise NotAuthenticated()
+        return await Require.__call__(self, principal)
+
+
+async def _read_in_thread(request: Request, read: Callable[[Session], _T]) -> _T:
+    """``read`` in a worker thread with its own unit of work, after a (reading) turn at the database."""
+    gate: DatabaseGate = request.app.state.db_gate
+
+    def work() -> _T:
+        with get_db(request).unit_of_work() as session:
+            return read(session)
+
+    async with gate.turn(write=False):
+        return await anyio.to_thread.run_sync(work)
 
 
 def client_ip(request: Request) -> str:

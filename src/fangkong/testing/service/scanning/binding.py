@@ -31,10 +31,11 @@ from fangkong.testing.models import (
 )
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.service.scanning.lookups import (
-    _chunks,
+    _among,
     _deepest_area,
     _household_tubes,
     _people,
+    _read,
     _recorded_scans,
     _Round,
     _rounds,
@@ -47,6 +48,9 @@ from fangkong.testing.service.scanning.lookups import (
 from fangkong.testing.service.scanning.scans import BindReport, Scan, ScanOutcome, ScanStatus, _shape_problem
 
 TUBES = cast(Table, Tube.__table__)
+# Bindings in one call from which PostgreSQL writes them through its staging table (COPY) rather than by
+# plain inserts.
+STAGE_FROM = 1_000
 MEMBERS = cast(Table, TubeMember.__table__)
 
 
@@ -63,6 +67,8 @@ def bind(session: Session, principal: Principal, scans: Sequence[Scan], *, codes
     people, each recorded or refused on their own). ``codes`` reads the person codes (the settings'
     hash key).
     """
+    # The reads below go past the session's autoflush (lookups._read): whatever the caller added, first.
+    session.flush()
     now = utcnow()
     count = len(scans)
     outcomes: list[ScanOutcome | None] = [None] * count
@@ -144,10 +150,11 @@ def bind(session: Session, principal: Principal, scans: Sequence[Scan], *, codes
     if site_ids:
         sites = {
             sid: (cid, path, active)
-            for sid, cid, path, active in session.execute(
+            for sid, cid, path, active in _read(
+                session,
                 select(
                     SamplingSite.id, SamplingSite.campaign_id, SamplingSite.jpath, SamplingSite.active
-                ).where(SamplingSite.id.in_(site_ids))
+                ).where(_among(session, SamplingSite.id, sorted(site_ids))),
             )
         }
     for i in pending():
@@ -163,10 +170,11 @@ def bind(session: Session, principal: Principal, scans: Sequence[Scan], *, codes
     campaign_ids = {rounds[scans[i].round_id].campaign_id for i in pending()}
     areas: dict[int, dict[str, bool]] = defaultdict(dict)
     if campaign_ids:
-        for cid, path, sealed in session.execute(
+        for cid, path, sealed in _read(
+            session,
             select(CampaignArea.campaign_id, CampaignArea.jpath, CampaignArea.sealed).where(
-                CampaignArea.campaign_id.in_(campaign_ids)
-            )
+                _among(session, CampaignArea.campaign_id, sorted(campaign_ids))
+            ),
         ):
             areas[cid][path] = bool(sealed)
     sealed_of = [False] * count
@@ -357,7 +365,16 @@ def _write(
     tube_rows = [
         (t.barcode, t.round_id, t.site_id, t.jpath, t.kind.value, t.pool_size, 0, t.opened_at, 0) for t in new
     ]
-    made = _pg_insert_tubes(session, tube_rows) if postgres else _insert_tubes(session, tube_rows)
+    # A handheld's call or a group of them is a few hundred rows at most: plain inserts. A site system's
+    # upload of thousands goes through PostgreSQL's staging table (whose TRUNCATE and commit-time
+    # emptying cost file operations a small group cannot repay).
+    staged = postgres and len(accepted) >= STAGE_FROM
+    if staged:
+        made = _pg_insert_tubes(session, tube_rows)
+    elif postgres:
+        made = _pg_unnest_tubes(session, tube_rows)
+    else:
+        made = _insert_tubes(session, tube_rows)
     missing = [t.barcode for t in new if t.barcode not in made]
     # A concurrent call made some of these tubes first: take whatever is stored, locked.
     stored = _tubes(session, missing) if missing else {}
@@ -384,8 +401,10 @@ def _write(
         )
         for i in accepted
     ]
-    if postgres:
+    if staged:
         return _pg_insert_members(session, member_rows)
+    if postgres:
+        return _pg_unnest_members(session, member_rows)
     inserted = _insert_members(session, member_rows)
     added: dict[int, int] = defaultdict(int)
     tube_of = {(scans[i].device_id, scans[i].device_seq): tubes[scans[i].barcode].id for i in accepted}
@@ -412,30 +431,26 @@ _MEMBER_COLUMNS = (
 
 
 def _insert_tubes(session: Session, rows: list[tuple[Any, ...]]) -> dict[str, int]:
-    """SQLite: multi-row inserts with ON CONFLICT DO NOTHING; barcode → id of the tubes made."""
-    made: dict[str, int] = {}
-    for part in _chunks(rows):
-        statement = (
-            _insert(session, TUBES)
-            .values([dict(zip(_TUBE_COLUMNS, row, strict=True)) for row in part])
-            .on_conflict_do_nothing()
-            .returning(TUBES.c.barcode, TUBES.c.id)
-        )
-        made.update((barcode, tube_id) for barcode, tube_id in session.execute(statement))
-    return made
+    """Plain inserts (SQLAlchemy's "insert many values": one statement per thousand rows, compiled once),
+    skipping tubes a concurrent call made first; barcode → id of the tubes made."""
+    if not rows:
+        return {}
+    statement = _insert(session, TUBES).on_conflict_do_nothing().returning(TUBES.c.barcode, TUBES.c.id)
+    found = session.execute(statement, [dict(zip(_TUBE_COLUMNS, row, strict=True)) for row in rows])
+    return {str(barcode): int(tube_id) for barcode, tube_id in found}
 
 
 def _insert_members(session: Session, rows: list[tuple[Any, ...]]) -> set[tuple[str, int]]:
-    inserted: set[tuple[str, int]] = set()
-    for part in _chunks(rows):
-        statement = (
-            _insert(session, MEMBERS)
-            .values([dict(zip(_MEMBER_COLUMNS, row, strict=True)) for row in part])
-            .on_conflict_do_nothing()
-            .returning(MEMBERS.c.device_id, MEMBERS.c.device_seq)
-        )
-        inserted.update((device, seq) for device, seq in session.execute(statement))
-    return inserted
+    """Plain inserts as ``_insert_tubes``; the (device, seq) keys inserted (a concurrent call's are not)."""
+    if not rows:
+        return set()
+    statement = (
+        _insert(session, MEMBERS)
+        .on_conflict_do_nothing()
+        .returning(MEMBERS.c.device_id, MEMBERS.c.device_seq)
+    )
+    found = session.execute(statement, [dict(zip(_MEMBER_COLUMNS, row, strict=True)) for row in rows])
+    return {(device, seq) for device, seq in found}
 
 
 # PostgreSQL: the rows go by COPY into a session-private staging table (emptied at commit), and one
@@ -469,6 +484,57 @@ def _staged(session: Session, staging: str, columns: Sequence[str], rows: list[t
         for row in rows:
             copy.write_row(row)
     return cursor
+
+
+# PostgreSQL, a handheld's call or a group of them: each column sent as one array and unnested, so the
+# statement's text is the same whatever the number of rows (converted once by the driver, prepared once
+# by the server) and the whole write is one round trip.
+_TUBE_ARRAYS = (
+    "text[]", "integer[]", "integer[]", "text[]", "text[]", "integer[]", "integer[]", "timestamptz[]",
+    "integer[]",
+)  # fmt: skip
+_MEMBER_ARRAYS = (
+    "integer[]", "integer[]", "integer[]", "text[]", "text[]", "integer[]", "timestamptz[]", "timestamptz[]",
+)  # fmt: skip
+
+
+def _unnested(columns: Sequence[str], types: Sequence[str]) -> str:
+    return ", ".join(f"%({c})s::{t}" for c, t in zip(columns, types, strict=True))
+
+
+def _arrays(columns: Sequence[str], rows: list[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    return {column: [row[k] for row in rows] for k, column in enumerate(columns)}
+
+
+_UNNEST_TUBES = (
+    f"INSERT INTO testing_tubes ({', '.join(_TUBE_COLUMNS)})"
+    f" SELECT * FROM unnest({_unnested(_TUBE_COLUMNS, _TUBE_ARRAYS)})"
+    " ON CONFLICT DO NOTHING RETURNING barcode, id"
+)
+_UNNEST_MEMBERS = (
+    f"WITH inserted AS (INSERT INTO testing_tube_members ({', '.join(_MEMBER_COLUMNS)})"
+    f" SELECT * FROM unnest({_unnested(_MEMBER_COLUMNS, _MEMBER_ARRAYS)}) ON CONFLICT DO NOTHING"
+    " RETURNING device_id, device_seq, tube_id),"
+    " counted AS (UPDATE testing_tubes AS t SET members = t.members + c.n"
+    " FROM (SELECT tube_id, count(*) AS n FROM inserted GROUP BY tube_id) AS c"
+    " WHERE t.id = c.tube_id)"
+    " SELECT device_id, device_seq FROM inserted"
+)
+
+
+def _pg_unnest_tubes(session: Session, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+    if not rows:
+        return {}
+    found = session.connection().exec_driver_sql(_UNNEST_TUBES, _arrays(_TUBE_COLUMNS, rows))
+    return {str(barcode): int(tube_id) for barcode, tube_id in found}
+
+
+def _pg_unnest_members(session: Session, rows: list[tuple[Any, ...]]) -> set[tuple[str, int]]:
+    """Insert the bindings and move their tubes' counts by what was inserted, in one statement."""
+    if not rows:
+        return set()
+    found = session.connection().exec_driver_sql(_UNNEST_MEMBERS, _arrays(_MEMBER_COLUMNS, rows))
+    return {(str(device), int(seq)) for device, seq in found}
 
 
 def _pg_insert_tubes(session: Session, rows: list[tuple[Any, ...]]) -> dict[str, int]:

@@ -13,20 +13,28 @@ batch in order: repeats of a device's sequence, a person twice in a round, a tub
 If a group fails as a whole (a tube another process opened meanwhile, a database error), it is rolled
 back and each of its calls is bound again alone, in its own unit of work, so one call's trouble is
 answered to that call only.
+
+A served call waits on the event loop (``bind_async``): it holds no worker thread while its group is
+written, so a thousand handhelds waiting cost a thousand small futures, not a thousand threads; the
+group is written by a thread started for it. A call read with a bearer token from the app's cache of
+principals carries the token's digest: the group's transaction confirms every such token in one query
+(``core.auth.token_holders``) before binding, and a call whose token was revoked, or whose user was
+deactivated or given another role or place, is refused on its own while the rest of the group goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from fangkong.core.auth import Principal
+from fangkong.core.auth import HolderChanged, Principal, TokenNoLongerValid, token_holders
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.service.scanning.binding import bind
 from fangkong.testing.service.scanning.scans import BindReport, Scan
@@ -41,9 +49,28 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 class _Call:
     principal: Principal
     scans: Sequence[Scan]
-    done: threading.Event = field(default_factory=threading.Event)
+    # The digest of the bearer token the principal was read from, to confirm at commit (None: read afresh).
+    token_digest: str | None = None
+    # Wakes the caller: set a thread's event, or resolve an event loop's future from the writing thread.
+    settle: Callable[[], None] = lambda: None
+    settled: bool = False
     report: BindReport | None = None
     error: BaseException | None = None
+
+    def finish(self, report: BindReport | None = None, error: BaseException | None = None) -> None:
+        self.report, self.error, self.settled = report, error, True
+        self.settle()
+
+    def outcome(self) -> BindReport:
+        if self.error is not None:
+            raise self.error
+        assert self.report is not None
+        return self.report
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():  # the caller's task may have been cancelled meanwhile
+        future.set_result(None)
 
 
 class LiveScans:
@@ -60,21 +87,51 @@ class LiveScans:
         self.groups = 0
         self.calls = 0
 
-    def bind(self, principal: Principal, scans: Sequence[Scan]) -> BindReport:
-        """Bind one call's scans; returns once they are committed (or raises what binding them raised)."""
-        call = _Call(principal, scans)
+    def bind(
+        self, principal: Principal, scans: Sequence[Scan], *, token_digest: str | None = None
+    ) -> BindReport:
+        """Bind one call's scans from a thread; returns once they are committed (or raises what binding
+        them raised). The first caller to find no group being written writes the groups itself."""
+        done = threading.Event()
+        call = _Call(principal, scans, token_digest, settle=done.set)
+        if self._enqueue(call):
+            self._write_groups()
+        done.wait()
+        return call.outcome()
+
+    async def bind_async(
+        self, principal: Principal, scans: Sequence[Scan], *, token_digest: str | None = None
+    ) -> BindReport:
+        """Bind one call's scans from the event loop, holding no thread while the group is written."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+
+        def settle() -> None:
+            loop.call_soon_threadsafe(_wake, future)
+
+        call = _Call(principal, scans, token_digest, settle=settle)
+        if self._enqueue(call):
+            threading.Thread(target=self._write_groups, name="fangkong-live-scans", daemon=True).start()
+        await future
+        return call.outcome()
+
+    def bind_alone(
+        self, principal: Principal, scans: Sequence[Scan], *, token_digest: str | None = None
+    ) -> BindReport:
+        """Bind a call too large to share a group, in the calling thread and its own unit of work, with
+        the same confirmation of its token."""
+        call = _Call(principal, scans, token_digest)
+        self._write_alone([call])
+        return call.outcome()
+
+    def _enqueue(self, call: _Call) -> bool:
+        """Queue a call; True when no group is being written, and the caller must start the writing."""
         with self._lock:
             self._waiting.append(call)
             lead = not self._writing
             if lead:
                 self._writing = True
-        if lead:
-            self._write_groups()
-        call.done.wait()
-        if call.error is not None:
-            raise call.error
-        assert call.report is not None
-        return call.report
+        return lead
 
     def _write_groups(self) -> None:
         """Write groups until no call waits (the calls that arrive meanwhile join the next group)."""
@@ -86,11 +143,12 @@ class LiveScans:
                     return
             try:
                 self._write(group)
-            finally:
+            except BaseException as exc:  # only if writing itself broke: never leave a caller waiting
                 for call in group:
-                    if not call.done.is_set():  # only if writing itself broke: never leave a caller waiting
-                        call.error = call.error or RuntimeError("the scan was not bound")
-                        call.done.set()
+                    if not call.settled:
+                        call.finish(error=exc)
+                if not isinstance(exc, Exception):
+                    raise
 
     def _take(self) -> list[_Call]:
         """The waiting calls of the first one's user, in arrival order, up to the most scans per group.
@@ -112,27 +170,62 @@ class LiveScans:
         return taken
 
     def _write(self, group: list[_Call]) -> None:
-        reports: list[BindReport] | None = None
         if len(group) > 1:
             try:
                 with self._unit_of_work() as session:
-                    reports = _bind_together(session, group, self._codes)
+                    live = _confirmed(session, group)
+                    reports = _bind_together(session, live, self._codes) if live else []
             except Exception:  # rolled back: each call is bound again alone below
-                reports = None
-        if reports is None:
-            for call in group:
-                try:
-                    with self._unit_of_work() as session:
-                        call.report = bind(session, call.principal, call.scans, codes=self._codes)
-                except Exception as exc:  # handed to the caller's thread, raised there
-                    call.error = exc
-                call.done.set()
-        else:
-            for call, report in zip(group, reports, strict=True):
-                call.report = report
-                call.done.set()
+                for call in group:
+                    call.error = None
+            else:
+                for call, report in zip(live, reports, strict=True):
+                    call.finish(report)
+                for call in group:
+                    if not call.settled:  # refused by _confirmed
+                        call.finish(error=call.error)
+                self._count(group)
+                return
+        self._write_alone(group)
+        self._count(group)
+
+    def _write_alone(self, group: list[_Call]) -> None:
+        for call in group:
+            try:
+                with self._unit_of_work() as session:
+                    if _confirmed(session, [call]):
+                        report: BindReport | None = bind(
+                            session, call.principal, call.scans, codes=self._codes
+                        )
+                    else:
+                        report = None
+            except Exception as exc:  # handed to the caller, raised there
+                call.finish(error=exc)
+            else:
+                call.finish(report, call.error)
+
+    def _count(self, group: Sequence[_Call]) -> None:
         self.groups += 1
         self.calls += len(group)
+
+
+def _confirmed(session: Session, calls: Sequence[_Call]) -> list[_Call]:
+    """The calls whose callers still hold their tokens (one query for all); the others get their error
+    (``call.error``) and are left out."""
+    digests: Collection[str] = {call.token_digest for call in calls if call.token_digest is not None}
+    holders = token_holders(session, digests)
+    kept: list[_Call] = []
+    for call in calls:
+        if call.token_digest is not None:
+            holder = holders.get(call.token_digest)
+            if holder is None:
+                call.error = TokenNoLongerValid()
+                continue
+            if not holder.holds(call.principal):
+                call.error = HolderChanged()
+                continue
+        kept.append(call)
+    return kept
 
 
 def _bind_together(session: Session, group: Sequence[_Call], codes: ScanCodes) -> list[BindReport]:
