@@ -8,7 +8,10 @@ batch writes nothing.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, String, create_engine, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -153,6 +157,10 @@ def make_engine(url: str, pool: PoolSize | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True, **sizing)
 
 
+# Connections of each event loop's asynchronous pool (``Database.async_sessions``), and as many more.
+ASYNC_POOL = 2
+
+
 class Database:
     """An engine and its session factory."""
 
@@ -161,10 +169,41 @@ class Database:
         self.pool = pool or PoolSize()
         self.engine = make_engine(url, self.pool)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]]
+        self._async = weakref.WeakKeyDictionary()
+        self._async_lock = threading.Lock()
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
+
+    def async_sessions(self) -> async_sessionmaker[AsyncSession]:
+        """PostgreSQL sessions for work done on the running event loop itself (psycopg's asynchronous
+        connections; the ORM's synchronous code runs through ``AsyncSession.run_sync``), made on first use
+        in each event loop: a pooled asynchronous connection belongs to the loop that opened it.
+
+        For the one writer that must not share the interpreter with the loop it serves: the handhelds'
+        group commit (``testing.service.scanning.live``). Written by a worker thread, each group's dozen
+        round trips waited for the event loop to give the GIL back, several milliseconds each, while the
+        loop was busy with the next calls. Its pool is small and apart from the requests' pool.
+        """
+        if not self.is_postgres:
+            raise RuntimeError("asynchronous sessions are for PostgreSQL")
+        loop = asyncio.get_running_loop()
+        with self._async_lock:
+            found = self._async.get(loop)
+            if found is None:
+                url = self.engine.url.set(drivername="postgresql+psycopg")
+                options = {}
+                if self.pool.lock_wait_seconds is not None:
+                    options["connect_args"] = {
+                        "options": f"-c lock_timeout={int(self.pool.lock_wait_seconds * 1000)}"
+                    }
+                engine = create_async_engine(
+                    url, pool_size=ASYNC_POOL, max_overflow=ASYNC_POOL, pool_pre_ping=True, **options
+                )
+                found = self._async[loop] = async_sessionmaker(engine, expire_on_commit=False)
+            return found
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

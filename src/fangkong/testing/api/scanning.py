@@ -136,7 +136,7 @@ async def _bind(
     db = get_db(request)
     gate: DatabaseGate = request.app.state.db_gate
     digest: str | None = getattr(request.state, TOKEN_DIGEST, None)
-    scanner = live.live_scans(db, db.unit_of_work, hash_key)
+    scanner = live.live_scans(db, hash_key)
     alone = len(batch) > live.MOST_SCANS_PER_GROUP
     try:
         async with AsyncExitStack() as turn:

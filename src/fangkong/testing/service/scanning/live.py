@@ -15,11 +15,17 @@ back and each of its calls is bound again alone, in its own unit of work, so one
 answered to that call only.
 
 A served call waits on the event loop (``bind_async``): it holds no worker thread while its group is
-written, so a thousand handhelds waiting cost a thousand small futures, not a thousand threads; the
-group is written by a thread started for it. A call read with a bearer token from the app's cache of
-principals carries the token's digest: the group's transaction confirms every such token in one query
-(``core.auth.token_holders``) before binding, and a call whose token was revoked, or whose user was
-deactivated or given another role or place, is refused on its own while the rest of the group goes on.
+written, so a thousand handhelds waiting cost a thousand small futures, not a thousand threads. On
+PostgreSQL the group is written on the event loop itself, through an asynchronous connection
+(``Database.async_sessions``; ``bind`` runs as it is, through ``AsyncSession.run_sync``): a worker thread
+writing it waited for the GIL after each of its dozen round trips while the loop parsed the next calls,
+which made a group several times slower and the groups smaller. On SQLite, whose driver has no
+asynchronous connections, a thread started for the group writes it.
+
+A call read with a bearer token from the app's cache of principals carries the token's digest: the
+group's transaction confirms every such token in one query (``core.auth.token_holders``) before binding,
+and a call whose token was revoked, or whose user was deactivated or given another role or place, is
+refused on its own while the rest of the group goes on.
 """
 
 from __future__ import annotations
@@ -32,9 +38,11 @@ from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from fangkong.core.auth import HolderChanged, Principal, TokenNoLongerValid, token_holders
+from fangkong.core.db import Database
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.service.scanning.binding import bind
 from fangkong.testing.service.scanning.scans import BindReport, Scan
@@ -43,6 +51,7 @@ from fangkong.testing.service.scanning.scans import BindReport, Scan
 MOST_SCANS_PER_GROUP = 500
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
+AsyncSessions = Callable[[], async_sessionmaker[AsyncSession]]
 
 
 @dataclass
@@ -76,14 +85,24 @@ def _wake(future: asyncio.Future[None]) -> None:
 class LiveScans:
     """Group commit of ``bind`` for the calls of one process (see the module doc)."""
 
-    def __init__(self, unit_of_work: UnitOfWork, codes: ScanCodes, *, most: int = MOST_SCANS_PER_GROUP):
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork,
+        codes: ScanCodes,
+        *,
+        most: int = MOST_SCANS_PER_GROUP,
+        async_sessions: AsyncSessions | None = None,
+    ):
         self._unit_of_work = unit_of_work
+        self._async_sessions = async_sessions
         self._codes = codes
         self._most = most
         self._lock = threading.Lock()
         self._waiting: list[_Call] = []
         self._writing = False
         # Groups written and calls bound, for the benchmark and the tests.
+        # The event loop's writing task while it runs (a task nobody refers to may be collected).
+        self._writer: asyncio.Task[None] | None = None
         self.groups = 0
         self.calls = 0
 
@@ -111,7 +130,10 @@ class LiveScans:
 
         call = _Call(principal, scans, token_digest, settle=settle)
         if self._enqueue(call):
-            threading.Thread(target=self._write_groups, name="fangkong-live-scans", daemon=True).start()
+            if self._async_sessions is None:
+                threading.Thread(target=self._write_groups, name="fangkong-live-scans", daemon=True).start()
+            else:
+                self._writer = loop.create_task(self._write_groups_async(self._async_sessions()))
         await future
         return call.outcome()
 
@@ -150,6 +172,62 @@ class LiveScans:
                 if not isinstance(exc, Exception):
                     raise
 
+    async def _write_groups_async(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """``_write_groups`` on the event loop, each group through an asynchronous session."""
+        group: list[_Call] = []
+        try:
+            while True:
+                with self._lock:
+                    group = self._take()
+                    if not group:
+                        self._writing = False
+                        return
+                await self._write_async(sessions, group)
+        except BaseException as exc:  # never leave a caller waiting, nor the queue without a writer
+            with self._lock:
+                self._writing = False
+            for call in group:
+                if not call.settled:
+                    call.finish(error=exc if isinstance(exc, Exception) else RuntimeError("not bound"))
+            raise
+
+    async def _write_async(self, sessions: async_sessionmaker[AsyncSession], group: list[_Call]) -> None:
+        if len(group) > 1:
+            try:
+                async with sessions() as session:
+                    live, reports = await session.run_sync(self._group_in, group)
+                    await session.commit()
+            except Exception:  # rolled back: each call is bound again alone below
+                for call in group:
+                    call.error = None
+            else:
+                _settle(group, live, reports)
+                self._count(group)
+                return
+        for call in group:
+            try:
+                async with sessions() as session:
+                    report = await session.run_sync(self._alone_in, call)
+                    await session.commit()
+            except Exception as exc:  # handed to the caller, raised there
+                call.finish(error=exc)
+            else:
+                call.finish(report, call.error)
+        self._count(group)
+
+    def _group_in(self, session: Session, group: list[_Call]) -> tuple[list[_Call], list[BindReport]]:
+        """The group's calls whose callers still hold their tokens, bound together in ``session``."""
+        live = _confirmed(session, group)
+        return live, _bind_together(session, live, self._codes) if live else []
+
+    def _alone_in(self, session: Session, call: _Call) -> BindReport | None:
+        """One call bound in ``session``, or None if its caller no longer holds the token."""
+        return (
+            bind(session, call.principal, call.scans, codes=self._codes)
+            if _confirmed(session, [call])
+            else None
+        )
+
     def _take(self) -> list[_Call]:
         """The waiting calls of the first one's user, in arrival order, up to the most scans per group.
 
@@ -173,17 +251,12 @@ class LiveScans:
         if len(group) > 1:
             try:
                 with self._unit_of_work() as session:
-                    live = _confirmed(session, group)
-                    reports = _bind_together(session, live, self._codes) if live else []
+                    live, reports = self._group_in(session, group)
             except Exception:  # rolled back: each call is bound again alone below
                 for call in group:
                     call.error = None
             else:
-                for call, report in zip(live, reports, strict=True):
-                    call.finish(report)
-                for call in group:
-                    if not call.settled:  # refused by _confirmed
-                        call.finish(error=call.error)
+                _settle(group, live, reports)
                 self._count(group)
                 return
         self._write_alone(group)
@@ -193,12 +266,7 @@ class LiveScans:
         for call in group:
             try:
                 with self._unit_of_work() as session:
-                    if _confirmed(session, [call]):
-                        report: BindReport | None = bind(
-                            session, call.principal, call.scans, codes=self._codes
-                        )
-                    else:
-                        report = None
+                    report = self._alone_in(session, call)
             except Exception as exc:  # handed to the caller, raised there
                 call.finish(error=exc)
             else:
@@ -207,6 +275,15 @@ class LiveScans:
     def _count(self, group: Sequence[_Call]) -> None:
         self.groups += 1
         self.calls += len(group)
+
+
+def _settle(group: Sequence[_Call], live: Sequence[_Call], reports: Sequence[BindReport]) -> None:
+    """Answer a group written together: the bound calls their reports, the refused ones their error."""
+    for call, report in zip(live, reports, strict=True):
+        call.finish(report)
+    for call in group:
+        if not call.settled:  # refused by _confirmed
+            call.finish(error=call.error)
 
 
 def _confirmed(session: Session, calls: Sequence[_Call]) -> list[_Call]:
@@ -248,16 +325,19 @@ def _bind_together(session: Session, group: Sequence[_Call], codes: ScanCodes) -
     return reports
 
 
-_LIVE: weakref.WeakKeyDictionary[object, dict[str, LiveScans]] = weakref.WeakKeyDictionary()
+_LIVE: weakref.WeakKeyDictionary[Database, dict[str, LiveScans]] = weakref.WeakKeyDictionary()
 _LIVE_LOCK = threading.Lock()
 
 
-def live_scans(db: object, unit_of_work: UnitOfWork, hash_key: str) -> LiveScans:
-    """The process's group commit for this database (``db``, whose ``unit_of_work`` it writes with) and
-    this hash key, made on first use."""
+def live_scans(db: Database, hash_key: str) -> LiveScans:
+    """The process's group commit for this database and this hash key, made on first use."""
     with _LIVE_LOCK:
         by_key = _LIVE.setdefault(db, {})
         found = by_key.get(hash_key)
         if found is None:
-            found = by_key[hash_key] = LiveScans(unit_of_work, ScanCodes(hash_key))
+            found = by_key[hash_key] = LiveScans(
+                db.unit_of_work,
+                ScanCodes(hash_key),
+                async_sessions=db.async_sessions if db.is_postgres else None,
+            )
         return found
