@@ -14,8 +14,9 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, Table, and_, insert, select, update
 from sqlalchemy.orm import Session
 
 from fangkong.core.clock import utcnow
@@ -70,12 +71,15 @@ def record(
     jpath: str | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain inside the caller's transaction."""
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=AuditHead.last_hash))
-    head = session.get(AuditHead, 1, populate_existing=True)
-    if head is None:
-        head = AuditHead(id=1, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+    # Write the head before reading it (see the module doc), both in one statement: the head is locked
+    # (PostgreSQL) or the write lock taken (SQLite), and its hash read, in one round trip.
+    heads = cast(Table, AuditHead.__table__)
+    last = session.execute(
+        update(heads).where(heads.c.id == 1).values(last_hash=heads.c.last_hash).returning(heads.c.last_hash)
+    ).scalar()
+    if last is None:
+        session.execute(insert(heads).values(id=1, last_hash=GENESIS))
+        last = GENESIS
     entry = AuditEntry(
         at=utcnow(),
         actor_id=actor.user_id,
@@ -86,12 +90,12 @@ def record(
         jpath=jpath,
         detail=json.dumps(dict(detail or {}), ensure_ascii=False, sort_keys=True, default=str),
         ip=actor.ip,
-        prev_hash=head.last_hash,
+        prev_hash=last,
     )
-    entry.hash = _entry_hash(head.last_hash, entry)
-    head.last_hash = entry.hash
+    entry.hash = _entry_hash(last, entry)
     session.add(entry)
     session.flush()
+    session.execute(update(heads).where(heads.c.id == 1).values(last_hash=entry.hash))
     return entry
 
 
