@@ -26,6 +26,7 @@ from fangkong.testing.models import (
 )
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.service import results, scanning
+from fangkong.testing.service.results.staging import ANALYZE_FROM
 from fangkong.testing.service.scanning import IngestReport, SamplingRecord
 from testing_support import (
     acting_as,
@@ -228,7 +229,7 @@ def test_uploads_that_go_on_filling_a_tube_count_exactly(app, world: World, sett
     assert _members(app) == 6
 
 
-# --- a large results file: the chunk's tubes and versions read by joining the staged barcodes -------------
+# --- a large results file: its rows staged (and analysed on PostgreSQL) and joined with the tubes ---------
 
 
 def test_a_large_results_file_loads_once_flags_its_positive_pool_and_reports_unknown_rows(  # type: ignore[no-untyped-def]
@@ -236,7 +237,7 @@ def test_a_large_results_file_loads_once_flags_its_positive_pool_and_reports_unk
 ) -> None:
     people = world.people[HOME_COUNTY]
     sampled = dt.datetime(2026, 12, 6, 0, 30, tzinfo=dt.UTC)
-    count = results.STAGED_LOOKUP + 100
+    count = ANALYZE_FROM + 100
     with acting_as(app.state.db, "home_laboratory") as (session, _lab):
         pooled_tube(session, "P-001", people[:3], scanned_at=sampled)
         pooled_tube(

@@ -205,3 +205,40 @@ def test_a_fhir_bundle_from_the_template_loads_and_a_malformed_one_is_refused_na
             "invalid",
             2,
         )
+
+
+def test_versions_of_one_tube_in_one_file_each_load_once_and_the_newest_stands(
+    app, world: World, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _tubes(app, world)
+    header = ("条码", "结果", "Ct ORF1ab", "Ct N", "检测时间", "版本")
+    rows = [
+        ("P-001", "阴性", "", "", "2026-12-06 14:00", "1"),
+        ("P-002", "阴性", "", "", "2026-12-06 14:00", "1"),
+        ("P-001", "阳性", "30.5", "", "2026-12-06 15:00", "2"),
+        # Version 2 of P-002 says what its version 1 says: already loaded.
+        ("P-002", "阴性", "", "", "2026-12-06 14:00", "2"),
+        ("S-001", "阴性", "", "", "2026-12-06 14:05", "1"),
+    ]
+    path = write_results(tmp_path / "versions.csv", rows, header)
+    bus = bus_with_orders()
+    with acting_as(app, LAB) as (session, lab):
+        report = results.load_results(session, lab, path, bus=bus)
+        assert (report.loaded, report.corrections, report.unchanged, report.tubes_resulted) == (4, 1, 1, 3)
+        assert (report.positive_pools, report.recalled) == (1, 3)
+    with acting_as(app, LAB) as (session, lab):
+        assert sorted(tuple(r) for r in session.execute(select(LabResult.barcode, LabResult.version))) == [
+            ("P-001", 1),
+            ("P-001", 2),
+            ("P-002", 1),
+            ("S-001", 1),
+        ]
+        assert {
+            t.barcode: (t.result.value if t.result else None, t.result_version)
+            for t in session.scalars(select(Tube))
+        } == {"P-001": ("positive", 2), "P-002": ("negative", 1), "S-001": ("negative", 1)}
+        before = state_snapshot(session)
+        again = results.load_results(session, lab, path, bus=bus)
+        assert (again.loaded, again.unchanged, again.tubes_resulted) == (0, 5, 0)
+    with acting_as(app, LAB) as (session, _lab):
+        assert state_snapshot(session) == before
