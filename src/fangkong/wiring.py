@@ -60,12 +60,15 @@ def _tracing() -> list[Subscription]:
 
 
 def _quarantine() -> list[Subscription]:
-    from fangkong.quarantine.service import stays
+    from fangkong.quarantine.service import staffing, stays
+    from fangkong.resources.events import StaffPostingsEnded
     from fangkong.tracing.events import CaseReported
 
     return [
         # A person in quarantine found to be a case leaves for hospital; roommates are exposed.
         (CaseReported, stays.convert_to_case),
+        # Staff marked not available left their sites: the sites' stored staff on duty follow.
+        (StaffPostingsEnded, staffing.on_staff_postings_ended),
     ]
 
 

@@ -26,7 +26,11 @@ def _round(client, world: World) -> int:  # type: ignore[no-untyped-def]
     coordinator = token_for(client, "home_testing_coordinator")
     campaign = client.post(
         f"{API}/campaigns",
-        json={"name": "全员核酸", "areas": [world.jurisdictions[c] for c in HOME_COMMUNITIES], "pool_size": 10},
+        json={
+            "name": "全员核酸",
+            "areas": [world.jurisdictions[c] for c in HOME_COMMUNITIES],
+            "pool_size": 10,
+        },
         headers=coordinator,
     ).json()
     answer = client.post(
@@ -57,7 +61,9 @@ def _change_user(app, username: str, **values: object) -> None:  # type: ignore[
         session.execute(update(User).where(User.username == username).values(**values))
 
 
-def test_a_deactivated_user_is_refused_from_the_next_call(app, client, world: World, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_deactivated_user_is_refused_from_the_next_call(
+    app, client, world: World, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
     codes = ScanCodes(settings.hash_key)
     people = world.people[HOME_COUNTY]
     round_id = _round(client, world)
@@ -78,12 +84,17 @@ def test_a_deactivated_user_is_refused_from_the_next_call(app, client, world: Wo
     assert again.status_code == 200 and again.json()["recorded"] == 1, again.text
 
 
-def test_an_expired_token_is_refused_from_the_next_call(app, client, world: World, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def test_an_expired_token_is_refused_from_the_next_call(
+    app, client, world: World, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
     codes = ScanCodes(settings.hash_key)
     people = world.people[HOME_COUNTY]
     round_id = _round(client, world)
     sampler = token_for(client, "home_community_worker")
-    assert client.post(f"{API}/scans", json=_scan(codes, people[0], 1, round_id), headers=sampler).status_code == 200
+    assert (
+        client.post(f"{API}/scans", json=_scan(codes, people[0], 1, round_id), headers=sampler).status_code
+        == 200
+    )
     with app.state.db.unit_of_work() as session:
         session.execute(
             update(ApiToken)
@@ -102,7 +113,10 @@ def test_a_role_changed_since_the_token_was_read_is_asked_to_send_again(  # type
     people = world.people[HOME_COUNTY]
     round_id = _round(client, world)
     sampler = token_for(client, "home_community_worker")
-    assert client.post(f"{API}/scans", json=_scan(codes, people[0], 1, round_id), headers=sampler).status_code == 200
+    assert (
+        client.post(f"{API}/scans", json=_scan(codes, people[0], 1, round_id), headers=sampler).status_code
+        == 200
+    )
 
     # Now a laboratory account: it may read testing but not scan.
     _change_user(app, "home_community_worker", role=Role.laboratory)

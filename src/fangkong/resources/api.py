@@ -8,17 +8,16 @@ Reading needs ``resources.read``; staff, teams, deployments and training ``resou
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.deps import Require, RowId, SessionDep, VaultDep, client_ip
+from fangkong.core.deps import BusDep, Require, RowId, SessionDep, VaultDep, client_ip
 from fangkong.core.permissions import Permission
 from fangkong.resources import schemas as s
-from fangkong.resources import schemas_postings as sp
 from fangkong.resources.models import PostedSiteKind, Skill, TeamKind
 from fangkong.resources.service import (
     common,
@@ -37,6 +36,8 @@ router = APIRouter(prefix="/api/resources", tags=["resources"])
 Reader = Annotated[Principal, Depends(Require(Permission.resources_read))]
 Manager = Annotated[Principal, Depends(Require(Permission.resources_manage))]
 Keeper = Annotated[Principal, Depends(Require(Permission.supplies_manage))]
+# The language of a sentence an answer carries for people (Chinese unless asked).
+Lang = Literal["zh", "en"]
 
 
 def staff_public(row: staff.StaffRow) -> s.StaffPublic:
@@ -115,12 +116,26 @@ def get_staff(staff_id: RowId, principal: Reader, session: SessionDep) -> s.Staf
     return _one_staff(session, principal, staff_id)
 
 
-@router.post("/staff/{staff_id}/availability", response_model=s.StaffPublic)
+@router.post("/staff/{staff_id}/availability", response_model=s.AvailabilityChanged)
 def set_availability(
-    staff_id: RowId, body: s.Availability, principal: Manager, session: SessionDep, request: Request
-) -> s.StaffPublic:
-    staff.set_availability(session, principal, staff_id, available=body.available, ip=client_ip(request))
-    return _one_staff(session, principal, staff_id)
+    staff_id: RowId,
+    body: s.Availability,
+    principal: Manager,
+    session: SessionDep,
+    bus: BusDep,
+    request: Request,
+    lang: Lang = "zh",
+) -> s.AvailabilityChanged:
+    """Mark a person available or not; marked not available, they leave the sites they were posted to
+    (``postings_ended``, and ``message`` naming the sites, in ``lang``)."""
+    change = staff.set_availability(
+        session, principal, staff_id, available=body.available, ip=client_ip(request), bus=bus
+    )
+    return s.AvailabilityChanged(
+        **_one_staff(session, principal, staff_id).model_dump(),
+        postings_ended=[s.posting_public(postings.PostingRow(p, change.staff)) for p in change.ended],
+        message=change.message.render(lang),
+    )
 
 
 @router.post("/staff/{staff_id}/phone", response_model=s.PhonePublic)
@@ -433,20 +448,20 @@ def counts(principal: Reader, session: SessionDep) -> s.CountsPublic:
 # ------------------------------------------------------------------------------ postings (issue 17)
 
 
-@router.get("/postings", response_model=list[sp.PostingPublic])
+@router.get("/postings", response_model=list[s.PostingPublic])
 def list_postings(
     principal: Reader, session: SessionDep, site_kind: PostedSiteKind | None = None
-) -> list[sp.PostingPublic]:
+) -> list[s.PostingPublic]:
     """Staff posted now, and to come, at the sites in your area (posting is done from the site's page)."""
-    return [sp.posting_public(r) for r in postings.list_postings(session, principal, kind=site_kind)]
+    return [s.posting_public(r) for r in postings.list_postings(session, principal, kind=site_kind)]
 
 
-@router.get("/teams-for", response_model=list[sp.TeamChoicePublic])
+@router.get("/teams-for", response_model=list[s.TeamChoicePublic])
 def teams_for(
     principal: Reader,
     session: SessionDep,
     jurisdiction_code: Annotated[str, Query(min_length=1, max_length=12)],
-) -> list[sp.TeamChoicePublic]:
+) -> list[s.TeamChoicePublic]:
     """The teams a place's tasks may be given to: its own and those above, below, and in support there."""
     node = common.jurisdiction_in_scope(session, principal, jurisdiction_code, "jurisdiction_code")
-    return [sp.TeamChoicePublic(**vars(t)) for t in postings.teams_for_place(session, node.path)]
+    return [s.TeamChoicePublic(**vars(t)) for t in postings.teams_for_place(session, node.path)]

@@ -344,7 +344,7 @@ def consume_ppe_command(as_json: AsJson = False) -> None:
 @app.command("postings")
 def postings_command(jurisdiction: Code = "", as_json: AsJson = False) -> None:
     """Staff posted now, and to come, at the sites (quarantine and sampling) of a subtree."""
-    from fangkong.resources.schemas_postings import posting_public
+    from fangkong.resources.schemas import posting_public
     from fangkong.resources.service import postings
 
     with system_scope(jurisdiction) as (session, me):

@@ -18,3 +18,15 @@ class ReorderAlertRaised(DomainEvent):
     on_hand: int
     days_left: float | None
     raised_on: dt.date
+
+
+@dataclass(frozen=True)
+class StaffPostingsEnded(DomainEvent):
+    """A staff member's postings were ended together because they are no longer available (on leave,
+    ill): the sites they left. A capability that stores a site's count of staff on duty (quarantine's
+    ``staff_on_duty``) brings it back in line with the postings."""
+
+    staff_id: int
+    # (site kind, site id) of every site left, each once: ``PostedSiteKind`` values.
+    sites: tuple[tuple[str, int], ...]
+    ended_at: dt.datetime

@@ -7,7 +7,7 @@ import datetime as dt
 
 from fangkong.quarantine.rules.staffing import minimum_staff, minimum_total, staffing_gaps
 from fangkong.resources.models import PostingRole, Skill
-from fangkong.resources.postings_rules import current, overlaps, posting_problem
+from fangkong.resources.rules.postings import current, overlaps, posting_problem
 
 T0 = dt.datetime(2022, 7, 1, 8, tzinfo=dt.UTC)
 

@@ -19,11 +19,13 @@ from sqlalchemy.orm import Session
 
 from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict
+from fangkong.core.events import DomainEvent
 from fangkong.core.i18n import Message
 from fangkong.core.scope import under
 from fangkong.quarantine.models import QuarantineRoom, QuarantineSite, RoomState, SiteStatus
 from fangkong.quarantine.rules.staffing import SOURCE, StaffingGap, minimum_staff, staffing_gaps
 from fangkong.quarantine.service.sites import get_site
+from fangkong.resources.events import StaffPostingsEnded
 from fangkong.resources.service import postings
 from fangkong.resources.service.staff import StaffRow
 
@@ -216,3 +218,9 @@ def sync_on_duty(session: Session, site_ids: Sequence[int]) -> None:
     for site in session.scalars(select(QuarantineSite).where(QuarantineSite.id.in_(list(site_ids)))):
         site.staff_on_duty = duty.get(site.id, 0)
     session.flush()
+
+
+def on_staff_postings_ended(session: Session, event: DomainEvent) -> None:
+    """A staff member left their sites (marked not available): the sites' stored staff on duty follow."""
+    assert isinstance(event, StaffPostingsEnded)
+    sync_on_duty(session, [site for kind, site in event.sites if kind == KIND.value])

@@ -8,6 +8,8 @@ is the people whose posting is in force now, so it is computed, never typed in.
 Only an available person, not deployed elsewhere and certified for the role's skill, is posted; one
 person holds one posting at a time (periods of the same person never overlap). The person's staff row
 is locked while the check and the write happen, so two coordinators cannot post them twice at once.
+A person marked not available leaves every site at that instant (``end_postings_of``): a site counts
+only people who are there.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from sqlalchemy.orm import Session
 from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.errors import Conflict, NotFound
+from fangkong.core.events import EventBus, bus_of
 from fangkong.core.i18n import Message
 from fangkong.core.models import Jurisdiction
 from fangkong.core.scope import ancestor_paths, path_in_scope, real_place_of, under
-from fangkong.resources import postings_rules
+from fangkong.resources.events import StaffPostingsEnded
 from fangkong.resources.models import (
     Certification,
     Deployment,
@@ -38,6 +41,7 @@ from fangkong.resources.models import (
     Team,
     TeamKind,
 )
+from fangkong.resources.rules import postings as postings_rules
 from fangkong.resources.service import staff as staff_service
 from fangkong.resources.service.common import actor, bad
 
@@ -225,6 +229,46 @@ def unpost(session: Session, principal: Principal, site: SiteRef, posting_id: in
         detail={"site": site.kind.value, "site_id": site.id, "posting": posting.id},
     )
     return posting
+
+
+def end_postings_of(
+    session: Session, principal: Principal, person: Staff, *, ip: str = "", bus: EventBus | None = None
+) -> list[Posting]:
+    """End now every posting of a person who is no longer available, each audited and kept with its end
+    as history: the one in force ends at this instant, one to come ends before it begins (a person who
+    may not be posted today keeps no posting that would count them at a site later). Returns the
+    postings ended, in the order they began; ``StaffPostingsEnded`` names the sites left."""
+    now = clock.utcnow()
+    ended = list(
+        session.scalars(
+            select(Posting)
+            .where(Posting.staff_id == person.id, or_(Posting.ends_at.is_(None), Posting.ends_at > now))
+            .order_by(Posting.starts_at, Posting.id)
+        )
+    )
+    if not ended:
+        return []
+    for posting in ended:
+        posting.ends_at = max(now, posting.starts_at)
+    session.flush()
+    for posting in ended:
+        audit.record(
+            session,
+            actor(principal, ip),
+            "resources.posting.end",
+            "staff",
+            person.id,
+            jpath=posting.jpath,
+            detail={
+                "site": posting.site_kind.value,
+                "site_id": posting.site_id,
+                "posting": posting.id,
+                "reason": "not_available",
+            },
+        )
+    sites = tuple(dict.fromkeys((p.site_kind.value, p.site_id) for p in ended))
+    (bus or bus_of(session)).publish(session, StaffPostingsEnded(person.id, sites, now))
+    return ended
 
 
 # ---------------------------------------------------------------------------------------------- reads

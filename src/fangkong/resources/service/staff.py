@@ -24,6 +24,7 @@ from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
 from fangkong.core.crypto import Vault
 from fangkong.core.errors import Conflict, InvalidInput, RowError
+from fangkong.core.events import EventBus
 from fangkong.core.i18n import Message
 from fangkong.core.models import User
 from fangkong.core.phone import InvalidPhone, mask_phone, normalise_mobile
@@ -33,6 +34,7 @@ from fangkong.resources.models import (
     Certification,
     Deployment,
     DeploymentMember,
+    Posting,
     Shift,
     ShiftKind,
     Skill,
@@ -167,12 +169,58 @@ def add_staff(
     return person
 
 
+@dataclass(frozen=True)
+class AvailabilityChange:
+    """A person marked available or not, and the postings ended because they no longer are."""
+
+    staff: Staff
+    ended: list[Posting]
+
+    @property
+    def sites_left(self) -> list[str]:
+        """The sites the person left, each once, in the order their postings began."""
+        return list(dict.fromkeys(p.site_name for p in self.ended))
+
+    @property
+    def message(self) -> Message:
+        """What the page and the API answer say of the change."""
+        name = self.staff.name
+        if self.staff.available:
+            return Message("{name} is marked available", name=name)
+        if not self.ended:
+            return Message("{name} is marked not available", name=name)
+        return Message(
+            "{name} is marked not available and has left {sites}: the postings there have ended",
+            name=name,
+            sites=self.sites_left,
+        )
+
+
 def set_availability(
-    session: Session, principal: Principal, staff_id: int, *, available: bool, ip: str = ""
-) -> Staff:
-    """Mark a person available or not (on leave, ill); who works which day is the duty roster's."""
+    session: Session,
+    principal: Principal,
+    staff_id: int,
+    *,
+    available: bool,
+    ip: str = "",
+    bus: EventBus | None = None,
+) -> AvailabilityChange:
+    """Mark a person available or not (on leave, ill); who works which day is the duty roster's.
+
+    Marked not available, the person leaves every site they are posted to at that instant (the postings
+    end, audited, and stay as history), so no site counts someone who is not there. Marked available
+    again, they are posted nowhere until a coordinator posts them.
+    """
+    # Postings read staff rows, so the use case is imported here rather than at the top (a cycle).
+    from fangkong.resources.service import postings
+
     person = get_staff(session, principal, staff_id)
     person.available = available
+    # The row is written (and so locked) before the postings are read: a coordinator posting the person
+    # at the same time (``postings.post`` locks the row too) either commits first, and that posting is
+    # ended here, or waits and then finds the person not available.
+    session.flush()
+    ended = [] if available else postings.end_postings_of(session, principal, person, ip=ip, bus=bus)
     audit.record(
         session,
         actor(principal, ip),
@@ -180,9 +228,9 @@ def set_availability(
         "staff",
         person.id,
         jpath=person.jpath,
-        detail={"available": available},
+        detail={"available": available, "postings_ended": [p.id for p in ended]},
     )
-    return person
+    return AvailabilityChange(person, ended)
 
 
 def reveal_phone(session: Session, vault: Vault, principal: Principal, staff_id: int, ip: str = "") -> str:

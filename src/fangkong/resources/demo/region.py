@@ -27,7 +27,8 @@ from fangkong.core.demo_loader import demo_principal
 from fangkong.core.models import Jurisdiction, Level, Person
 from fangkong.core.phone import mask_phone
 from fangkong.core.scope import under
-from fangkong.resources import demo_postings, rules
+from fangkong.resources import rules
+from fangkong.resources.demo import postings as demo_postings
 from fangkong.resources.models import (
     Certification,
     MoveReason,
@@ -82,7 +83,7 @@ class DemoResources:
     stores: int
     alerts: int
     shifts: int = 0
-    # Staff posted to the open quarantine sites (``demo_postings``).
+    # Staff posted to the open quarantine sites (``demo.postings``).
     posted: int = 0
 
 

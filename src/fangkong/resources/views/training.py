@@ -1,19 +1,18 @@
 """Training pages of the resources capability, Chinese first: courses and their sessions, a session's
 attendance and exam results (one form per participant; a pass certifies), exercises (drills count as
-exercises, with each participant's part), and the renewal worklist by jurisdiction with its Excel export.
-Registered by ``resources.views``."""
+exercises, with each participant's part), and the renewal worklist by jurisdiction with its Excel export."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.deps import FormDep, Require, RowId, SessionDep, client_ip
+from fangkong.core.deps import FormDep, RowId, SessionDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
@@ -21,28 +20,15 @@ from fangkong.resources import rules
 from fangkong.resources.models import Course
 from fangkong.resources.service import staff, training
 from fangkong.resources.service.common import jurisdiction_in_scope
+from fangkong.resources.views.common import LABELS, SKILL_LABELS, Manager, PageNo, Reader, my_code
 from fangkong.web.forms import iso_date, whole_number
 from fangkong.web.templating import language_of, render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Principal, Depends(Require(Permission.resources_read))]
-Manager = Annotated[Principal, Depends(Require(Permission.resources_manage))]
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 RENEWAL_PAGE = 50
 WITHIN_MAX = 365
-
-
-def _labels() -> dict[str, object]:
-    from fangkong.resources.views import LABELS
-
-    return LABELS
-
-
-def _my_code(session: SessionDep, principal: Principal) -> str:
-    node = session.get(Jurisdiction, principal.jurisdiction_id)
-    return node.code if node is not None else ""
 
 
 # -------------------------------------------------------------------------------------------- courses
@@ -55,7 +41,7 @@ def courses_page(request: Request, principal: Reader, session: SessionDep) -> HT
         "resources/training.html",
         {
             "rows": training.course_rows(session, principal),
-            "labels": _labels(),
+            "labels": LABELS,
             "can_manage": principal.can(Permission.resources_manage),
             "defaults": {"valid_days": rules.CERTIFICATION_VALID_DAYS, "pass_score": rules.PASS_SCORE},
         },
@@ -109,10 +95,10 @@ def course_page(
             "rows": rows,
             "page": page,
             "pages": max(1, -(-total // training.PAGE_SIZE)),
-            "labels": _labels(),
+            "labels": LABELS,
             "can_manage": principal.can(Permission.resources_manage),
             "today": clock.today(),
-            "my_code": _my_code(session, principal),
+            "my_code": my_code(session, principal),
         },
         principal=principal,
     )
@@ -150,7 +136,7 @@ def session_page(request: Request, session_id: RowId, principal: Reader, session
             "course": course,
             "lines": training.lines(session, principal, session_id),
             "candidates": training.candidates(session, principal, session_id) if can_manage else [],
-            "labels": _labels(),
+            "labels": LABELS,
             "can_manage": can_manage,
             "today": clock.today(),
         },
@@ -264,7 +250,7 @@ def renewals_page(
             "pages": pages,
             "within": within,
             "jurisdiction": jurisdiction.strip(),
-            "labels": _labels(),
+            "labels": LABELS,
             "filter_errors": errors,
         },
         principal=principal,
@@ -281,8 +267,6 @@ def renewals_export(
     within: Annotated[int, Query(ge=0, le=WITHIN_MAX)] = rules.RENEWAL_WINDOW_DAYS,
 ) -> Response:
     """The whole renewal worklist as an Excel workbook (recorded in the audit log)."""
-    from fangkong.resources.views import SKILL_LABELS
-
     rows, path, places = _renewals(session, principal, jurisdiction, within)
     data = training.renewals_xlsx(
         session, principal, rows, skill_labels=SKILL_LABELS, places=places,

@@ -24,7 +24,7 @@ from fangkong.resources.models import (
     Staff,
     StaffSkill,
 )
-from fangkong.resources.postings_rules import ROLE_SKILL
+from fangkong.resources.rules.postings import ROLE_SKILL
 
 UNITS = {
     PostingRole.lead: "街道办事处",

@@ -1,7 +1,7 @@
 """The duty roster pages of the resources capability, Chinese first: a jurisdiction's week as a grid (on
 duty 值, on call 备), one line typed in at a time, the week imported from a spreadsheet (all or nothing,
 each problem naming its row and column) or downloaded as one, and who is on duty or on call today by
-team. Registered by ``resources.views``."""
+team."""
 
 from __future__ import annotations
 
@@ -9,35 +9,27 @@ import datetime as dt
 import tempfile
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from fangkong.core import clock
 from fangkong.core.auth import Principal
-from fangkong.core.deps import Require, SessionDep, client_ip
+from fangkong.core.deps import SessionDep, client_ip
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
-from fangkong.core.models import Jurisdiction
 from fangkong.core.permissions import Permission
 from fangkong.core.uploads import save_upload
 from fangkong.resources.models import ShiftKind
 from fangkong.resources.service import roster, teams
+from fangkong.resources.views.common import Manager, PageNo, Reader, my_code
 from fangkong.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-Reader = Annotated[Principal, Depends(Require(Permission.resources_read))]
-Manager = Annotated[Principal, Depends(Require(Permission.resources_manage))]
-PageNo = Annotated[int, Query(ge=1, le=100_000)]
 Code = Annotated[str, Query(max_length=12)]
 WeekText = Annotated[str, Query(max_length=20)]
 MAX_ROSTER_FILE_BYTES = 4 * 1024 * 1024
 KIND_LABELS = {ShiftKind.on_duty: "On duty", ShiftKind.on_call: "On call"}
-
-
-def _my_code(session: SessionDep, principal: Principal) -> str:
-    node = session.get(Jurisdiction, principal.jurisdiction_id)
-    return node.code if node is not None else ""
 
 
 def _day(text: str, field: str) -> dt.date:
@@ -56,7 +48,7 @@ def _week_of(text: str) -> dt.date:
 def _context(
     session: SessionDep, principal: Principal, code: str, monday: dt.date, page: int
 ) -> dict[str, object]:
-    code = code.strip() or _my_code(session, principal)
+    code = code.strip() or my_code(session, principal)
     grid = roster.week(session, principal, code, monday, page)
     today = clock.today()
     can_manage = principal.can(Permission.resources_manage)
@@ -160,7 +152,7 @@ def roster_csv(
     lang: Annotated[str, Query(pattern="^(zh|en)$")] = "zh",
 ) -> Response:
     """The week as a file the import reads back (an empty week: the template)."""
-    code = jurisdiction.strip() or _my_code(session, principal)
+    code = jurisdiction.strip() or my_code(session, principal)
     monday = _week_of(week)
     data = roster.week_csv(session, principal, code, monday, lang)
     name = f"roster-{code}-{monday.isoformat()}.csv"
