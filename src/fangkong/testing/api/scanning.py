@@ -33,18 +33,12 @@ from fangkong.core.i18n import Message, render_text
 from fangkong.core.permissions import Permission
 from fangkong.testing import service
 from fangkong.testing.api.common import EARLIEST_YEAR, SCAN_CLOCK_SKEW, Lang
-from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.schemas import ScanBatch, ScanCreate, ScanOutcomePublic, ScanReportPublic
 from fangkong.testing.service.scanning import live
 
 handheld_router = APIRouter(prefix="/api/testing", tags=["testing"])
 
 LiveSampler = Annotated[Principal, Depends(RequireAtCommit(Permission.testing_sample))]
-
-
-@functools.lru_cache(maxsize=4)
-def _codes(hash_key: str) -> ScanCodes:
-    return ScanCodes(hash_key)
 
 
 def _scan_time(value: dt.datetime, now: dt.datetime) -> dt.datetime | None:
