@@ -165,6 +165,18 @@ def test_every_route_declares_a_permission_or_is_public(app) -> None:  # type: i
     assert undeclared == []
 
 
+def test_every_router_is_flat_so_the_matrix_sees_its_routes() -> None:
+    """A router included into another (FastAPI keeps it nested, not as APIRoutes) would hide its routes
+    from the walk above: each capability copies its rooms' routes flat instead."""
+    nested = [
+        (router.prefix or "/", type(entry).__name__)
+        for router in routers()
+        for entry in router.routes
+        if not isinstance(entry, APIRoute)
+    ]
+    assert nested == []
+
+
 def test_every_route_as_every_role_from_a_foreign_jurisdiction(app, client, world: World) -> None:  # type: ignore[no-untyped-def]
     ids = _foreign_ids(app, world)
     problems: list[str] = []

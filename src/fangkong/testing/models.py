@@ -283,8 +283,9 @@ class LabResult(Base):
     barcode: Mapped[str] = mapped_column(String(40))
     # No foreign keys (a million rows a round; each key a trigger and a row lock per row): the loader
     # takes both ids from the rows it has just read in the same transaction, and neither tubes nor
-    # laboratories are ever deleted (migration 0019).
-    tube_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # laboratories are ever deleted (migration 0019). Not indexed: versions are found by barcode
+    # (migration 0022).
+    tube_id: Mapped[int | None] = mapped_column(Integer)
     laboratory_id: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     result: Mapped[TestResult] = mapped_column(Enum(TestResult, **_enum))
@@ -306,8 +307,11 @@ class Recall(Base):
     __tablename__ = "testing_recalls"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    tube_id: Mapped[int] = mapped_column(ForeignKey("testing_tubes.id"), index=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    # No foreign keys and no index of its own on tube_id (the unique key below leads with it): a round
+    # flags a hundred thousand members, written from the bindings just read in the same transaction;
+    # tubes are never deleted and the privacy purge deletes a person's rows by ``person_id`` (0022).
+    tube_id: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
     jpath: Mapped[str] = mapped_column(PathString, index=True)
     state: Mapped[RecallState] = mapped_column(Enum(RecallState, **_enum), default=RecallState.flagged)
     flagged_at: Mapped[dt.datetime] = mapped_column(Instant, default=utcnow)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
+from fangkong.core.workbooks import open_first_sheet
 from fangkong.tracing.rules import SETTINGS
 
 Kind = Literal["cases", "exposures", "contacts"]
@@ -351,21 +352,12 @@ def _read_xlsx(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, l
 
 def _read_xlsx_openpyxl(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, list[Cell]]]]:
     """openpyxl's reader: for workbooks the fast reader does not follow."""
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one message
-        message = Message(
-            "{name} is not a readable Excel file ({reason})", name=path.name, reason=exc.__class__.__name__
-        )
-        raise InvalidInput([RowError(1, "*", message)], file=True) from None
-    sheet = book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
+    sheet = open_first_sheet(path, path.name)
+    values = sheet.rows
     try:
         header = [_as_written(h) for h in next(values)]
     except StopIteration:
-        book.close()
+        sheet.close()
         raise InvalidInput([RowError(1, "*", "the sheet is empty")], file=True) from None
     while header and not header[-1]:
         header.pop()
@@ -376,7 +368,7 @@ def _read_xlsx_openpyxl(path: Path, kind: Kind) -> tuple[list[str], Iterator[tup
                 if any(v is not None and str(v).strip() for v in row):
                     yield number, list(row[: len(header)])
         finally:
-            book.close()
+            sheet.close()
 
     return header, rows()
 

@@ -26,8 +26,8 @@ from fangkong.testing.models import (
 )
 from fangkong.testing.rules.codes import ScanCodes
 from fangkong.testing.service import results, scanning
-from fangkong.testing.service.results.staging import ANALYZE_FROM
 from fangkong.testing.service.scanning import IngestReport, SamplingRecord
+from fangkong.testing.service.staging import ANALYZE_FROM
 from testing_support import (
     acting_as,
     bus_with_orders,

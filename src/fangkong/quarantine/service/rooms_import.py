@@ -26,6 +26,7 @@ from fangkong.core.auth import Principal
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
+from fangkong.core.workbooks import Cell, read_first_sheet
 from fangkong.quarantine.models import RoomKind
 from fangkong.quarantine.service.sites import (
     MAX_BEDS,
@@ -126,8 +127,6 @@ _KIND_WORDS = {
     "无障碍": RoomKind.accessible,
 }
 
-Cell = str | int | float | bool | dt.datetime | dt.date | None
-
 
 def _as_written(header: object) -> str:
     return str(header if header is not None else "").strip().lstrip("\ufeff")
@@ -176,24 +175,8 @@ def _read_csv(path: Path) -> list[list[Cell]]:
 
 
 def _read_xlsx(path: Path) -> list[list[Cell]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one message
-        message = Message(
-            "{name} is not a readable Excel file ({reason})", name=path.name, reason=exc.__class__.__name__
-        )
-        raise InvalidInput([RowError(1, "*", message)], file=True) from None
-    try:
-        rows: list[list[Cell]] = []
-        for values in book.worksheets[0].iter_rows(values_only=True):
-            rows.append(list(values))
-            if len(rows) > MAX_ROWS + 1:
-                break
-        return rows
-    finally:
-        book.close()
+    # One row past the limit and the header: enough to say the file is too long.
+    return read_first_sheet(path, path.name, limit=MAX_ROWS + 2)
 
 
 # ------------------------------------------------------------------------------------------- checking

@@ -23,6 +23,7 @@ from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.scope import path_in_scope, under
+from fangkong.core.workbooks import Cell, read_first_sheet
 from fangkong.resources.models import Shift, ShiftKind, Staff, Team
 from fangkong.resources.service.common import actor, bad, get_staff, get_team, jurisdiction_in_scope
 
@@ -32,7 +33,6 @@ MAX_ROWS = 20_000
 # How far from today a roster may be written: a quarter back (corrections), a quarter ahead.
 REACH_DAYS = 92
 
-Cell = str | int | float | bool | dt.datetime | dt.date | None
 
 # The import's columns: canonical name, Chinese header, required.
 COLUMNS = (
@@ -176,24 +176,8 @@ def read_table(path: Path) -> list[list[Cell]]:
                 continue
         raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
     if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one
-            message = Message(
-                "{name} is not a readable Excel file ({reason})", name=path.name, reason=type(exc).__name__
-            )
-            raise InvalidInput([RowError(1, "*", message)], file=True) from None
-        try:
-            rows: list[list[Cell]] = []
-            for values in book.worksheets[0].iter_rows(values_only=True):
-                rows.append(list(values))
-                if len(rows) > MAX_ROWS + 1:
-                    break
-            return rows
-        finally:
-            book.close()
+        # One row past the limit and the header: enough to say the file is too long.
+        return read_first_sheet(path, path.name, limit=MAX_ROWS + 2)
     raise InvalidInput(
         [RowError(1, "*", Message("{name}: use a .csv or .xlsx file", name=path.name))], file=True
     )

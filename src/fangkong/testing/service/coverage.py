@@ -31,7 +31,6 @@ from fangkong.core.models import Household, Jurisdiction, Person
 from fangkong.core.permissions import Permission
 from fangkong.core.scope import path_in_scope, under
 from fangkong.testing.models import (
-    CampaignArea,
     CampaignRound,
     Laboratory,
     LabResult,
@@ -39,7 +38,6 @@ from fangkong.testing.models import (
     Tube,
     TubeMember,
 )
-from fangkong.testing.service.rounds import in_areas
 
 # Hours a laboratory has for a result once it has the samples, when the tube's laboratory is not known
 # (rural "乡采样、县检测": results within 12 h of receiving the samples; protocols.md §7
@@ -321,10 +319,14 @@ _HEADERS: list[tuple[str, str]] = [
 
 
 def _not_sampled_rows(session: Session, found: CampaignRound, scope: str, community_id: int | None) -> Any:
-    areas = list(
-        session.scalars(select(CampaignArea.jpath).where(CampaignArea.campaign_id == found.campaign_id))
-    )
-    conditions: list[ColumnElement[bool]] = [in_areas(Person.jpath, areas), under(Person.jpath, scope)]
+    # The round's communities as it counted them when it opened (testing_round_expected), one id each: a
+    # condition of one path range per campaign area made the database test each resident against every
+    # area, as the expected population once did (a city's list took minutes).
+    expected = select(RoundExpected.jurisdiction_id).where(RoundExpected.round_id == found.id)
+    conditions: list[ColumnElement[bool]] = [
+        Person.jurisdiction_id.in_(expected.scalar_subquery()),
+        under(Person.jpath, scope),
+    ]
     if community_id is not None:
         conditions.append(Person.jurisdiction_id == community_id)
     sampled = exists().where(TubeMember.round_id == found.id, TubeMember.person_id == Person.id)

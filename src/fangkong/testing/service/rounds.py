@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
@@ -91,13 +91,6 @@ def rounds_of(session: Session, principal: Principal, campaign_id: int) -> list[
             .order_by(CampaignRound.number)
         )
     )
-
-
-def in_areas(
-    column: InstrumentedAttribute[str] | ColumnElement[str], paths: Iterable[str]
-) -> ColumnElement[bool]:
-    """Rows whose path lies in any of the areas (each a subtree)."""
-    return or_(*(under(column, p) for p in paths))
 
 
 def expected_population(session: Session, area_paths: Sequence[str]) -> list[tuple[int, str, int]]:

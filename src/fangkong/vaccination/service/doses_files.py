@@ -17,6 +17,7 @@ from typing import Literal
 
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
+from fangkong.core.workbooks import open_first_sheet
 from fangkong.vaccination.service.doses_batch import Cell, cell_text
 
 CHUNK_ROWS = 50_000
@@ -132,21 +133,12 @@ def _csv_take(data: bytes) -> Callable[[int], list[Sequence[Cell]]]:
 
 
 def _xlsx_take(data: bytes, filename: str) -> Callable[[int], list[Sequence[Cell]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one message
-        message = Message(
-            "{name} is not a readable Excel file ({reason})", name=filename, reason=exc.__class__.__name__
-        )
-        raise InvalidInput([RowError(1, "*", message)], file=True) from None
-    values = book.worksheets[0].iter_rows(values_only=True)
+    sheet = open_first_sheet(data, filename)
 
     def take(n: int) -> list[Sequence[Cell]]:
-        rows: list[Sequence[Cell]] = list(itertools.islice(values, n))
+        rows: list[Sequence[Cell]] = list(itertools.islice(sheet.rows, n))
         if len(rows) < n:
-            book.close()
+            sheet.close()
         return rows
 
     return take

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from fangkong.core.workbooks import Cell
 from fangkong.testing.service.results.applying import (
     LOOKUP_BATCH,
     POOL_MEMBER_CATEGORY,
@@ -37,7 +38,6 @@ from fangkong.testing.service.results.reading import (
     NO_CT,
     REQUIRED,
     RESULT_WORDS,
-    Cell,
     CheckedRows,
     ResultLine,
     check_rows,

@@ -30,7 +30,7 @@ from fangkong.core.events import EventBus, PeoplePlacedUnderManagement, PersonPl
 from fangkong.protocol.service import get_protocol, protocol_ids_in_force
 from fangkong.testing.events import PersonTestedPositive, PoolFoundPositive
 from fangkong.testing.models import Recall, RecallState, TestOrder, Tube
-from fangkong.testing.service.results import staging
+from fangkong.testing.service import staging
 from fangkong.testing.service.results.report import LoadReport
 
 # Hours members of a positive pool have to be located and isolated, h. protocols.md §5 rt.pool.positive

@@ -33,7 +33,8 @@ from fangkong.core.errors import InvalidInput, NotFound, RowError
 from fangkong.core.events import EventBus, bus_of
 from fangkong.core.i18n import Message
 from fangkong.testing.models import Laboratory
-from fangkong.testing.service.results import applying, staging
+from fangkong.testing.service import staging
+from fangkong.testing.service.results import applying
 from fangkong.testing.service.results.reading import (
     CheckedRows,
     ResultLine,

@@ -30,6 +30,7 @@ from fangkong.core.clock import as_utc, from_local, utcnow
 from fangkong.core.csvtext import read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
+from fangkong.core.workbooks import Cell, read_first_sheet
 from fangkong.testing import fhir_results
 from fangkong.testing.models import TestResult
 
@@ -75,7 +76,6 @@ NO_CT = frozenset({"", "-", "/", "nd", "n/a", "na", "未检出", "无", "undeter
 
 _SPACES = re.compile(r"[\s_\-]+")
 
-Cell = str | int | float | bool | dt.datetime | dt.date | None
 
 # A checked row as a load stages it: (row, barcode, result, Ct values as JSON, smallest Ct, result time as
 # aware UTC, version or None, digest, repeat). ``repeat`` is 1 when an earlier row of the same load says
@@ -212,19 +212,7 @@ def _csv_records(text: str) -> list[list[str]]:
 
 
 def _read_xlsx(path: Path) -> list[list[Cell]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file; the user needs one message
-        message = Message(
-            "{name} is not a readable Excel file ({reason})", name=path.name, reason=exc.__class__.__name__
-        )
-        raise InvalidInput([RowError(1, "*", message)], file=True) from None
-    try:
-        return [list(values) for values in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+    return read_first_sheet(path, path.name)
 
 
 def _parse_time(value: str) -> dt.datetime | None:

@@ -48,7 +48,6 @@ from fangkong.testing.service.scanning.scans import (
     ScanOutcome,
     ScanStatus,
 )
-from fangkong.testing.service.scanning.staging import stage_rows
 
 __all__ = [
     "MAX_BARCODE",
@@ -64,5 +63,4 @@ __all__ = [
     "ScanStatus",
     "bind",
     "ingest_records",
-    "stage_rows",
 ]

@@ -29,6 +29,7 @@ from fangkong.core.i18n import Message
 from fangkong.core.scope import path_in_scope
 from fangkong.testing.models import CampaignArea, RoundState, SamplingSite, TubeKind
 from fangkong.testing.rules.codes import ScanCodes
+from fangkong.testing.service import staging
 from fangkong.testing.service.scanning.binding import bind
 from fangkong.testing.service.scanning.lookups import _chunks, _deepest_area, _Round, _rounds
 from fangkong.testing.service.scanning.scans import (
@@ -39,7 +40,6 @@ from fangkong.testing.service.scanning.scans import (
     ScanStatus,
     _record_problem,
 )
-from fangkong.testing.service.scanning.staging import stage_rows
 
 _INGEST_RAW = "testing_ingest_raw"
 _INGEST_SCANS = "testing_ingest_scans"
@@ -67,7 +67,7 @@ _INGEST_TABLES = {
 
 
 def _stage_rows(session: Session, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    stage_rows(session, table, _INGEST_TABLES[table], rows)
+    staging.stage(session, table, _INGEST_TABLES[table], rows)
 
 
 def ingest_records(
@@ -164,8 +164,8 @@ def ingest_records(
         )
     )
     postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres and len(pending) > 10_000:
-        session.execute(text("ANALYZE testing_ingest_scans"))
+    if len(pending) >= staging.ANALYZE_FROM:
+        staging.analyze(session, _INGEST_SCANS)
     out: set[int] = set()  # decided: already recorded or refused
     for (i,) in session.execute(text("SELECT idx FROM testing_ingest_scans WHERE jpath IS NULL")):
         out.add(i)
