@@ -23,12 +23,15 @@ Each step's floor is a bare binary COPY of the same rows, made before the clock 
 table on one connection (for the coverage step, a COPY out of the rows it reads): the least PostgreSQL can
 do with that data on this machine. (A text COPY, which formats every value in Python, took four times as
 long for the same rows: a floor made with it, as this benchmark's was until 2026-12-07, flatters every
-ratio fourfold.) On SQLite the floor is a bare executemany into an unindexed table (and a
-plain read of the rows), uploads go one at a time (SQLite has one writer), and the target is a round of
-1,000,000 people under 60 s (``--sqlite`` defaults to 1,000,000 people). Every step and floor starts
-after a CHECKPOINT, so none pays for the writes of the work before it. After steps 2 and 3 the bench
-runs ANALYZE on the tables they filled, as autovacuum would in the background (this machine's server
-runs without it): timed on a line of its own, outside the steps, inside the round. ``round_seconds`` is
+ratio fourfold.) Beside it, the same COPY into a fresh table keeping the real table's indexes and checks:
+the least any system keeping those keys could do, so a step's ratio to it is fangkong's own work.
+
+On SQLite the floor is a bare executemany into an unindexed table (and a plain read of the rows), uploads
+go one at a time (SQLite has one writer), and the target is a round of 1,000,000 people under 60 s
+(``--sqlite`` defaults to 1,000,000 people). Every step and floor starts after a CHECKPOINT, so none pays
+for the writes of the work before it. After steps 2 and 3 the bench runs ANALYZE on the tables they
+filled, as autovacuum would in the background (this machine's server runs without it): timed on a line of
+its own, outside the steps, inside the round. ``round_seconds`` is
 steps 2–4 with those ANALYZEs and its ratio is the round time ÷ the summed floors (the issue's target:
 each step within 3× its floor, the round under 5 minutes).
 
@@ -142,27 +145,49 @@ def copy_rows(db: Any, table: str, columns: Sequence[str], rows: Iterable[Sequen
                 copy.write_row(row)
 
 
-def floor_copy(db: Any, like: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> float:
-    """Seconds for a bare COPY of ``rows`` into a fresh unindexed table shaped like ``like``'s columns.
+def floor_copy(
+    db: Any, like: str, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> tuple[float, float | None]:
+    """Seconds for a bare COPY of ``rows`` into a fresh unindexed table shaped like ``like``'s columns, and
+    (PostgreSQL) for the same COPY into a fresh table with ``like``'s indexes and checks.
 
     One COPY on one connection, of rows made before the clock starts (as the step's uploads are). Two
     COPY streams at once were slower on this 2-core machine (7.0 s against 5.4 s for 1,000,000 bindings:
-    psycopg formats the rows holding the interpreter's lock), so one stream is the floor."""
-    scratch = f"floor_{uuid.uuid4().hex[:8]}"
-    with db.engine.begin() as conn:
-        no_data = "WITH NO DATA" if db.is_postgres else "WHERE 0"
-        conn.execute(text(f"CREATE TABLE {scratch} AS SELECT {', '.join(columns)} FROM {like} {no_data}"))
+    psycopg formats the rows holding the interpreter's lock), so one stream is the floor. The second
+    figure is the least any system keeping the same keys could do (the indexes' upkeep alone); a step's
+    ratio to it is fangkong's own work: checks, look-ups, staging."""
+
+    def copy_into(create: str, label: str, made: list[Sequence[object]]) -> float:
+        scratch = f"floor_{uuid.uuid4().hex[:8]}"
+        with db.engine.begin() as conn:
+            conn.execute(text(create.format(scratch=scratch)))
+        settle(db)
+        before = cpu_now(db)
+        started = time.perf_counter()
+        copy_rows(db, scratch, columns, made)
+        seconds = time.perf_counter() - started
+        note = cpu_note(db, before, seconds)
+        log(f"  floor: {len(made):,} rows like {like} {label} in {seconds:.1f} s; {note}")
+        with db.engine.begin() as conn:
+            conn.execute(text(f"DROP TABLE {scratch}"))
+        return seconds
+
     made = list(rows)
-    settle(db)
-    before = cpu_now(db)
-    started = time.perf_counter()
-    copy_rows(db, scratch, columns, made)
-    seconds = time.perf_counter() - started
-    log(f"  floor: {len(made):,} rows like {like} in {seconds:.1f} s; {cpu_note(db, before, seconds)}")
+    no_data = "WITH NO DATA" if db.is_postgres else "WHERE 0"
+    bare = copy_into(
+        f"CREATE TABLE {{scratch}} AS SELECT {', '.join(columns)} FROM {like} {no_data}", "bare", made
+    )
+    indexed = None
+    if db.is_postgres:
+        # LIKE ... INCLUDING ALL: the columns' defaults, the checks, the indexes and the storage settings
+        # (the tubes' fill factor); foreign keys are never copied.
+        indexed = copy_into(f"CREATE TABLE {{scratch}} (LIKE {like} INCLUDING ALL)", "with its indexes", made)
     del made
-    with db.engine.begin() as conn:
-        conn.execute(text(f"DROP TABLE {scratch}"))
-    return seconds
+    return bare, indexed
+
+
+def _summed(*seconds: float | None) -> float | None:
+    return None if any(s is None for s in seconds) else sum(s for s in seconds if s is not None)
 
 
 def floor_copy_out(db: Any, query: str) -> float:
@@ -378,6 +403,8 @@ def main() -> None:
     url, name = fresh_database(args.sqlite)
     log(f"database {name}")
     figures: dict[str, tuple[float, float]] = {}
+    # The same COPYs into tables with the real ones' indexes (PostgreSQL).
+    indexed_floors: dict[str, float | None] = {}
     try:
         upgrade(url)
         db = Database(url)
@@ -481,10 +508,9 @@ def main() -> None:
                         log(f"  bound {bound:,} scans ({bound / (time.perf_counter() - started):,.0f}/s)")
             ingest_s = time.perf_counter() - started
             del uploads
-        # Fresh statistics, as autovacuum would take after a load this size (timed with the step): without
-        # them the planner takes the new tables for empty ones and joins them row by row.
-        # Timed apart from the step (the loader does not run it; autovacuum would, in the background)
-        # and counted in the round.
+        # Fresh statistics, as autovacuum would take after a load this size: without them the planner
+        # takes the new tables for empty ones and joins them row by row. Timed apart from the step (the
+        # loader does not run it; autovacuum would, in the background) and counted in the round.
         statistics_s, _ = timed(lambda: analyze(db, "testing_tubes", "testing_tube_members"))
         note = cpu_note(db, cpu_before, ingest_s)
         log(f"sampling records: {people:,} bindings in {ingest_s:.1f} s; {note}")
@@ -502,11 +528,12 @@ def main() -> None:
         )  # fmt: skip
         tube_floor = floor_copy(
             db, "testing_tubes",
-            ("barcode", "round_id", "jpath", "kind", "pool_size", "members", "opened_at"),
-            ((f"R{round_id}T{t:08d}", round_id, community_paths[0], "pooled", pool, pool, round_start)
+            ("barcode", "round_id", "jpath", "kind", "pool_size", "members", "opened_at", "result_version"),
+            ((f"R{round_id}T{t:08d}", round_id, community_paths[0], "pooled", pool, pool, round_start, 0)
              for t in range(tubes)),
         )  # fmt: skip
-        figures["sampling_records"] = (ingest_s, member_floor + tube_floor)
+        figures["sampling_records"] = (ingest_s, member_floor[0] + tube_floor[0])
+        indexed_floors["sampling_records"] = _summed(member_floor[1], tube_floor[1])
 
         # 3. Lab results (and the positive pools flagged with their members).
         positive = set(rng.choice(tubes, size=min(args.positive_pools, tubes), replace=False).tolist())
@@ -557,7 +584,8 @@ def main() -> None:
             ((t + 1, t * pool + m + 1, community_paths[0], "flagged", now, now)
              for t in positive for m in range(pool)),
         )  # fmt: skip
-        figures["lab_results_and_recall"] = (results_s, result_floor + recall_floor)
+        figures["lab_results_and_recall"] = (results_s, result_floor[0] + recall_floor[0])
+        indexed_floors["lab_results_and_recall"] = _summed(result_floor[1], recall_floor[1])
         with act() as (session, _me):
             from sqlalchemy import func, select
 
@@ -657,6 +685,10 @@ def main() -> None:
     for step, (value, floor) in figures.items():
         label = step.replace("_", " ")
         print(f"{label:<40}{value:>10.1f} s{floor:>18.1f} s{value / floor:>8.2f}  ≤ {STEP_RATIO_TARGET:g}×")
+        indexed = indexed_floors.get(step)
+        if indexed:
+            aside = "  beside a COPY keeping its indexes"
+            print(f"{aside:<40}{'':>12}{indexed:>18.1f} s{value / indexed:>8.2f}")
     print(f"{'planner statistics (ANALYZE)':<40}{statistics_s:>10.1f} s{'':>28}  (autovacuum's work)")
     print(
         f"{'round (the rows above)':<40}{round_s:>10.1f} s{round_floor:>18.1f} s{round_s / round_floor:>8.2f}"
@@ -672,6 +704,12 @@ def main() -> None:
         (f"{step}_seconds", value, "s", floor_name, floor, value / floor)
         for step, (value, floor) in figures.items()
     ]
+    lines.extend(
+        (f"{step}_seconds_vs_indexed_copy", figures[step][0], "s", "binary COPY keeping the same indexes",
+         indexed, figures[step][0] / indexed)
+        for step, indexed in indexed_floors.items()
+        if indexed
+    )  # fmt: skip
     lines.append(
         ("statistics_seconds", statistics_s, "s", "issue target for the whole round", target_s,
          statistics_s / target_s)
