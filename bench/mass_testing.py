@@ -28,12 +28,13 @@ the least any system keeping those keys could do, so a step's ratio to it is fan
 
 On SQLite the floor is a bare executemany into an unindexed table (and a plain read of the rows), uploads
 go one at a time (SQLite has one writer), and the target is a round of 1,000,000 people under 60 s
-(``--sqlite`` defaults to 1,000,000 people). Every step and floor starts after a CHECKPOINT, so none pays
-for the writes of the work before it. After steps 2 and 3 the bench runs ANALYZE on the tables they
-filled, as autovacuum would in the background (this machine's server runs without it): timed on a line of
-its own, outside the steps, inside the round. ``round_seconds`` is
-steps 2–4 with those ANALYZEs and its ratio is the round time ÷ the summed floors (the issue's target:
-each step within 3× its floor, the round under 5 minutes).
+(``--sqlite`` defaults to 1,000,000 people).
+
+Every step and floor starts after a CHECKPOINT, so none pays for the writes of the work before it. After
+steps 2 and 3 the bench runs ANALYZE on the tables they filled, as autovacuum would in the background
+(this machine's server runs without it): timed on a line of its own, outside the steps, inside the round.
+``round_seconds`` is steps 2–4 with those ANALYZEs and its ratio is the round time ÷ the summed floors
+(the issue's target: each step within 3× its floor, the round under 5 minutes).
 
 Last, the scanner's live path on a second round: ``--handheld-scans`` calls of ``--handheld-batch`` (1)
 scan from 64 handhelds at once through the service's group commit (``service.scanning.live``), in
