@@ -153,8 +153,8 @@ def floor_copy(
     (PostgreSQL) for the same COPY into a fresh table with ``like``'s indexes and checks.
 
     One COPY on one connection, of rows made before the clock starts (as the step's uploads are). Two
-    COPY streams at once were slower on this 2-core machine (7.0 s against 5.4 s for 1,000,000 bindings:
-    psycopg formats the rows holding the interpreter's lock), so one stream is the floor. The second
+    binary COPY streams at once were no faster on this 2-core machine (0.66–0.79 s against 0.58–0.85 s for
+    1,000,000 bindings, four runs each), so one stream is the floor. The second
     figure is the least any system keeping the same keys could do (the indexes' upkeep alone); a step's
     ratio to it is fangkong's own work: checks, look-ups, staging."""
 
