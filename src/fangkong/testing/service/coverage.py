@@ -320,8 +320,8 @@ _HEADERS: list[tuple[str, str]] = [
 
 def _not_sampled_rows(session: Session, found: CampaignRound, scope: str, community_id: int | None) -> Any:
     # The round's communities as it counted them when it opened (testing_round_expected), one id each: a
-    # condition of one path range per campaign area made the database test each resident against every
-    # area, as the expected population once did (a city's list took minutes).
+    # condition of one path range per campaign area would make the database test each resident against
+    # every area, the shape that took the expected population minutes for a city's 2,000 communities.
     expected = select(RoundExpected.jurisdiction_id).where(RoundExpected.round_id == found.id)
     conditions: list[ColumnElement[bool]] = [
         Person.jurisdiction_id.in_(expected.scalar_subquery()),
