@@ -34,6 +34,17 @@ def rows_checked(reader: Iterable[list[str]], line_of: object) -> Iterator[list[
         yield row
 
 
+def decode_text(data: bytes) -> str:
+    """An uploaded text file's bytes as text: UTF-8 (with or without a byte-order mark), else GB18030 (what
+    Excel and WPS on a Chinese Windows save as "CSV"); InvalidInput when it is neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
+
+
 def read_csv_text(text: str) -> list[list[str]]:
     """All rows of CSV text, or InvalidInput naming the first unreadable line."""
     reader = csv.reader(io.StringIO(text, newline=""))

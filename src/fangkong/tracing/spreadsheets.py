@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from fangkong.core.csvtext import decode_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.workbooks import open_first_sheet
@@ -264,15 +265,6 @@ class Table:
         return [e.renamed(self.written[e.field]) if e.field in self.written else e for e in errors]
 
 
-def _csv_text(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
-
-
 def read_table(path: Path, kind: Kind) -> Table:
     """Open a CSV or Excel file and check its header against the kind's columns."""
     suffix = path.suffix.lower()
@@ -302,7 +294,7 @@ def read_table(path: Path, kind: Kind) -> Table:
 
 
 def _read_csv(path: Path, kind: Kind) -> tuple[list[str], Iterator[tuple[int, list[Cell]]]]:
-    text = _csv_text(path.read_bytes())
+    text = decode_text(path.read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [_as_written(h) for h in next(reader)]

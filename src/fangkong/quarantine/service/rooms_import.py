@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit
 from fangkong.core.auth import Principal
-from fangkong.core.csvtext import read_csv_text
+from fangkong.core.csvtext import decode_text, read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.workbooks import Cell, read_first_sheet
@@ -162,16 +162,7 @@ def _read(path: Path) -> list[list[Cell]]:
 
 
 def _read_csv(path: Path) -> list[list[Cell]]:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
-    return [list(row) for row in read_csv_text(text)]
+    return [list(row) for row in read_csv_text(decode_text(path.read_bytes()))]
 
 
 def _read_xlsx(path: Path) -> list[list[Cell]]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from fangkong.core import audit, clock
 from fangkong.core.auth import Principal
-from fangkong.core.csvtext import read_csv_text
+from fangkong.core.csvtext import decode_text, read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.scope import path_in_scope, under
@@ -168,13 +168,7 @@ def read_table(path: Path) -> list[list[Cell]]:
     """The first sheet of an .xlsx file or a CSV file (UTF-8 or GB18030) as rows of cells."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        data = path.read_bytes()
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                return [list(r) for r in read_csv_text(data.decode(encoding))]
-            except UnicodeDecodeError:
-                continue
-        raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
+        return [list(r) for r in read_csv_text(decode_text(path.read_bytes()))]
     if suffix in (".xlsx", ".xlsm"):
         # One row past the limit and the header: enough to say the file is too long.
         return read_first_sheet(path, path.name, limit=MAX_ROWS + 2)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from fangkong.core.clock import as_utc, from_local, utcnow
-from fangkong.core.csvtext import read_csv_text
+from fangkong.core.csvtext import decode_text, read_csv_text
 from fangkong.core.errors import InvalidInput, RowError
 from fangkong.core.i18n import Message
 from fangkong.core.workbooks import Cell, read_first_sheet
@@ -186,16 +186,7 @@ def read_file(path: Path, data: bytes | None = None) -> CheckedRows:
     if suffix in (".xlsx", ".xlsm"):
         return check_rows([[_text(v) for v in row] for row in _read_xlsx(path)])
     if suffix in (".csv", ".txt"):
-        data = path.read_bytes() if data is None else data
-        for encoding in ("utf-8-sig", "gb18030"):
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise InvalidInput([RowError(1, "*", "the file is neither UTF-8 nor GB18030 text")], file=True)
-        return check_rows(_csv_records(text))
+        return check_rows(_csv_records(decode_text(path.read_bytes() if data is None else data)))
     raise InvalidInput(
         [RowError(1, "*", Message("{name}: use a .csv or .xlsx file", name=path.name))], file=True
     )
